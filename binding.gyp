@@ -1,0 +1,36 @@
+{
+  "variables": {
+    "nt_cflags": ["-O3", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+  },
+  "targets": [
+    {
+      "target_name": "nt_avx2",
+      "type": "static_library",
+      "include_dirs": ["native/include", "native"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "<@(nt_cflags)", "-fPIC"],
+      "conditions": [
+        ["target_arch=='x64'", {
+          "sources": ["<!@(node scripts/list-sources.js avx2)"],
+          "cflags_cc": ["-mavx2", "-mfma"],
+          "defines": ["NT_HAVE_AVX2_KERNELS"]
+        }, {
+          "sources": ["scripts/empty.cc"]
+        }]
+      ]
+    },
+    {
+      "target_name": "nodetrain",
+      "dependencies": ["nt_avx2"],
+      "sources": ["<!@(node scripts/list-sources.js core)"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/include", "native"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "<@(nt_cflags)", "-pthread"],
+      "ldflags": ["-pthread"],
+      "conditions": [["target_arch=='x64'", { "defines": ["NT_HAVE_AVX2_KERNELS"] }]]
+    }
+  ]
+}

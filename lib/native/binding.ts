@@ -1,0 +1,40 @@
+/**
+ * The typed interface of the native addon. Each kernel family declares its functions in its own
+ * interface (lib/native/<family>.ts); Binding is their union. Only lib/native/ loads the addon.
+ */
+import type { ElementwiseBinding } from './elementwise';
+import type { EngineBinding } from './engine';
+import type { GemmBinding } from './gemm';
+import type { OptimBinding } from './optim';
+import type { ReduceBinding } from './reduce';
+
+export type NativeDType = 'float32' | 'int32';
+
+/** Aligned native storage owned by a JS object; freed by dispose() or on garbage collection. */
+export interface NativeBuffer {
+  readonly length: number;
+  readonly dtype: NativeDType;
+  readonly disposed: boolean;
+  /** A copy of [offset, offset + count). */
+  read(offset?: number, count?: number): Float32Array | Int32Array;
+  /** Copies src in at offset (src's type must match dtype). */
+  write(src: Float32Array | Int32Array, offset?: number): void;
+  dispose(): void;
+}
+
+export interface NativeBufferConstructor {
+  /** dtype: 0 = float32, 1 = int32. Zero-filled. */
+  new (dtype: 0 | 1, length: number): NativeBuffer;
+}
+
+export interface CoreBinding {
+  NativeBuffer: NativeBufferConstructor;
+  abiVersion: number;
+  getNumThreads(): number;
+  setNumThreads(n: number): void;
+  setForcePortable(on: boolean): void;
+  getForcePortable(): boolean;
+  cpuFeatures(): { avx2: boolean; fma: boolean; avx2Kernels: boolean; useAvx2: boolean };
+}
+
+export interface Binding extends CoreBinding, GemmBinding, ReduceBinding, ElementwiseBinding, OptimBinding, EngineBinding {}

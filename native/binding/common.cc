@@ -1,0 +1,226 @@
+#include "common.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+
+namespace ntb {
+
+// ---- errors -------------------------------------------------------------------------------------
+Napi::Error MakeError(Napi::Env env, const nt::Status& st) {
+  Napi::Error e = Napi::Error::New(env, st.message());
+  e.Set("code", Napi::String::New(env, nt::status_code_name(st.code())));
+  return e;
+}
+
+bool ThrowIfError(Napi::Env env, const nt::Status& st) {
+  if (st.ok()) return false;
+  MakeError(env, st).ThrowAsJavaScriptException();
+  return true;
+}
+
+void ThrowError(Napi::Env env, const char* code, const std::string& message, bool type_error) {
+  Napi::Error e = type_error ? Napi::TypeError::New(env, message) : Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+}
+
+// ---- argument helpers ---------------------------------------------------------------------------
+bool ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* name, NativeBuffer** out, bool allow_null) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[i];
+  if (allow_null && (v.IsNull() || v.IsUndefined())) {
+    *out = nullptr;
+    return true;
+  }
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->native_buffer.Value())) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a NativeBuffer for ") + name, true);
+    return false;
+  }
+  NativeBuffer* b = NativeBuffer::Unwrap(v.As<Napi::Object>());
+  if (b->disposed()) {
+    ThrowError(env, "ERR_NT_DISPOSED", std::string("Expected a live buffer for ") + name + " but it was disposed");
+    return false;
+  }
+  *out = b;
+  return true;
+}
+
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t* out, int64_t min, int64_t max) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected an integer for ") + name, true);
+    return false;
+  }
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+               std::string("Expected an integer in [") + std::to_string(min) + ", " + std::to_string(max) + "] for " +
+                   name);
+    return false;
+  }
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* name, double* out) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a number for ") + name, true);
+    return false;
+  }
+  *out = v.As<Napi::Number>().DoubleValue();
+  return true;
+}
+
+bool ArgFloat(const Napi::CallbackInfo& info, size_t i, const char* name, float* out) {
+  double d;
+  if (!ArgDouble(info, i, name, &d)) return false;
+  *out = static_cast<float>(d);
+  return true;
+}
+
+bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool* out) {
+  Napi::Env env = info.Env();
+  Napi::Value v = info[i];
+  if (!v.IsBoolean()) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a boolean for ") + name, true);
+    return false;
+  }
+  *out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
+bool CheckBuffer(Napi::Env env, NativeBuffer* b, const char* name, DType dtype, int64_t needed) {
+  if (b == nullptr) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a buffer for ") + name);
+    return false;
+  }
+  if (b->dtype() != dtype) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+               std::string("Expected a ") + (dtype == DType::kFloat32 ? "float32" : "int32") + " buffer for " + name,
+               true);
+    return false;
+  }
+  if (needed < 0 || b->length() < needed) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+               std::string("Expected at least ") + std::to_string(needed) + " elements in " + name + " but it has " +
+                   std::to_string(b->length()));
+    return false;
+  }
+  return true;
+}
+
+// ---- NativeBuffer -------------------------------------------------------------------------------
+// new NativeBuffer(dtype: 0 float32 | 1 int32, length)  -> zero-filled, 64-byte aligned.
+Napi::Function NativeBuffer::Init(Napi::Env env) {
+  return DefineClass(env, "NativeBuffer",
+                     {InstanceMethod<&NativeBuffer::Read>("read"), InstanceMethod<&NativeBuffer::Write>("write"),
+                      InstanceMethod<&NativeBuffer::Dispose>("dispose"),
+                      InstanceAccessor<&NativeBuffer::GetLength>("length"),
+                      InstanceAccessor<&NativeBuffer::GetDType>("dtype"),
+                      InstanceAccessor<&NativeBuffer::GetDisposed>("disposed")});
+}
+
+NativeBuffer::NativeBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeBuffer>(info), env_(info.Env()) {
+  int64_t dt, len;
+  if (!ArgInt(info, 0, "dtype", &dt, 0, 1)) return;
+  if (!ArgInt(info, 1, "length", &len, 0, (int64_t(1) << 40))) return;
+  dtype_ = static_cast<DType>(dt);
+  length_ = len;
+  size_t bytes = static_cast<size_t>(len) * 4;
+  size_t rounded = (bytes + 63) / 64 * 64;
+  if (rounded == 0) rounded = 64;
+  data_ = std::aligned_alloc(64, rounded);
+  if (data_ == nullptr) {
+    length_ = 0;
+    ThrowError(info.Env(), "ERR_NT_OUT_OF_MEMORY",
+               "Could not allocate " + std::to_string(bytes) + " bytes for a tensor");
+    return;
+  }
+  std::memset(data_, 0, rounded);
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(rounded));
+}
+
+void NativeBuffer::Free() {
+  if (data_ != nullptr) {
+    std::free(data_);
+    data_ = nullptr;
+    size_t rounded = (static_cast<size_t>(length_) * 4 + 63) / 64 * 64;
+    if (rounded == 0) rounded = 64;
+    Napi::MemoryManagement::AdjustExternalMemory(env_, -static_cast<int64_t>(rounded));
+  }
+  disposed_ = true;
+}
+
+NativeBuffer::~NativeBuffer() {
+  if (data_ != nullptr) std::free(data_);  // no napi calls during finalization
+}
+
+void NativeBuffer::Dispose(const Napi::CallbackInfo&) { Free(); }
+
+Napi::Value NativeBuffer::GetLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(length_));
+}
+Napi::Value NativeBuffer::GetDType(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), dtype_ == DType::kFloat32 ? "float32" : "int32");
+}
+Napi::Value NativeBuffer::GetDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), disposed_);
+}
+
+// read(offset = 0, count = length - offset) -> Float32Array | Int32Array (a copy)
+Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) {
+    ThrowError(env, "ERR_NT_DISPOSED", "Cannot read a disposed tensor");
+    return env.Undefined();
+  }
+  int64_t off = 0, count = length_;
+  if (info.Length() > 0 && !info[0].IsUndefined() && !ArgInt(info, 0, "offset", &off, 0, length_)) return env.Undefined();
+  count = length_ - off;
+  if (info.Length() > 1 && !info[1].IsUndefined() && !ArgInt(info, 1, "count", &count, 0, length_ - off))
+    return env.Undefined();
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(count) * 4);
+  if (count > 0) std::memcpy(ab.Data(), static_cast<char*>(data_) + off * 4, static_cast<size_t>(count) * 4);
+  if (dtype_ == DType::kFloat32) return Napi::Float32Array::New(env, count, ab, 0);
+  return Napi::Int32Array::New(env, count, ab, 0);
+}
+
+// write(src: Float32Array | Int32Array (matching dtype), offset = 0)
+void NativeBuffer::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) {
+    ThrowError(env, "ERR_NT_DISPOSED", "Cannot write a disposed tensor");
+    return;
+  }
+  if (!info[0].IsTypedArray()) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected a typed array for src", true);
+    return;
+  }
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  napi_typedarray_type want = dtype_ == DType::kFloat32 ? napi_float32_array : napi_int32_array;
+  if (ta.TypedArrayType() != want) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+               std::string("Expected a ") + (dtype_ == DType::kFloat32 ? "Float32Array" : "Int32Array") + " for src",
+               true);
+    return;
+  }
+  int64_t off = 0;
+  if (info.Length() > 1 && !info[1].IsUndefined() && !ArgInt(info, 1, "offset", &off, 0, length_)) return;
+  int64_t n = static_cast<int64_t>(ta.ElementLength());
+  if (off + n > length_) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected src to fit in the buffer: " + std::to_string(n) +
+                                                  " elements at offset " + std::to_string(off) + " exceed length " +
+                                                  std::to_string(length_));
+    return;
+  }
+  const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  if (n > 0) std::memcpy(static_cast<char*>(data_) + off * 4, src, static_cast<size_t>(n) * 4);
+}
+
+}  // namespace ntb

@@ -1,0 +1,75 @@
+// Shared binding helpers: the per-environment addon data, NativeBuffer (aligned native float32 /
+// int32 storage owned by a JS object) and Status -> JS Error mapping. Only native/binding/ includes
+// napi.h. Every binding function validates the invariants native code relies on and throws a JS
+// Error with a `code`; JavaScript-facing checks with friendly messages live in lib/validate.ts.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+#include "nodetrain/status.h"
+
+namespace ntb {
+
+enum class DType : int { kFloat32 = 0, kInt32 = 1 };
+
+class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativeBuffer(const Napi::CallbackInfo& info);
+  ~NativeBuffer() override;
+
+  DType dtype() const { return dtype_; }
+  int64_t length() const { return length_; }
+  bool disposed() const { return disposed_; }
+  void* raw() const { return data_; }
+  float* f32() const { return static_cast<float*>(data_); }
+  int32_t* i32() const { return static_cast<int32_t*>(data_); }
+
+ private:
+  Napi::Value Read(const Napi::CallbackInfo& info);
+  void Write(const Napi::CallbackInfo& info);
+  void Dispose(const Napi::CallbackInfo& info);
+  Napi::Value GetLength(const Napi::CallbackInfo& info);
+  Napi::Value GetDType(const Napi::CallbackInfo& info);
+  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+  void Free();
+
+  Napi::Env env_;
+  DType dtype_ = DType::kFloat32;
+  int64_t length_ = 0;
+  void* data_ = nullptr;
+  bool disposed_ = false;
+};
+
+// Per-environment (main thread or worker_thread) data: constructors live here, never in statics.
+struct AddonData {
+  Napi::FunctionReference native_buffer;
+  Napi::FunctionReference model;  // engine Model class (engine binding)
+};
+
+// Throws a JS Error with .code for a non-ok status. Returns true when it threw.
+bool ThrowIfError(Napi::Env env, const nt::Status& st);
+Napi::Error MakeError(Napi::Env env, const nt::Status& st);
+void ThrowError(Napi::Env env, const char* code, const std::string& message, bool type_error = false);
+
+// Argument extraction. Each throws (and returns false) with a clear message on failure.
+bool ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* name, NativeBuffer** out, bool allow_null = false);
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t* out, int64_t min = 0,
+            int64_t max = (int64_t(1) << 53));
+bool ArgFloat(const Napi::CallbackInfo& info, size_t i, const char* name, float* out);
+bool ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* name, double* out);
+bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool* out);
+// Checks buffer has dtype and at least `needed` elements.
+bool CheckBuffer(Napi::Env env, NativeBuffer* b, const char* name, DType dtype, int64_t needed);
+
+// Registration hooks, one per binding file.
+void InitRuntime(Napi::Env env, Napi::Object exports);
+void InitGemm(Napi::Env env, Napi::Object exports);
+void InitReduce(Napi::Env env, Napi::Object exports);
+void InitElementwise(Napi::Env env, Napi::Object exports);
+void InitOptim(Napi::Env env, Napi::Object exports);
+void InitEngine(Napi::Env env, Napi::Object exports);
+
+}  // namespace ntb

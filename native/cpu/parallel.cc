@@ -1,0 +1,145 @@
+// The process-wide thread pool behind nt::parallel_for.
+// Design: a fixed set of persistent workers (grown on demand up to the configured count) and a
+// single queue of chunks. A caller enqueues chunks 1..nth-1 of its job, runs chunk 0 itself and
+// then helps drain the queue until its own chunks are done. Concurrent callers (several models, or
+// worker_threads) share the same workers, so the process never runs more compute threads than
+// configured plus the callers themselves. Calls from inside a task run serially (no nesting).
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "nodetrain/parallel.h"
+
+namespace nt {
+namespace {
+
+struct Job {
+  const std::function<void(int, int)>* fn;
+  int nth;
+  std::atomic<int> remaining;
+  std::mutex mu;
+  std::condition_variable done;
+};
+
+struct Chunk {
+  Job* job;
+  int ith;
+};
+
+thread_local bool tl_in_task = false;
+
+int default_threads() {
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc == 0 ? 1 : static_cast<int>(std::min(hc, 256u));
+}
+
+class Pool {
+ public:
+  static Pool& get() {
+    // Intentionally leaked: workers are detached and must never see a destroyed pool at exit.
+    static Pool* pool = new Pool();
+    return *pool;
+  }
+
+  int threads() const { return threads_.load(std::memory_order_relaxed); }
+  void set_threads(int n) { threads_.store(std::max(1, std::min(n, 256)), std::memory_order_relaxed); }
+
+  void run(int64_t max_tasks, const std::function<void(int, int)>& fn) {
+    int nth = static_cast<int>(std::min<int64_t>(max_tasks, threads()));
+    if (nth <= 1 || tl_in_task) {
+      bool prev = tl_in_task;
+      tl_in_task = true;
+      fn(0, 1);
+      tl_in_task = prev;
+      return;
+    }
+    ensure_workers(nth - 1);
+    Job job;
+    job.fn = &fn;
+    job.nth = nth;
+    job.remaining.store(nth, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      for (int i = 1; i < nth; ++i) queue_.push_back(Chunk{&job, i});
+    }
+    cv_.notify_all();
+    execute(Chunk{&job, 0});
+    // Help with any queued work (ours or another caller's) while our chunks finish.
+    while (job.remaining.load(std::memory_order_acquire) > 0) {
+      Chunk c;
+      if (try_pop(&c)) {
+        execute(c);
+      } else {
+        std::unique_lock<std::mutex> lk(job.mu);
+        job.done.wait(lk, [&] { return job.remaining.load(std::memory_order_acquire) == 0; });
+      }
+    }
+  }
+
+ private:
+  Pool() : threads_(default_threads()) {}
+
+  bool try_pop(Chunk* c) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (queue_.empty()) return false;
+    *c = queue_.front();
+    queue_.pop_front();
+    return true;
+  }
+
+  static void execute(Chunk c) {
+    bool prev = tl_in_task;
+    tl_in_task = true;
+    (*c.job->fn)(c.ith, c.job->nth);
+    tl_in_task = prev;
+    Job* job = c.job;
+    if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lk(job->mu);
+      job->done.notify_all();
+    }
+  }
+
+  void ensure_workers(int n) {
+    std::lock_guard<std::mutex> lk(spawn_mu_);
+    while (static_cast<int>(spawned_) < n) {
+      std::thread([this] { worker_loop(); }).detach();
+      ++spawned_;
+    }
+  }
+
+  void worker_loop() {
+    for (;;) {
+      Chunk c;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return !queue_.empty(); });
+        c = queue_.front();
+        queue_.pop_front();
+      }
+      execute(c);
+    }
+  }
+
+  std::atomic<int> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Chunk> queue_;
+  std::mutex spawn_mu_;
+  size_t spawned_ = 0;
+};
+
+}  // namespace
+
+void parallel_for(int64_t max_tasks, const std::function<void(int, int)>& fn) {
+  if (max_tasks <= 0) return;
+  Pool::get().run(max_tasks, fn);
+}
+
+int num_threads() { return Pool::get().threads(); }
+void set_num_threads(int n) { Pool::get().set_threads(n); }
+
+}  // namespace nt

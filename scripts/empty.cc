@@ -1,0 +1,1 @@
+// Empty translation unit for architectures without ISA-specific kernels.
