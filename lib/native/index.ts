@@ -1,5 +1,5 @@
 /**
- * The one loader of the native addon. Looks for, in order: a CUDA build when NODETRAIN_BACKEND=cuda
+ * The one loader of the native addon. Looks for, in order: the file named by NODETRAIN_ADDON, a CUDA build when NODETRAIN_BACKEND=cuda
  * (build-cuda/, produced by `npm run build:cuda`), then through node-gyp-build the local build
  * (build/Release) and the prebuilt binaries (prebuilds/<platform>-<arch>/). A failed load throws
  * one error that lists what was tried and how to fix it.
@@ -35,6 +35,16 @@ let backendName = 'cpu';
 function load(): Binding {
   const root = packageRoot();
   const tried: string[] = [];
+  const explicit = process.env.NODETRAIN_ADDON;
+  if (explicit) {
+    // A specific build (for development: several build folders side by side).
+    const abs = path.resolve(explicit);
+    tried.push(abs);
+    if (fs.existsSync(abs)) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      return require(abs) as Binding;
+    }
+  }
   if (process.env.NODETRAIN_BACKEND === 'cuda') {
     const cudaPath = path.join(root, 'build-cuda', 'Release', 'nodetrain.node');
     tried.push(cudaPath);
