@@ -7,6 +7,7 @@ import type { EngineBinding } from './engine';
 import type { GemmBinding } from './gemm';
 import type { OptimBinding } from './optim';
 import type { ReduceBinding } from './reduce';
+import type { ScheduleBinding } from './schedule';
 
 export type NativeDType = 'float32' | 'int32';
 
@@ -37,4 +38,4 @@ export interface CoreBinding {
   cpuFeatures(): { avx2: boolean; fma: boolean; avx2Kernels: boolean; useAvx2: boolean };
 }
 
-export interface Binding extends CoreBinding, GemmBinding, ReduceBinding, ElementwiseBinding, OptimBinding, EngineBinding {}
+export interface Binding extends CoreBinding, GemmBinding, ReduceBinding, ElementwiseBinding, OptimBinding, EngineBinding, ScheduleBinding {}

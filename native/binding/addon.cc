@@ -18,6 +18,7 @@ class NodetrainAddon : public Napi::Addon<NodetrainAddon> {
     InitElementwise(env, exports);
     InitOptim(env, exports);
     InitEngine(env, exports);
+    InitSchedule(env, exports);
   }
 };
 

@@ -71,5 +71,6 @@ void InitReduce(Napi::Env env, Napi::Object exports);
 void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
+void InitSchedule(Napi::Env env, Napi::Object exports);
 
 }  // namespace ntb
