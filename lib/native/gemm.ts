@@ -1,3 +1,38 @@
 /** Native gemm functions (see native/binding/gemm_binding.cc). */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface GemmBinding {}
+import type { NativeBuffer } from './binding';
+
+/** Epilogue activation codes (nt::Act in native/include/nodetrain/kernels.h). */
+export const GEMM_ACT = { linear: 0, relu: 1, gelu: 4, sigmoid: 5, tanh: 6 } as const;
+
+export interface GemmBinding {
+  /**
+   * c = act(alpha * op(a) op(b) + beta * c + bias), float32, row-major, in place on c.
+   * op(a) is m x k (a stored k x m when transA), op(b) is k x n (b stored n x k when transB);
+   * lda/ldb/ldc are the row strides (in elements) of the stored matrices and must be at least
+   * their row lengths. Each buffer must hold the elements the kernel touches: a stored as
+   * rows x cols needs (rows - 1) * ld + cols elements (0 when rows or cols is 0). beta == 0 makes
+   * c write-only. bias (length >= n) may be null; act is one of GEMM_ACT. c must be a buffer
+   * distinct from a, b and bias. useRef selects the scalar reference kernel (gemm_f32_ref).
+   * Runs synchronously on the calling thread plus the process-wide pool.
+   * @throws Error with code ERR_NT_INVALID_ARGUMENT (bad sizes, strides, extents, activation) or
+   *   ERR_NT_DISPOSED (a disposed buffer).
+   */
+  gemm(
+    a: NativeBuffer,
+    b: NativeBuffer,
+    c: NativeBuffer,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    beta: number,
+    lda: number,
+    ldb: number,
+    ldc: number,
+    bias: NativeBuffer | null,
+    act: number,
+    useRef: boolean,
+  ): void;
+}

@@ -1,0 +1,422 @@
+// float32 GEMM: C[M,N] = act( alpha * op(A) op(B) + beta * C + bias[N] ), row-major, any M, N, K >= 0,
+// op = identity or transpose on either side, row strides lda/ldb/ldc (see nodetrain/kernels.h).
+//
+// gemm_f32 follows the BLIS five-loop structure (Goto & van de Geijn, "Anatomy of High-Performance
+// Matrix Multiplication", ACM TOMS 2008; Van Zee & van de Geijn, "BLIS", ACM TOMS 2015):
+//   jc over N in NC blocks -> pc over K in KC blocks (pack B~ KCxNC, lives in L3)
+//     -> ic over M in MC blocks (pack A~ MCxKC, lives in L2)
+//       -> jr over NR=16 columns -> ir over MR=6 rows -> 6x16 microkernel (B~ sliver in L1).
+// Packing handles both transposes, so the microkernel only ever sees one layout. Edge tiles are
+// computed into a temporary 6x16 tile and merged. The fused epilogue (+bias, activation) runs on
+// each tile right after its last k block, while the tile is still in L1, so a dense layer's forward
+// pass is one pass over C.
+//
+// Threads: C is cut into nth rectangles (a tm x tn grid chosen to minimise the rectangle
+// perimeter, i.e. the packing and memory traffic), and each thread runs the serial five loops on
+// its own rectangle with its own packing buffers. This needs no barrier between packing and
+// compute (nt::parallel_for has none), never splits k, and costs only duplicated packing of the
+// shared operand, which is O(MK + KN) against O(MNK) flops.
+//
+// Blocking for Zen3 (32 KiB L1d, 512 KiB L2 per core, 32 MiB L3), as BLIS's zen3 sgemm config:
+// MC=144 (A~ 144x256 floats = 144 KiB, half of L2... leaving room for C and B~ slivers),
+// KC=256 (B~ sliver 256x16 floats = 16 KiB, half of L1d), NC=4080 (B~ 4 MiB in L3).
+//
+// gemm_f32_ref is the scalar triple loop with double accumulation and the same epilogue.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "kernels/gemm_internal.h"
+#include "nodetrain/cpu_features.h"
+#include "nodetrain/kernels.h"
+#include "nodetrain/parallel.h"
+
+namespace nt {
+namespace {
+
+using gemm_detail::EpilogueFn;
+using gemm_detail::kGemmMR;
+using gemm_detail::kGemmNR;
+using gemm_detail::MicroKernelFn;
+
+constexpr int64_t kMR = kGemmMR;
+constexpr int64_t kNR = kGemmNR;
+
+struct Blocking {
+  int64_t mc = 144;
+  int64_t kc = 256;
+  int64_t nc = 4080;
+};
+
+const Blocking& blocking() {
+  static const Blocking b = [] {
+    Blocking x;
+    // Tuning override for the benchmark only ("MC,KC,NC"); invalid values are ignored.
+    if (const char* s = std::getenv("NODETRAIN_GEMM_BLOCKING")) {
+      long mc = 0, kc = 0, nc = 0;
+      char* end = nullptr;
+      mc = std::strtol(s, &end, 10);
+      if (end && *end == ',') kc = std::strtol(end + 1, &end, 10);
+      if (end && *end == ',') nc = std::strtol(end + 1, &end, 10);
+      if (mc >= kMR && kc >= 1 && nc >= kNR) {
+        x.mc = (mc / kMR) * kMR;
+        x.kc = kc;
+        x.nc = (nc / kNR) * kNR;
+      }
+    }
+    return x;
+  }();
+  return b;
+}
+
+// Below this many flops (2*m*n*k) one thread is faster than waking the pool.
+constexpr double kMinFlopsPerThread = 1.5e6;
+
+bool epilogue_act_supported(Act a) {
+  return a == Act::kNone || a == Act::kRelu || a == Act::kGelu || a == Act::kSigmoid || a == Act::kTanh;
+}
+
+// ---- portable microkernel and epilogue --------------------------------------------------------
+
+void gemm_f32_portable_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                            float beta) {
+  float acc[kMR][kNR];
+  for (int i = 0; i < kMR; ++i)
+    for (int j = 0; j < kNR; ++j) acc[i][j] = 0.0f;
+  for (int64_t p = 0; p < kc; ++p) {
+    const float* bp = b + p * kNR;
+    const float* ap = a + p * kMR;
+    for (int i = 0; i < kMR; ++i) {
+      const float ai = ap[i];
+      for (int j = 0; j < kNR; ++j) acc[i][j] += ai * bp[j];
+    }
+  }
+  for (int i = 0; i < kMR; ++i) {
+    float* ci = c + i * ldc;
+    if (beta == 0.0f) {
+      for (int j = 0; j < kNR; ++j) ci[j] = alpha * acc[i][j];
+    } else {
+      for (int j = 0; j < kNR; ++j) ci[j] = alpha * acc[i][j] + beta * ci[j];
+    }
+  }
+}
+
+inline float act_scalar(Act act, float x) {
+  switch (act) {
+    case Act::kRelu: return x > 0.0f ? x : 0.0f;
+    case Act::kGelu: {
+      const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.0f + std::tanh(u));
+    }
+    case Act::kSigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case Act::kTanh: return std::tanh(x);
+    default: return x;
+  }
+}
+
+void gemm_epilogue_f32_portable(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act_i) {
+  const Act act = static_cast<Act>(act_i);
+  for (int64_t i = 0; i < rows; ++i) {
+    float* ci = c + i * ldc;
+    if (bias)
+      for (int64_t j = 0; j < cols; ++j) ci[j] += bias[j];
+    if (act != Act::kNone)
+      for (int64_t j = 0; j < cols; ++j) ci[j] = act_scalar(act, ci[j]);
+  }
+}
+
+// ---- packing ----------------------------------------------------------------------------------
+
+// A~ for rows [i0, i0+mc) and depth [p0, p0+kc) of op(A): ceil(mc/6) micro-panels of kc*6 floats.
+void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += kMR, dst += kMR * kc) {
+    const int64_t rows = std::min(kMR, mc - ir);
+    if (!g.trans_a) {
+      // op(A)[i][p] = A[i*lda + p]: six row streams, contiguous writes.
+      const float* src[kMR];
+      for (int64_t r = 0; r < kMR; ++r) src[r] = g.a + (i0 + ir + std::min(r, rows - 1)) * g.lda + p0;
+      if (rows == kMR) {
+        for (int64_t p = 0; p < kc; ++p) {
+          float* d = dst + p * kMR;
+          d[0] = src[0][p];
+          d[1] = src[1][p];
+          d[2] = src[2][p];
+          d[3] = src[3][p];
+          d[4] = src[4][p];
+          d[5] = src[5][p];
+        }
+      } else {
+        for (int64_t p = 0; p < kc; ++p) {
+          float* d = dst + p * kMR;
+          for (int64_t r = 0; r < kMR; ++r) d[r] = r < rows ? src[r][p] : 0.0f;
+        }
+      }
+    } else {
+      // op(A)[i][p] = A[p*lda + i]: each k step is a contiguous run of `rows` floats.
+      const float* src = g.a + p0 * g.lda + i0 + ir;
+      for (int64_t p = 0; p < kc; ++p) {
+        float* d = dst + p * kMR;
+        const float* s = src + p * g.lda;
+        int64_t r = 0;
+        for (; r < rows; ++r) d[r] = s[r];
+        for (; r < kMR; ++r) d[r] = 0.0f;
+      }
+    }
+  }
+}
+
+// B~ for depth [p0, p0+kc) and columns [j0, j0+nc) of op(B): ceil(nc/16) micro-panels of kc*16.
+void pack_b(const GemmArgs& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += kNR, dst += kNR * kc) {
+    const int64_t cols = std::min(kNR, nc - jr);
+    if (!g.trans_b) {
+      // op(B)[p][j] = B[p*ldb + j]: each k step copies a contiguous run.
+      const float* src = g.b + p0 * g.ldb + j0 + jr;
+      if (cols == kNR) {
+        for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * kNR, src + p * g.ldb, kNR * sizeof(float));
+      } else {
+        for (int64_t p = 0; p < kc; ++p) {
+          float* d = dst + p * kNR;
+          const float* s = src + p * g.ldb;
+          int64_t j = 0;
+          for (; j < cols; ++j) d[j] = s[j];
+          for (; j < kNR; ++j) d[j] = 0.0f;
+        }
+      }
+    } else {
+      // op(B)[p][j] = B[j*ldb + p]: transpose 16 row streams; blocks of 8 k steps keep the reads
+      // of each row within one cache line.
+      const float* src = g.b + (j0 + jr) * g.ldb + p0;
+      for (int64_t p = 0; p < kc; p += 8) {
+        const int64_t pe = std::min(p + 8, kc);
+        for (int64_t j = 0; j < kNR; ++j) {
+          if (j < cols) {
+            const float* s = src + j * g.ldb;
+            for (int64_t q = p; q < pe; ++q) dst[q * kNR + j] = s[q];
+          } else {
+            for (int64_t q = p; q < pe; ++q) dst[q * kNR + j] = 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- per-thread packing buffers -----------------------------------------------------------------
+
+struct PackBuffers {
+  float* a = nullptr;
+  size_t a_cap = 0;  // floats
+  float* b = nullptr;
+  size_t b_cap = 0;
+  ~PackBuffers() {
+    std::free(a);
+    std::free(b);
+  }
+  // Grow-only, 64-byte aligned. Returns false when the allocation fails.
+  static bool ensure(float** p, size_t* cap, size_t need) {
+    if (*cap >= need) return true;
+    size_t bytes = ((need * sizeof(float) + 63) / 64) * 64;
+    void* q = std::aligned_alloc(64, bytes);
+    if (!q) return false;
+    std::free(*p);
+    *p = static_cast<float*>(q);
+    *cap = bytes / sizeof(float);
+    return true;
+  }
+};
+
+thread_local PackBuffers tl_pack;
+
+struct Kernels {
+  MicroKernelFn uk;
+  EpilogueFn ep;
+};
+
+Kernels select_kernels() {
+#if defined(NT_HAVE_AVX2_KERNELS)
+  if (use_avx2()) return {gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2};
+#endif
+  return {gemm_f32_portable_6x16, gemm_epilogue_f32_portable};
+}
+
+// The serial five loops on the rectangle [m0, m1) x [n0, n1) of C. Returns false on allocation failure.
+bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  if (m0 >= m1 || n0 >= n1) return true;
+  const Blocking& bl = blocking();
+  const bool has_epilogue = g.bias != nullptr || g.act != Act::kNone;
+  // Even k blocks (k=300 -> 150+150 rather than 256+44) keep every pass over C equally useful.
+  const int64_t kblocks = (g.k + bl.kc - 1) / bl.kc;
+  const int64_t kc_max = (g.k + kblocks - 1) / kblocks;
+  const int64_t nc_max = std::min(bl.nc, ((n1 - n0 + kNR - 1) / kNR) * kNR);
+  const int64_t mc_max = std::min(bl.mc, ((m1 - m0 + kMR - 1) / kMR) * kMR);
+  PackBuffers& pb = tl_pack;
+  if (!PackBuffers::ensure(&pb.a, &pb.a_cap, static_cast<size_t>(mc_max * kc_max)) ||
+      !PackBuffers::ensure(&pb.b, &pb.b_cap, static_cast<size_t>(nc_max * kc_max)))
+    return false;
+  alignas(64) float tile[kMR * kNR];
+
+  for (int64_t jc = n0; jc < n1; jc += bl.nc) {
+    const int64_t nc = std::min(bl.nc, n1 - jc);
+    for (int64_t pc = 0; pc < g.k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, g.k - pc);
+      const bool last_k = pc + kc == g.k;
+      const float beta = pc == 0 ? g.beta : 1.0f;
+      pack_b(g, pc, kc, jc, nc, pb.b);
+      for (int64_t ic = m0; ic < m1; ic += bl.mc) {
+        const int64_t mc = std::min(bl.mc, m1 - ic);
+        pack_a(g, ic, mc, pc, kc, pb.a);
+        for (int64_t jr = 0; jr < nc; jr += kNR) {
+          const int64_t nr = std::min(kNR, nc - jr);
+          const float* bp = pb.b + jr * kc;
+          const float* bias = g.bias ? g.bias + jc + jr : nullptr;
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int64_t mr = std::min(kMR, mc - ir);
+            const float* ap = pb.a + ir * kc;
+            float* cp = g.c + (ic + ir) * g.ldc + jc + jr;
+            if (mr == kMR && nr == kNR) {
+              kern.uk(kc, ap, bp, cp, g.ldc, g.alpha, beta);
+            } else {
+              kern.uk(kc, ap, bp, tile, kNR, g.alpha, 0.0f);
+              for (int64_t i = 0; i < mr; ++i) {
+                float* ci = cp + i * g.ldc;
+                const float* ti = tile + i * kNR;
+                if (beta == 0.0f) {
+                  for (int64_t j = 0; j < nr; ++j) ci[j] = ti[j];
+                } else {
+                  for (int64_t j = 0; j < nr; ++j) ci[j] = ti[j] + beta * ci[j];
+                }
+              }
+            }
+            if (last_k && has_epilogue) kern.ep(cp, g.ldc, mr, nr, bias, static_cast<int>(g.act));
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// Splits nth threads into a tm x tn grid over C minimising the per-thread rectangle perimeter
+// (packing and memory traffic) while keeping at least one tile per thread in each direction.
+void choose_grid(int64_t m, int64_t n, int nth, int* tm, int* tn) {
+  double best = -1;
+  *tm = 1;
+  *tn = nth;
+  for (int a = 1; a <= nth; ++a) {
+    if (nth % a) continue;
+    const int b = nth / a;
+    const double mt = std::ceil(static_cast<double>(m) / kMR), nt_ = std::ceil(static_cast<double>(n) / kNR);
+    if (a > mt || b > nt_) continue;
+    // Rectangle of the largest part (ceil-div on tiles).
+    const double rm = std::ceil(mt / a) * kMR, rn = std::ceil(nt_ / b) * kNR;
+    const double cost = rm * rn * 4.0 /* load balance: the slowest thread */ + (rm + rn) * 64.0;
+    if (best < 0 || cost < best) {
+      best = cost;
+      *tm = a;
+      *tn = b;
+    }
+  }
+}
+
+Status validate(const GemmArgs& g, const char* who) {
+  const std::string w(who);
+  if (g.m < 0 || g.n < 0 || g.k < 0)
+    return InvalidArgument(w + ": sizes must be >= 0 (m=" + std::to_string(g.m) + ", n=" + std::to_string(g.n) +
+                           ", k=" + std::to_string(g.k) + ")");
+  const int64_t a_cols = g.trans_a ? g.m : g.k, b_cols = g.trans_b ? g.k : g.n;
+  if (g.lda < a_cols || g.lda < 0)
+    return InvalidArgument(w + ": lda=" + std::to_string(g.lda) + " is less than the row length " +
+                           std::to_string(a_cols) + " of A");
+  if (g.ldb < b_cols || g.ldb < 0)
+    return InvalidArgument(w + ": ldb=" + std::to_string(g.ldb) + " is less than the row length " +
+                           std::to_string(b_cols) + " of B");
+  if (g.ldc < g.n || g.ldc < 0)
+    return InvalidArgument(w + ": ldc=" + std::to_string(g.ldc) + " is less than the row length " +
+                           std::to_string(g.n) + " of C");
+  if (g.m > 0 && g.k > 0 && g.a == nullptr) return InvalidArgument(w + ": A is null");
+  if (g.k > 0 && g.n > 0 && g.b == nullptr) return InvalidArgument(w + ": B is null");
+  if (g.m > 0 && g.n > 0 && g.c == nullptr) return InvalidArgument(w + ": C is null");
+  if (!epilogue_act_supported(g.act))
+    return InvalidArgument(w + ": activation " + std::to_string(static_cast<int>(g.act)) +
+                           " is not supported in the GEMM epilogue (none, relu, gelu, sigmoid, tanh)");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status gemm_f32(const GemmArgs& args) {
+  NT_RETURN_IF_ERROR(validate(args, "gemm_f32"));
+  const GemmArgs& g = args;
+  if (g.m == 0 || g.n == 0) return Status::Ok();
+  const Kernels kern = select_kernels();
+  const bool has_epilogue = g.bias != nullptr || g.act != Act::kNone;
+  if (g.k == 0) {
+    // C = beta*C (write-only when beta == 0), then the epilogue.
+    for (int64_t i = 0; i < g.m; ++i) {
+      float* ci = g.c + i * g.ldc;
+      if (g.beta == 0.0f) {
+        std::fill(ci, ci + g.n, 0.0f);
+      } else if (g.beta != 1.0f) {
+        for (int64_t j = 0; j < g.n; ++j) ci[j] *= g.beta;
+      }
+    }
+    if (has_epilogue) kern.ep(g.c, g.ldc, g.m, g.n, g.bias, static_cast<int>(g.act));
+    return Status::Ok();
+  }
+
+  const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+  const int64_t tiles = ((g.m + kMR - 1) / kMR) * ((g.n + kNR - 1) / kNR);
+  int64_t want = std::min<int64_t>(num_threads(), static_cast<int64_t>(flops / kMinFlopsPerThread));
+  want = std::max<int64_t>(1, std::min(want, tiles));
+
+  if (want == 1) {
+    if (!gemm_block(g, kern, 0, g.m, 0, g.n)) return Status(StatusCode::kOutOfMemory, "gemm_f32: packing buffers");
+    return Status::Ok();
+  }
+  std::atomic<bool> oom{false};
+  parallel_for(want, [&](int ith, int nth) {
+    int tm, tn;
+    choose_grid(g.m, g.n, nth, &tm, &tn);
+    const int im = ith / tn, in = ith % tn;
+    int64_t m0, m1, n0, n1;
+    partition(g.m, im, tm, kMR, &m0, &m1);
+    partition(g.n, in, tn, kNR, &n0, &n1);
+    if (!gemm_block(g, kern, m0, m1, n0, n1)) oom.store(true, std::memory_order_relaxed);
+  });
+  if (oom.load()) return Status(StatusCode::kOutOfMemory, "gemm_f32: packing buffers");
+  return Status::Ok();
+}
+
+Status gemm_f32_ref(const GemmArgs& args) {
+  NT_RETURN_IF_ERROR(validate(args, "gemm_f32_ref"));
+  const GemmArgs& g = args;
+  for (int64_t i = 0; i < g.m; ++i) {
+    for (int64_t j = 0; j < g.n; ++j) {
+      double s = 0.0;
+      for (int64_t p = 0; p < g.k; ++p) {
+        const double av = g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
+        const double bv = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+        s += av * bv;
+      }
+      float& cij = g.c[i * g.ldc + j];
+      double v = static_cast<double>(g.alpha) * s;
+      if (g.beta != 0.0f) v += static_cast<double>(g.beta) * static_cast<double>(cij);
+      if (g.bias) v += g.bias[j];
+      switch (g.act) {
+        case Act::kRelu: v = v > 0.0 ? v : 0.0; break;
+        case Act::kGelu: v = 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))); break;
+        case Act::kSigmoid: v = 1.0 / (1.0 + std::exp(-v)); break;
+        case Act::kTanh: v = std::tanh(v); break;
+        default: break;
+      }
+      cij = static_cast<float>(v);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace nt

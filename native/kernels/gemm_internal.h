@@ -1,0 +1,34 @@
+// Internal interface between the packed GEMM driver (native/kernels/gemm.cc) and its ISA-specific
+// microkernels (native/cpu/x86/gemm_f32_avx2_6x16.cc). Not part of the public kernel API.
+//
+// Packed layouts (BLIS, "Anatomy of High-Performance Matrix Multiplication", Goto & van de Geijn
+// 2008; BLIS "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):
+//   A micro-panel: kc steps of kGemmMR consecutive floats (column p of the 6-row sliver), zero-padded.
+//   B micro-panel: kc steps of kGemmNR consecutive floats (row p of the 16-column sliver), zero-padded.
+#pragma once
+#include <cstdint>
+
+namespace nt {
+namespace gemm_detail {
+
+constexpr int kGemmMR = 6;
+constexpr int kGemmNR = 16;
+
+// C[6x16] = alpha * Apanel * Bpanel + beta * C (beta == 0: C is write-only; NaNs there are ignored).
+// c has row stride ldc. a/b are packed micro-panels of depth kc (kc >= 1). Always a full tile: the
+// driver routes edge tiles through a temporary 6x16 tile.
+using MicroKernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                               float beta);
+
+// Epilogue over a rows x cols block of C (row stride ldc): c += bias[j] (bias may be null), then
+// the activation (act is an nt::Act value limited to kNone, kRelu, kGelu, kSigmoid, kTanh).
+using EpilogueFn = void (*)(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
+
+#if defined(NT_HAVE_AVX2_KERNELS)
+// AVX2/FMA versions; call only when nt::use_avx2() is true.
+void gemm_f32_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
+void gemm_epilogue_f32_avx2(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
+#endif
+
+}  // namespace gemm_detail
+}  // namespace nt
