@@ -1,2 +1,22 @@
-// Filled in by its module's implementation.
-export {};
+/**
+ * File I/O: crash-safe writes and the safetensors weight format. (Model save / load builds on these.)
+ */
+export { writeFileAtomic, writeFileAtomicSync, writeDirAtomic } from './atomic';
+export type { AtomicData, AtomicWriteOptions } from './atomic';
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  saveSafetensors,
+  loadSafetensors,
+  float16ToFloat32,
+  bfloat16ToFloat32,
+  SAFETENSORS_MAX_HEADER,
+} from './safetensors';
+export type {
+  SafetensorsDType,
+  SafetensorsData,
+  SafetensorsTensor,
+  SafetensorsFile,
+  ExpectedTensor,
+  DecodeOptions,
+} from './safetensors';
