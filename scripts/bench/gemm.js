@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+// GEMM benchmark (not part of `npm test`): nodetrain's packed float32 GEMM against OpenBLAS sgemm
+// (a small C harness, scripts/bench/openblas_sgemm.c, compiled here), @tensorflow/tfjs-backend-wasm
+// and the tfjs cpu backend, at 1 and 2 threads. Medians of repeated calls; GFLOP/s = 2mnk / time.
+// Writes the markdown table to .bench/gemm.md.
+//
+// Usage: node scripts/bench/gemm.js [--quick] [--no-tfjs]
+//   NODETRAIN_ADDON=build-x/Release/nodetrain.node selects the addon (default: build/Release).
+//   OpenBLAS: uses OPENBLAS_CORETYPE when set; otherwise runs both its auto-detected core and
+//   Haswell (its AVX2/FMA kernels, the like-for-like reference for our AVX2 kernel); ratios are
+//   against the Haswell run (or the forced core type).
+'use strict';
+const { execFileSync, spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.join(__dirname, '..', '..');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const withTfjs = !args.includes('--no-tfjs');
+const MIN_REPS = quick ? 3 : 5;
+const MIN_SECONDS = quick ? 0.15 : 0.4;
+
+const SQUARES = quick ? [64, 256, 1024] : [64, 128, 256, 512, 1024, 2048];
+const CASES = [
+  ...SQUARES.map((s) => ({ name: `${s}³`, m: s, n: s, k: s, ta: false, tb: false })),
+  { name: 'MLP fwd X·W 128x784·784x256', m: 128, n: 256, k: 784, ta: false, tb: false },
+  { name: 'MLP dW=Xᵀ·dY 784x128·128x256', m: 784, n: 256, k: 128, ta: true, tb: false },
+  { name: 'MLP dX=dY·Wᵀ 128x256·256x784', m: 128, n: 784, k: 256, ta: false, tb: true },
+];
+const flops = (c) => 2 * c.m * c.n * c.k;
+const caseArg = (c) => `${c.m},${c.n},${c.k},${c.ta ? 1 : 0},${c.tb ? 1 : 0}`;
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+function timeIt(fn) {
+  fn(); // warm-up (packing buffers, pool threads, JIT)
+  const times = [];
+  const start = process.hrtime.bigint();
+  while (times.length < MIN_REPS || Number(process.hrtime.bigint() - start) / 1e9 < MIN_SECONDS) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    if (times.length >= 500) break;
+  }
+  return median(times);
+}
+
+function randF32(n) {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = Math.random() * 2 - 1;
+  return x;
+}
+
+// ---- nodetrain ----------------------------------------------------------------------------------
+function loadAddon() {
+  const p = process.env.NODETRAIN_ADDON ? path.resolve(process.env.NODETRAIN_ADDON) : path.join(root, 'build', 'Release', 'nodetrain.node');
+  return require(p);
+}
+
+function benchNodetrain(nt, threads) {
+  nt.setNumThreads(threads);
+  const out = {};
+  for (const c of CASES) {
+    const A = new nt.NativeBuffer(0, c.m * c.k);
+    const B = new nt.NativeBuffer(0, c.k * c.n);
+    const C = new nt.NativeBuffer(0, c.m * c.n);
+    A.write(randF32(c.m * c.k));
+    B.write(randF32(c.k * c.n));
+    const lda = c.ta ? c.m : c.k;
+    const ldb = c.tb ? c.k : c.n;
+    out[c.name] = timeIt(() => nt.gemm(A, B, C, c.ta, c.tb, c.m, c.n, c.k, 1, 0, lda, ldb, c.n, null, 0, false));
+    A.dispose();
+    B.dispose();
+    C.dispose();
+  }
+  return out;
+}
+
+// ---- OpenBLAS -----------------------------------------------------------------------------------
+function ensureOpenBlas() {
+  const inc = '/usr/include/x86_64-linux-gnu/openblas-pthread';
+  const hasHeader = fs.existsSync(path.join(inc, 'cblas.h')) || fs.existsSync('/usr/include/cblas.h');
+  if (!hasHeader) {
+    console.error('libopenblas-dev missing: apt-get update && apt-get install -y libopenblas-dev');
+    spawnSync('apt-get', ['update'], { stdio: 'inherit' });
+    spawnSync('apt-get', ['install', '-y', 'libopenblas-dev'], { stdio: 'inherit' });
+  }
+  const exe = path.join(root, '.bench', 'openblas_sgemm');
+  fs.mkdirSync(path.dirname(exe), { recursive: true });
+  execFileSync('gcc', ['-O2', '-o', exe, path.join(__dirname, 'openblas_sgemm.c'), `-I${inc}`, '-lopenblas']);
+  return exe;
+}
+
+function benchOpenBlas(exe, threads, coretype) {
+  const env = { ...process.env };
+  if (coretype) env.OPENBLAS_CORETYPE = coretype;
+  const res = spawnSync(exe, [String(threads), String(MIN_REPS), String(MIN_SECONDS), ...CASES.map(caseArg)], {
+    env,
+    encoding: 'utf8',
+  });
+  if (res.status !== 0) throw new Error(`openblas harness failed: ${res.stderr}`);
+  const out = {};
+  let core = '?';
+  for (const line of res.stdout.trim().split('\n')) {
+    const o = JSON.parse(line);
+    if (o.core) core = o.core;
+    else out[CASES.find((c) => caseArg(c) === o.case).name] = o.median;
+  }
+  return { core, times: out };
+}
+
+// ---- tfjs ---------------------------------------------------------------------------------------
+async function benchTfjs(tf, backend) {
+  await tf.setBackend(backend);
+  await tf.ready();
+  const out = {};
+  for (const c of CASES) {
+    // The JS cpu backend needs seconds per 2048³ product; its trend is clear well before that.
+    if (backend === 'cpu' && c.m * c.n * c.k > 1024 ** 3) continue;
+    const a = tf.tensor2d(randF32(c.m * c.k), c.ta ? [c.k, c.m] : [c.m, c.k]);
+    const b = tf.tensor2d(randF32(c.k * c.n), c.tb ? [c.n, c.k] : [c.k, c.n]);
+    out[c.name] = timeIt(() => {
+      const y = tf.matMul(a, b, c.ta, c.tb);
+      y.dataSync();
+      y.dispose();
+    });
+    a.dispose();
+    b.dispose();
+  }
+  return out;
+}
+
+const gf = (c, t) => (t === undefined ? NaN : flops(c) / t / 1e9);
+const fmt = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}×` : '–');
+
+async function main() {
+  const nt = loadAddon();
+  const feats = nt.cpuFeatures();
+  const lines = [];
+  const log = (s = '') => {
+    lines.push(s);
+    console.log(s);
+  };
+
+  const exe = ensureOpenBlas();
+  const envCore = process.env.OPENBLAS_CORETYPE;
+  const refCore = envCore || 'Haswell';
+  const blas = {};
+  for (const t of [1, 2]) {
+    blas[t] = { ref: benchOpenBlas(exe, t, refCore) };
+    if (!envCore) blas[t].auto = benchOpenBlas(exe, t, undefined);
+  }
+  const ours = { 1: benchNodetrain(nt, 1), 2: benchNodetrain(nt, 2) };
+
+  let tfjs = null;
+  let wasmThreads = '?';
+  if (withTfjs) {
+    try {
+      const tf = require('@tensorflow/tfjs-core');
+      require('@tensorflow/tfjs-backend-cpu');
+      const wasm = require('@tensorflow/tfjs-backend-wasm');
+      wasm.setThreadsCount(2); // honoured only when the threaded wasm build can run
+      const wasmTimes = await benchTfjs(tf, 'wasm');
+      const mt = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+      wasmThreads = `${wasm.getThreadsCount()} (WASM_HAS_MULTITHREAD_SUPPORT=${mt})`;
+      tfjs = { wasm: wasmTimes, cpu: await benchTfjs(tf, 'cpu') };
+    } catch (e) {
+      console.error(`tfjs benchmark skipped: ${e.message}`);
+    }
+  }
+
+  log(`# float32 GEMM benchmark`);
+  log();
+  log(`- CPU: ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} logical CPUs), nodetrain AVX2 kernels: ${feats.useAvx2}`);
+  log(
+    `- OpenBLAS: OPENBLAS_CORETYPE ${envCore ? `= ${envCore} (from the environment)` : 'not set'}; ` +
+      (envCore
+        ? `core used: ${blas[1].ref.core}`
+        : `auto-detected core: ${blas[1].auto.core}; reference runs forced to ${blas[1].ref.core} (AVX2/FMA kernels)`),
+  );
+  log(`- tfjs-backend-wasm threads in Node: ${wasmThreads}; tfjs cpu backend is single-threaded JavaScript`);
+  log(`- medians of >= ${MIN_REPS} calls and >= ${MIN_SECONDS} s per case; GFLOP/s = 2mnk / median; ratios = nodetrain / other`);
+  for (const t of [1, 2]) {
+    log();
+    log(`## ${t} thread${t > 1 ? 's' : ''}`);
+    log();
+    const autoHead = envCore ? '' : ` OpenBLAS ${blas[t].auto.core} | nt / it |`;
+    log(`| product | nodetrain | OpenBLAS ${blas[t].ref.core} | nt / OpenBLAS |${autoHead} tfjs-wasm | nt / wasm | tfjs-cpu | nt / cpu |`);
+    log(`|---|---:|---:|---:|${envCore ? '' : '---:|---:|'}---:|---:|---:|---:|`);
+    for (const c of CASES) {
+      const g = gf(c, ours[t][c.name]);
+      const r = gf(c, blas[t].ref.times[c.name]);
+      const au = envCore ? '' : ` ${fmt(gf(c, blas[t].auto.times[c.name]))} | ${ratio(g, gf(c, blas[t].auto.times[c.name]))} |`;
+      const w = tfjs ? gf(c, tfjs.wasm[c.name]) : NaN;
+      const cp = tfjs ? gf(c, tfjs.cpu[c.name]) : NaN;
+      log(`| ${c.name} | ${fmt(g)} | ${fmt(r)} | ${ratio(g, r)} |${au} ${fmt(w)} | ${ratio(g, w)} | ${fmt(cp)} | ${ratio(g, cp)} |`);
+    }
+  }
+  const outFile = path.join(root, '.bench', 'gemm.md');
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  fs.writeFileSync(outFile, `${lines.join('\n')}\n`);
+  console.log(`\nwritten to ${path.relative(root, outFile)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
