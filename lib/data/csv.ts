@@ -54,6 +54,69 @@ interface ScanState {
 }
 
 /**
+ * The fields of one record, without copying unquoted ones out of the text: field k spans
+ * text[start[k], end[k]) unless quoted[k] holds its unescaped value.
+ */
+class Fields {
+  text = '';
+  count = 0;
+  start: number[] = [];
+  end: number[] = [];
+  quoted: (string | null)[] = [];
+
+  add(from: number, to: number, value: string | null): void {
+    const k = this.count++;
+    this.start[k] = from;
+    this.end[k] = to;
+    this.quoted[k] = value;
+  }
+
+  str(k: number): string {
+    const q = this.quoted[k];
+    return q !== null ? q : this.text.slice(this.start[k], this.end[k]);
+  }
+
+  strings(): string[] {
+    return Array.from({ length: this.count }, (_, k) => this.str(k));
+  }
+}
+
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * Parses a plain decimal ([+-]digits[.digits], at most 15 digits) straight from the text, or returns
+ * NaN for anything else (exponents, spaces, long numbers), which then goes through Number(). An
+ * integer below 2^53 divided by an exact power of ten is correctly rounded (Clinger's fast path),
+ * so the result is identical to Number()'s.
+ */
+function fastNumber(text: string, i: number, e: number): number {
+  let neg = false;
+  let c = text.charCodeAt(i);
+  if (c === 45 /* - */) {
+    neg = true;
+    i++;
+  } else if (c === 43 /* + */) i++;
+  let mant = 0;
+  let digits = 0;
+  let fracDigits = -1;
+  for (; i < e; i++) {
+    c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      mant = mant * 10 + (c - 48);
+      digits++;
+      if (fracDigits >= 0) fracDigits++;
+    } else if (c === 46 /* . */ && fracDigits < 0) {
+      fracDigits = 0;
+    } else {
+      return NaN;
+    }
+  }
+  if (digits === 0 || digits > 15) return NaN;
+  const val = fracDigits > 0 ? mant / POW10[fracDigits] : mant;
+  return neg ? -val : val;
+}
+
+/**
  * Scans complete records of `text` and calls onRecord for each non-blank one. When `final` is
  * false, stops at the last record that may continue in the next chunk and returns its start
  * index; otherwise returns text.length.
@@ -64,10 +127,11 @@ function scanRecords(
   final: boolean,
   state: ScanState,
   file: string,
-  onRecord: (fields: string[], line: number) => void,
+  onRecord: (fields: Fields, line: number) => void,
 ): number {
   const len = text.length;
-  const fields: string[] = [];
+  const fields = new Fields();
+  fields.text = text;
   let i = 0;
   if (state.atStart && len > 0) {
     if (text.charCodeAt(0) === 0xfeff) i = 1;
@@ -78,7 +142,7 @@ function scanRecords(
     const recLine = state.line;
     let newlines = 0;
     let quoted = false;
-    fields.length = 0;
+    fields.count = 0;
     for (;;) {
       let c = text.charCodeAt(i);
       if (c === QUOTE) {
@@ -102,7 +166,7 @@ function scanRecords(
           i = q + 1;
           break;
         }
-        fields.push(value);
+        fields.add(0, 0, value);
         c = text.charCodeAt(i);
         if (c === delim) {
           i++;
@@ -120,7 +184,7 @@ function scanRecords(
           if (c === delim || c === LF || c === CR) break;
           j++;
         }
-        fields.push(text.slice(i, j));
+        fields.add(i, j, null);
         i = j;
         if (j < len && c === delim) {
           i++;
@@ -142,7 +206,7 @@ function scanRecords(
     }
     state.line += newlines;
     // Blank (or all-space) lines are skipped, wherever they are.
-    if (!(fields.length === 1 && !quoted && fields[0].trim() === '')) onRecord(fields, recLine);
+    if (!(fields.count === 1 && !quoted && fields.str(0).trim() === '')) onRecord(fields, recLine);
   }
   return len;
 }
@@ -183,13 +247,15 @@ class CsvBuilder {
   #targetCol = -1;
   #x = new Grow((n) => new Float32Array(n), 4096);
   #yNum = new Grow((n) => new Float32Array(n));
-  #yStr: string[] = [];
-  #yLines = new Grow((n) => new Int32Array(n));
+  /** Label -> id: the given classNames' ids, or provisional first-seen ids remapped in finish(). */
+  #labelIds = new Map<string, number>();
+  #yIds = new Grow((n) => new Int32Array(n));
   #rows = 0;
 
   constructor(file: string, opts: Required<Pick<CsvOptions, 'header' | 'labels'>> & CsvOptions) {
     this.#file = file;
     this.#opts = opts;
+    opts.classNames?.forEach((c, i) => this.#labelIds.set(c, i));
   }
 
   #columnName(c: number): string {
@@ -214,9 +280,9 @@ class CsvBuilder {
     return v.integer(name, ref, 0, this.#ncols - 1);
   }
 
-  #setup(fields: string[]): void {
-    this.#ncols = fields.length;
-    if (this.#opts.header) this.#names = fields.slice();
+  #setup(fields: Fields): void {
+    this.#ncols = fields.count;
+    if (this.#opts.header) this.#names = fields.strings();
     this.#targetCol = this.#resolve('options.target', this.#opts.target);
     if (this.#opts.columns !== undefined) {
       const seen = new Set<number>();
@@ -232,7 +298,12 @@ class CsvBuilder {
     }
   }
 
-  #number(s: string, c: number, line: number): number {
+  #number(f: Fields, c: number, line: number): number {
+    if (f.quoted[c] === null) {
+      const fast = fastNumber(f.text, f.start[c], f.end[c]);
+      if (fast === fast) return fast;
+    }
+    const s = f.str(c);
     const num = +s;
     // `+s` accepts surrounding spaces; reject what is not a finite number, and blank fields (+'' is 0).
     if (!Number.isFinite(num) || (num === 0 && s.trim() === '')) {
@@ -241,23 +312,33 @@ class CsvBuilder {
     return num;
   }
 
-  record = (fields: string[], line: number): void => {
+  record = (fields: Fields, line: number): void => {
     if (this.#ncols < 0) {
       this.#setup(fields);
       if (this.#opts.header) return;
     }
-    if (fields.length !== this.#ncols) {
-      throw csvError(`Expected ${this.#ncols} fields for line ${line} of ${this.#file} but received ${fields.length}`);
+    if (fields.count !== this.#ncols) {
+      throw csvError(`Expected ${this.#ncols} fields for line ${line} of ${this.#file} but received ${fields.count}`);
     }
     const fc = this.#featureCols;
-    for (let k = 0; k < fc.length; k++) this.#x.push(this.#number(fields[fc[k]], fc[k], line));
-    const t = fields[this.#targetCol];
+    for (let k = 0; k < fc.length; k++) this.#x.push(this.#number(fields, fc[k], line));
     if (this.#opts.labels === 'regression') {
-      this.#yNum.push(this.#number(t, this.#targetCol, line));
+      this.#yNum.push(this.#number(fields, this.#targetCol, line));
     } else {
+      const t = fields.str(this.#targetCol);
       if (t === '') throw csvError(`Expected a class label for ${this.#columnName(this.#targetCol)} at line ${line} of ${this.#file} but received ""`);
-      this.#yStr.push(t);
-      this.#yLines.push(line);
+      let id = this.#labelIds.get(t);
+      if (id === undefined) {
+        if (this.#opts.classNames) {
+          const list = this.#opts.classNames.map((c) => JSON.stringify(c)).join(', ');
+          throw csvError(
+            `Expected one of the classes ${list} (options.classNames) for ${this.#columnName(this.#targetCol)} at line ${line} of ${this.#file} but received ${v.describe(t)}`,
+          );
+        }
+        id = this.#labelIds.size;
+        this.#labelIds.set(t, id);
+      }
+      this.#yIds.push(id);
     }
     this.#rows++;
   };
@@ -283,32 +364,26 @@ class CsvBuilder {
   }
 
   #classIds(): { ids: Int32Array; classNames?: string[]; numClasses: number } {
-    const labels = this.#yStr;
-    const ids = new Int32Array(labels.length);
-    const given = this.#opts.classNames;
-    const unique = given ? null : [...new Set(labels)];
-    if (unique && unique.every((s) => /^\d{1,9}$/.test(s))) {
+    const ids = this.#yIds.result();
+    if (this.#opts.classNames) return { ids, classNames: [...this.#opts.classNames], numClasses: this.#opts.classNames.length };
+    const seen = [...this.#labelIds.keys()]; // in first-seen order, matching the provisional ids
+    const remap = new Int32Array(seen.length);
+    let classNames: string[] | undefined;
+    if (seen.every((s) => /^\d{1,9}$/.test(s))) {
       // Integer labels are already class ids.
-      let max = 0;
-      for (let i = 0; i < labels.length; i++) {
-        ids[i] = +labels[i];
-        if (ids[i] > max) max = ids[i];
-      }
-      return { ids, numClasses: labels.length === 0 ? 0 : max + 1 };
+      seen.forEach((s, i) => (remap[i] = +s));
+    } else {
+      // Flatten the names so they do not keep slices of the file's chunks alive.
+      classNames = seen.map((s) => JSON.parse(JSON.stringify(s)) as string).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const final = new Map(classNames.map((s, i) => [s, i] as const));
+      seen.forEach((s, i) => (remap[i] = final.get(s)!));
     }
-    const classNames = given ? [...given] : unique!.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const index = new Map(classNames.map((s, i) => [s, i] as const));
-    for (let i = 0; i < labels.length; i++) {
-      const id = index.get(labels[i]);
-      if (id === undefined) {
-        const list = classNames.map((s) => JSON.stringify(s)).join(', ');
-        throw csvError(
-          `Expected one of the classes ${list} (options.classNames) for ${this.#columnName(this.#targetCol)} at line ${this.#yLines.data[i]} of ${this.#file} but received ${v.describe(labels[i])}`,
-        );
-      }
-      ids[i] = id;
+    let max = -1;
+    for (let i = 0; i < ids.length; i++) {
+      ids[i] = remap[ids[i]];
+      if (ids[i] > max) max = ids[i];
     }
-    return { ids, classNames, numClasses: classNames.length };
+    return { ids, classNames, numClasses: classNames ? classNames.length : max + 1 };
   }
 }
 

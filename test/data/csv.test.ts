@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { loadCsv, parseCsv, NodetrainError } from '../../lib';
+import { createRng, loadCsv, parseCsv, NodetrainError } from '../../lib';
 
 let dir: string;
 beforeAll(() => {
@@ -197,5 +197,28 @@ describe('parseCsv', () => {
       'Expected a number for column "a" at line 2 of CSV text but received "x"',
     );
     expect(() => parseCsv('a,y\nx,0\n', { target: 'y', labels: 'integer' }, 'mem.csv')).toThrow('at line 2 of mem.csv');
+  });
+
+  it('reads numbers exactly as Number() does, in every notation', () => {
+    const rng = createRng(2024);
+    const samples = ['0', '-0', '+7', '.5', '5.', '-.25', '007.50', ' 3.25 ', '1e3', '-2.5E-3', '0x1F', '123456789012345', '1234567890123456789',
+      '0.1', '0.30000000000000004', '3.4028235677973366e38', '1e-45', '999999999999999.9'];
+    for (let i = 0; i < 2000; i++) {
+      const digits = 1 + rng.int(17);
+      let m = '';
+      for (let d = 0; d < digits; d++) m += String(rng.int(10));
+      const dot = rng.int(digits + 1);
+      let s = rng.int(3) === 0 ? m : `${m.slice(0, dot)}.${m.slice(dot)}`;
+      if (s === '.') s = '0';
+      if (rng.int(2)) s = `-${s}`;
+      if (rng.int(10) === 0) s += `e${rng.int(60) - 30}`;
+      samples.push(s);
+    }
+    const text = 'v,y\n' + samples.map((s) => `${s},0`).join('\n');
+    const got = parseCsv(text, { target: 'y', labels: 'integer' }).x.data();
+    samples.forEach((s, i) => {
+      expect([s, got[i]]).toEqual([s, Math.fround(Number(s))]);
+      expect(Object.is(got[i], Math.fround(Number(s)))).toBe(true);
+    });
   });
 });
