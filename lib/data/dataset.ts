@@ -244,6 +244,7 @@ export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): 
     throw v.typeError('a Tensor, a number array, an Int32Array or a Float32Array', 'y', y);
   }
 
+  let xCreated: Tensor | undefined; // freed here on failure; a caller's Tensor is left alone
   try {
     const n = yTensor.shape[0];
     if (!yOwned && yTensor.dtype === 'float32') checkFinite('y', yTensor.data(), yTensor.rank === 1 ? 1 : yTensor.shape[1], yTensor.rank);
@@ -275,17 +276,16 @@ export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): 
         t.dispose();
         throw e;
       }
-      xTensor = t;
+      xTensor = xCreated = t;
     } else if (Array.isArray(x)) {
       if (x.length > 0 && !Array.isArray(x[0])) throw v.typeError('an array of rows (number arrays)', 'x', x);
       const { data, rows, cols } = flattenNested('x', x, true);
-      xTensor = tensor(data, [rows, x.length === 0 ? 0 : cols], 'float32');
+      xTensor = xCreated = tensor(data, [rows, x.length === 0 ? 0 : cols], 'float32');
     } else {
       throw v.typeError('a Tensor, an array of rows or a Float32Array', 'x', x);
     }
 
     if (xTensor.shape[0] !== n) {
-      if (!(x instanceof Tensor)) xTensor.dispose();
       throw new ArgumentRangeError(`Expected ${xTensor.shape[0]} rows (as many as x) for y but received ${n} rows`);
     }
 
@@ -308,6 +308,7 @@ export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): 
     return new Dataset(xTensor, yTensor, { featureNames, classNames, numClasses });
   } catch (e) {
     if (yOwned || yTensor !== y) yTensor.dispose();
+    xCreated?.dispose();
     throw e;
   }
 }
