@@ -1,3 +1,122 @@
-/** Native engine functions (see native/binding/engine_binding.cc). */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
-export interface EngineBinding {}
+/** Native training engine (see native/binding/engine_binding.cc). */
+import type { NativeBuffer } from './binding';
+
+export interface NativeParamInfo {
+  name: string;
+  node: number;
+  offset: number;
+  size: number;
+  shape: number[];
+  group: number;
+  trainable: boolean;
+}
+
+export interface NativeEpochLogs {
+  epoch: number;
+  loss: number;
+  metrics: number[];
+  valLoss?: number;
+  valMetrics?: number[];
+  lr: number;
+  steps: number;
+  seconds: number;
+}
+
+export type NativeFitEvent =
+  | { type: 'epochBegin'; epoch: number }
+  | { type: 'batchEnd'; epoch: number; batch: number; size: number; loss: number; lr: number; metrics: number[] }
+  | { type: 'epochEnd'; epoch: number; logs: NativeEpochLogs };
+
+export interface NativeOptimizerSpec {
+  kind: number;
+  lr: number;
+  schedule?: unknown;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  amsgrad?: boolean;
+  alpha?: number;
+  centered?: boolean;
+  lrDecay?: number;
+  initialAccumulatorValue?: number;
+  clipNorm?: number;
+  clipValue?: number;
+  groups?: { lr?: number; weightDecay?: number; schedule?: unknown }[];
+}
+
+export interface NativeNodeSpec {
+  kind: number;
+  name: string;
+  inputs: number[];
+  units?: number;
+  useBias?: boolean;
+  act?: number;
+  alpha?: number;
+  rate?: number;
+  eps?: number;
+  momentum?: number;
+  center?: boolean;
+  scale?: boolean;
+  group?: number;
+  trainable?: boolean;
+}
+
+export interface NativeModelSpec {
+  nodes: NativeNodeSpec[];
+  output: number;
+  loss: { kind: number; huberDelta?: number };
+  metrics: number[];
+  optimizer: NativeOptimizerSpec;
+  targetWidth: number;
+  sparseLabels: boolean;
+  seed: number;
+}
+
+export interface NativeOptimizerState {
+  step: number;
+  m: Float32Array;
+  v: Float32Array;
+  vmax: Float32Array;
+}
+
+export interface NativeModel {
+  readonly busy: boolean;
+  readonly step: number;
+  readonly numParams: number;
+  readonly numTrainable: number;
+  readonly lastGradNorm: number;
+  paramInfo(): NativeParamInfo[];
+  readParams(): Float32Array;
+  writeParams(p: Float32Array): void;
+  readGrads(): Float32Array;
+  readState(): NativeOptimizerState;
+  writeState(s: NativeOptimizerState): void;
+  setOptimizer(o: NativeOptimizerSpec, resetState: boolean): void;
+  resetOptimizer(): void;
+  setLrMultiplier(m: number): void;
+  groupLr(group: number, step: number): number;
+  fit(
+    x: NativeBuffer,
+    y: NativeBuffer,
+    rows: number,
+    cols: number,
+    valX: NativeBuffer | null,
+    valY: NativeBuffer | null,
+    valRows: number,
+    config: { epochs: number; initialEpoch?: number; batchSize: number; shuffle: boolean; seed: number; valBatchSize?: number; batchEvents?: boolean },
+    onEvent: (e: NativeFitEvent) => void,
+  ): Promise<{ epochs: number; stopped: boolean }>;
+  resumeFit(stop: boolean): void;
+  stop(): void;
+  evaluate(x: NativeBuffer, y: NativeBuffer, rows: number, cols: number, batchSize: number): Promise<{ loss: number; metrics: number[] }>;
+  predict(x: NativeBuffer, rows: number, cols: number, batchSize: number, out: NativeBuffer): Promise<void>;
+  trainBatch(x: NativeBuffer, y: NativeBuffer, rows: number, cols: number): Promise<{ loss: number; metrics: number[]; lr: number }>;
+}
+
+export interface EngineBinding {
+  NativeModel: new (spec: NativeModelSpec, maxBatch: number) => NativeModel;
+}

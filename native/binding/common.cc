@@ -161,7 +161,13 @@ NativeBuffer::~NativeBuffer() {
   if (data_ != nullptr) std::free(data_);  // no napi calls during finalization
 }
 
-void NativeBuffer::Dispose(const Napi::CallbackInfo&) { Free(); }
+void NativeBuffer::Dispose(const Napi::CallbackInfo& info) {
+  if (pins_ > 0) {
+    ThrowError(info.Env(), "ERR_NT_BUSY", "Cannot dispose a tensor while a running fit, evaluate or predict uses it");
+    return;
+  }
+  Free();
+}
 
 Napi::Value NativeBuffer::GetLength(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(length_));

@@ -25,6 +25,9 @@ class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
   bool disposed() const { return disposed_; }
   void* raw() const { return data_; }
   float* f32() const { return static_cast<float*>(data_); }
+  // A pinned buffer is in use by native work on another thread: dispose() throws until unpinned.
+  void pin() { ++pins_; }
+  void unpin() { --pins_; }
   int32_t* i32() const { return static_cast<int32_t*>(data_); }
 
  private:
@@ -41,6 +44,7 @@ class NativeBuffer : public Napi::ObjectWrap<NativeBuffer> {
   int64_t length_ = 0;
   void* data_ = nullptr;
   bool disposed_ = false;
+  int pins_ = 0;
 };
 
 // Per-environment (main thread or worker_thread) data: constructors live here, never in statics.

@@ -1,0 +1,43 @@
+// Small deterministic PRNG (xoshiro128**, Blackman & Vigna 2018) for shuffling and dropout masks,
+// so the same seed and thread count give bit-identical training runs.
+#pragma once
+#include <cstdint>
+
+namespace nt {
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed = 0) { reseed(seed); }
+  void reseed(uint64_t seed) {
+    // splitmix64 to spread the seed over the state
+    for (auto& si : s_) {
+      seed += 0x9E3779B97F4A7C15ull;
+      uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      si = static_cast<uint32_t>(z ^ (z >> 31));
+    }
+    if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;
+  }
+  uint32_t next() {
+    const uint32_t result = rotl(s_[1] * 5, 7) * 9;
+    const uint32_t t = s_[1] << 9;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 11);
+    return result;
+  }
+  // Uniform in [0, 1).
+  float uniform() { return static_cast<float>(next() >> 8) * (1.0f / 16777216.0f); }
+  // Uniform integer in [0, n) (n > 0), Lemire's multiply-shift (bias negligible for our n).
+  uint32_t below(uint32_t n) { return static_cast<uint32_t>((static_cast<uint64_t>(next()) * n) >> 32); }
+
+ private:
+  static uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+  uint32_t s_[4];
+};
+
+}  // namespace nt

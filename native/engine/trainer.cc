@@ -1,0 +1,161 @@
+// The training loop. Per epoch: a seeded Fisher-Yates permutation, rows gathered into one
+// preallocated batch buffer, one native train_step per batch, running sums of loss and metrics,
+// then validation in inference mode. Observers are told of batches without waiting and of epoch
+// boundaries synchronously (so callbacks like early stopping see a consistent model).
+#include "engine/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <numeric>
+
+namespace nt {
+
+Status validate_data(const Model& m, const DataView& d, const char* what) {
+  const std::string w(what);
+  if (d.rows < 1) return InvalidArgument("The " + w + " data set is empty");
+  if (d.x == nullptr) return InvalidArgument("The " + w + " data set has no features");
+  if (d.cols != const_cast<Model&>(m).input_width())
+    return InvalidArgument("The " + w + " data has " + std::to_string(d.cols) + " features but the model expects " +
+                           std::to_string(const_cast<Model&>(m).input_width()));
+  if (m.spec().sparse_labels) {
+    if (d.labels == nullptr) return InvalidArgument("The " + w + " data needs integer class labels for this loss");
+  } else {
+    if (d.y == nullptr) return InvalidArgument("The " + w + " data needs float targets for this loss");
+    if (d.y_cols != m.spec().target_width)
+      return InvalidArgument("The " + w + " targets have " + std::to_string(d.y_cols) + " columns but the model's output has " +
+                             std::to_string(m.spec().target_width));
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+struct Batcher {
+  const DataView& d;
+  std::vector<float> xb, yb;
+  std::vector<int32_t> lb;
+  Batcher(const DataView& dv, int64_t batch) : d(dv) {
+    xb.resize(static_cast<size_t>(batch * d.cols));
+    if (d.y) yb.resize(static_cast<size_t>(batch * d.y_cols));
+    if (d.labels) lb.resize(static_cast<size_t>(batch));
+  }
+  // Gathers rows idx[0..n) into the batch buffers.
+  void gather(const uint32_t* idx, int64_t n) {
+    for (int64_t r = 0; r < n; ++r) {
+      const int64_t s = idx[r];
+      std::memcpy(xb.data() + r * d.cols, d.x + s * d.cols, static_cast<size_t>(d.cols) * sizeof(float));
+      if (d.y) std::memcpy(yb.data() + r * d.y_cols, d.y + s * d.y_cols, static_cast<size_t>(d.y_cols) * sizeof(float));
+      if (d.labels) lb[r] = d.labels[s];
+    }
+  }
+};
+
+}  // namespace
+
+Status evaluate(Model& m, const DataView& d, int64_t batch_size, double* loss, std::vector<double>* metrics) {
+  NT_RETURN_IF_ERROR(validate_data(m, d, "evaluation"));
+  const int64_t bs = std::min(batch_size, m.max_batch());
+  BatchStats total, b;
+  total.reset(m.spec().metrics.size());
+  for (int64_t s = 0; s < d.rows; s += bs) {
+    const int64_t n = std::min(bs, d.rows - s);
+    NT_RETURN_IF_ERROR(m.eval_batch(d.x + s * d.cols, d.y ? d.y + s * d.y_cols : nullptr,
+                                    d.labels ? d.labels + s : nullptr, n, &b));
+    total.add(b);
+  }
+  *loss = total.loss_sum / static_cast<double>(total.rows);
+  metrics->resize(total.metric_sums.size());
+  for (size_t i = 0; i < total.metric_sums.size(); ++i) (*metrics)[i] = total.metric_sums[i] / static_cast<double>(total.rows);
+  return Status::Ok();
+}
+
+Status predict(Model& m, const float* x, int64_t rows, int64_t batch_size, float* out) {
+  const int64_t bs = std::min(batch_size, m.max_batch());
+  const int64_t in = m.input_width(), ow = m.output_width();
+  for (int64_t s = 0; s < rows; s += bs) {
+    const int64_t n = std::min(bs, rows - s);
+    NT_RETURN_IF_ERROR(m.predict_batch(x + s * in, n, out + s * ow));
+  }
+  return Status::Ok();
+}
+
+Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& obs, int* epochs_done) {
+  *epochs_done = 0;
+  NT_RETURN_IF_ERROR(validate_data(m, train, "training"));
+  if (cfg.has_val) NT_RETURN_IF_ERROR(validate_data(m, cfg.val, "validation"));
+  if (cfg.batch_size < 1 || cfg.batch_size > m.max_batch()) return InvalidArgument("Batch size outside the model's plan");
+  if (train.rows > static_cast<int64_t>(UINT32_MAX)) return InvalidArgument("Too many rows");
+  try {
+    Batcher batcher(train, cfg.batch_size);
+    std::vector<uint32_t> perm(static_cast<size_t>(train.rows));
+    std::iota(perm.begin(), perm.end(), 0u);
+    Rng rng(cfg.seed ^ 0x5bd1e995ull);
+    const size_t n_metrics = m.spec().metrics.size();
+    BatchStats epoch_stats, b;
+    for (int epoch = cfg.initial_epoch; epoch < cfg.initial_epoch + cfg.epochs; ++epoch) {
+      if (obs.should_stop() || !obs.on_epoch_begin(epoch)) break;
+      const auto t0 = std::chrono::steady_clock::now();
+      if (cfg.shuffle) {
+        for (size_t i = perm.size() - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(static_cast<uint32_t>(i + 1))]);
+      }
+      epoch_stats.reset(n_metrics);
+      double lr = 0;
+      int64_t batch = 0;
+      bool stopped = false;
+      for (int64_t s = 0; s < train.rows; s += cfg.batch_size, ++batch) {
+        if (obs.should_stop()) {
+          stopped = true;
+          break;
+        }
+        const int64_t n = std::min(cfg.batch_size, train.rows - s);
+        const float *xb, *yb = nullptr;
+        const int32_t* lb = nullptr;
+        if (cfg.shuffle) {
+          batcher.gather(perm.data() + s, n);
+          xb = batcher.xb.data();
+          if (train.y) yb = batcher.yb.data();
+          if (train.labels) lb = batcher.lb.data();
+        } else {  // contiguous rows: no copy
+          xb = train.x + s * train.cols;
+          if (train.y) yb = train.y + s * train.y_cols;
+          if (train.labels) lb = train.labels + s;
+        }
+        Status st = m.train_step(xb, yb, lb, n, &b, &lr);
+        if (!st.ok()) {
+          if (st.code() == StatusCode::kNonFinite)
+            return Status(StatusCode::kNonFinite, st.message() + " at epoch " + std::to_string(epoch + 1) + ", batch " +
+                                                      std::to_string(batch + 1) +
+                                                      " (the update was not applied); lower the learning rate or clip gradients");
+          return st;
+        }
+        epoch_stats.add(b);
+        std::vector<double> bm(n_metrics);
+        for (size_t i = 0; i < n_metrics; ++i) bm[i] = b.metric_sums[i] / static_cast<double>(b.rows);
+        obs.on_batch_end(epoch, batch, n, b.loss_sum / static_cast<double>(b.rows), bm, lr);
+      }
+      if (epoch_stats.rows == 0) break;
+      EpochLogs logs;
+      logs.epoch = epoch;
+      logs.loss = epoch_stats.loss_sum / static_cast<double>(epoch_stats.rows);
+      logs.metrics.resize(n_metrics);
+      for (size_t i = 0; i < n_metrics; ++i) logs.metrics[i] = epoch_stats.metric_sums[i] / static_cast<double>(epoch_stats.rows);
+      logs.lr = lr;
+      logs.steps = batch;
+      if (cfg.has_val && !stopped) {
+        logs.has_val = true;
+        NT_RETURN_IF_ERROR(evaluate(m, cfg.val, cfg.val_batch_size, &logs.val_loss, &logs.val_metrics));
+      }
+      logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (stopped) break;  // a partial epoch is not reported as completed
+      *epochs_done += 1;
+      if (!obs.on_epoch_end(logs)) break;
+    }
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kOutOfMemory, "Out of memory while training");
+  }
+  return Status::Ok();
+}
+
+}  // namespace nt
