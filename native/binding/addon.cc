@@ -23,4 +23,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace ntb
 
-NODE_API_MODULE(nodetrain, ntb::Init)
+static Napi::Object InitNodetrain(Napi::Env env, Napi::Object exports) { return ntb::Init(env, exports); }
+
+NODE_API_MODULE(nodetrain, InitNodetrain)
