@@ -4,6 +4,7 @@
 // when JavaScript falls behind) and a final `done` that settles the promise. evaluate, predict and
 // trainBatch run as AsyncWorkers. Buffers in use are pinned (dispose() throws) and referenced.
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
