@@ -1,0 +1,52 @@
+/**
+ * Loss functions (Keras definitions; element losses averaged over outputs and samples, the
+ * categorical ones summed over classes and averaged over samples). Cross-entropy on a softmax
+ * (or sigmoid) output is fused with it natively: the gradient is taken from the logits, which is
+ * both faster and numerically safer.
+ */
+import * as v from './validate';
+
+export const LOSSES = [
+  'meanSquaredError',
+  'meanAbsoluteError',
+  'huber',
+  'binaryCrossentropy',
+  'binaryCrossentropyFromLogits',
+  'categoricalCrossentropy',
+  'sparseCategoricalCrossentropy',
+  'categoricalCrossentropyFromLogits',
+  'sparseCategoricalCrossentropyFromLogits',
+] as const;
+export type LossName = (typeof LOSSES)[number];
+
+const ALIASES: Record<string, LossName> = {
+  mse: 'meanSquaredError',
+  mae: 'meanAbsoluteError',
+  bce: 'binaryCrossentropy',
+  cce: 'categoricalCrossentropy',
+  scce: 'sparseCategoricalCrossentropy',
+};
+
+/** A loss: a name, or `{name: 'huber', delta}`. */
+export type LossSpec = LossName | keyof typeof ALIASES | { name: 'huber'; delta: number };
+
+export interface ResolvedLoss {
+  name: LossName;
+  kind: number;
+  huberDelta?: number;
+  sparse: boolean;
+}
+
+/** Validates a loss spec. @internal */
+export function resolveLoss(x: unknown): ResolvedLoss {
+  if (typeof x === 'object' && x !== null) {
+    const o = v.plainObject('loss', x);
+    v.knownKeys('loss', o, ['name', 'delta']);
+    v.oneOf('loss.name', o.name, ['huber'] as const);
+    return { name: 'huber', kind: 2, huberDelta: v.finiteNumber('loss.delta', o.delta, { min: 0, minExclusive: true }), sparse: false };
+  }
+  const name = (typeof x === 'string' && ALIASES[x]) || v.oneOf('loss', x, [...LOSSES, ...Object.keys(ALIASES)] as readonly string[]);
+  const n = (ALIASES[name] ?? name) as LossName;
+  const kind = { meanSquaredError: 0, meanAbsoluteError: 1, huber: 2, binaryCrossentropy: 3, binaryCrossentropyFromLogits: 4, categoricalCrossentropy: 5, sparseCategoricalCrossentropy: 6, categoricalCrossentropyFromLogits: 7, sparseCategoricalCrossentropyFromLogits: 8 }[n];
+  return { name: n, kind, huberDelta: n === 'huber' ? 1 : undefined, sparse: n.startsWith('sparse') };
+}
