@@ -41,6 +41,8 @@ using gemm_detail::EpilogueFn;
 using gemm_detail::kGemmMR;
 using gemm_detail::kGemmNR;
 using gemm_detail::MicroKernelFn;
+using gemm_detail::PackA6Fn;
+using gemm_detail::PackBT16Fn;
 
 constexpr int64_t kMR = kGemmMR;
 constexpr int64_t kNR = kGemmNR;
@@ -128,10 +130,44 @@ void gemm_epilogue_f32_portable(float* c, int64_t ldc, int64_t rows, int64_t col
   }
 }
 
+void gemm_pack_a6_portable(const float* a, int64_t lda, int64_t kc, float* dst) {
+  for (int64_t p = 0; p < kc; ++p) {
+    float* d = dst + p * kMR;
+    for (int64_t r = 0; r < kMR; ++r) d[r] = a[r * lda + p];
+  }
+}
+
+void gemm_pack_bt16_portable(const float* b, int64_t ldb, int64_t kc, float* dst) {
+  // Blocks of 8 k steps keep the reads of each of the 16 rows within one cache line.
+  for (int64_t p = 0; p < kc; p += 8) {
+    const int64_t pe = std::min(p + 8, kc);
+    for (int64_t j = 0; j < kNR; ++j) {
+      const float* s = b + j * ldb;
+      for (int64_t q = p; q < pe; ++q) dst[q * kNR + j] = s[q];
+    }
+  }
+}
+
+struct Kernels {
+  MicroKernelFn uk;
+  EpilogueFn ep;
+  PackA6Fn pack_a6;
+  PackBT16Fn pack_bt16;
+};
+
+Kernels select_kernels() {
+#if defined(NT_HAVE_AVX2_KERNELS)
+  if (use_avx2())
+    return {gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2, gemm_detail::gemm_pack_a6_avx2,
+            gemm_detail::gemm_pack_bt16_avx2};
+#endif
+  return {gemm_f32_portable_6x16, gemm_epilogue_f32_portable, gemm_pack_a6_portable, gemm_pack_bt16_portable};
+}
+
 // ---- packing ----------------------------------------------------------------------------------
 
 // A~ for rows [i0, i0+mc) and depth [p0, p0+kc) of op(A): ceil(mc/6) micro-panels of kc*6 floats.
-void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+void pack_a(const GemmArgs& g, const Kernels& kern, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
   for (int64_t ir = 0; ir < mc; ir += kMR, dst += kMR * kc) {
     const int64_t rows = std::min(kMR, mc - ir);
     if (!g.trans_a) {
@@ -139,15 +175,7 @@ void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, f
       const float* src[kMR];
       for (int64_t r = 0; r < kMR; ++r) src[r] = g.a + (i0 + ir + std::min(r, rows - 1)) * g.lda + p0;
       if (rows == kMR) {
-        for (int64_t p = 0; p < kc; ++p) {
-          float* d = dst + p * kMR;
-          d[0] = src[0][p];
-          d[1] = src[1][p];
-          d[2] = src[2][p];
-          d[3] = src[3][p];
-          d[4] = src[4][p];
-          d[5] = src[5][p];
-        }
+        kern.pack_a6(src[0], g.lda, kc, dst);
       } else {
         for (int64_t p = 0; p < kc; ++p) {
           float* d = dst + p * kMR;
@@ -169,7 +197,7 @@ void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, f
 }
 
 // B~ for depth [p0, p0+kc) and columns [j0, j0+nc) of op(B): ceil(nc/16) micro-panels of kc*16.
-void pack_b(const GemmArgs& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+void pack_b(const GemmArgs& g, const Kernels& kern, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
   for (int64_t jr = 0; jr < nc; jr += kNR, dst += kNR * kc) {
     const int64_t cols = std::min(kNR, nc - jr);
     if (!g.trans_b) {
@@ -187,18 +215,14 @@ void pack_b(const GemmArgs& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, f
         }
       }
     } else {
-      // op(B)[p][j] = B[j*ldb + p]: transpose 16 row streams; blocks of 8 k steps keep the reads
-      // of each row within one cache line.
+      // op(B)[p][j] = B[j*ldb + p]: a transpose of 16 row streams.
       const float* src = g.b + (j0 + jr) * g.ldb + p0;
-      for (int64_t p = 0; p < kc; p += 8) {
-        const int64_t pe = std::min(p + 8, kc);
-        for (int64_t j = 0; j < kNR; ++j) {
-          if (j < cols) {
-            const float* s = src + j * g.ldb;
-            for (int64_t q = p; q < pe; ++q) dst[q * kNR + j] = s[q];
-          } else {
-            for (int64_t q = p; q < pe; ++q) dst[q * kNR + j] = 0.0f;
-          }
+      if (cols == kNR) {
+        kern.pack_bt16(src, g.ldb, kc, dst);
+      } else {
+        for (int64_t p = 0; p < kc; ++p) {
+          float* d = dst + p * kNR;
+          for (int64_t j = 0; j < kNR; ++j) d[j] = j < cols ? src[j * g.ldb + p] : 0.0f;
         }
       }
     }
@@ -231,18 +255,6 @@ struct PackBuffers {
 
 thread_local PackBuffers tl_pack;
 
-struct Kernels {
-  MicroKernelFn uk;
-  EpilogueFn ep;
-};
-
-Kernels select_kernels() {
-#if defined(NT_HAVE_AVX2_KERNELS)
-  if (use_avx2()) return {gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2};
-#endif
-  return {gemm_f32_portable_6x16, gemm_epilogue_f32_portable};
-}
-
 // The serial five loops on the rectangle [m0, m1) x [n0, n1) of C. Returns false on allocation failure.
 bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   if (m0 >= m1 || n0 >= n1) return true;
@@ -265,10 +277,10 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
       const int64_t kc = std::min(kc_max, g.k - pc);
       const bool last_k = pc + kc == g.k;
       const float beta = pc == 0 ? g.beta : 1.0f;
-      pack_b(g, pc, kc, jc, nc, pb.b);
+      pack_b(g, kern, pc, kc, jc, nc, pb.b);
       for (int64_t ic = m0; ic < m1; ic += bl.mc) {
         const int64_t mc = std::min(bl.mc, m1 - ic);
-        pack_a(g, ic, mc, pc, kc, pb.a);
+        pack_a(g, kern, ic, mc, pc, kc, pb.a);
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int64_t nr = std::min(kNR, nc - jr);
           const float* bp = pb.b + jr * kc;

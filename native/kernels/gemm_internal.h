@@ -24,10 +24,18 @@ using MicroKernelFn = void (*)(int64_t kc, const float* a, const float* b, float
 // the activation (act is an nt::Act value limited to kNone, kRelu, kGelu, kSigmoid, kTanh).
 using EpilogueFn = void (*)(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
 
+// Packs a full 6-row sliver of a row-major A (row stride lda) over kc columns into an A micro-panel.
+using PackA6Fn = void (*)(const float* a, int64_t lda, int64_t kc, float* dst);
+// Packs 16 full rows of a row-major B stored transposed (row stride ldb, kc columns each) into a
+// B micro-panel: dst[p*16 + j] = b[j*ldb + p].
+using PackBT16Fn = void (*)(const float* b, int64_t ldb, int64_t kc, float* dst);
+
 #if defined(NT_HAVE_AVX2_KERNELS)
 // AVX2/FMA versions; call only when nt::use_avx2() is true.
 void gemm_f32_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
 void gemm_epilogue_f32_avx2(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
+void gemm_pack_a6_avx2(const float* a, int64_t lda, int64_t kc, float* dst);
+void gemm_pack_bt16_avx2(const float* b, int64_t ldb, int64_t kc, float* dst);
 #endif
 
 }  // namespace gemm_detail

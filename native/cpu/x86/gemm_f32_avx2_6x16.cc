@@ -194,6 +194,62 @@ void epilogue(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bi
 
 }  // namespace
 
+namespace {
+// In-register 8x8 transpose: on return r[q] holds column q of the input rows.
+inline void transpose8x8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+}  // namespace
+
+// Packing by 8x8 register transposes: the scalar gathers of a row-major A and a transposed B are
+// the most expensive part of packing (one element per load), which matters for the thin products
+// of MLP training where packing is O(1/16) of the FMA work per dimension.
+void gemm_pack_a6_avx2(const float* a, int64_t lda, int64_t kc, float* dst) {
+  int64_t p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    __m256 r[8];
+    for (int i = 0; i < 6; ++i) r[i] = _mm256_loadu_ps(a + i * lda + p);
+    r[6] = r[7] = _mm256_setzero_ps();
+    transpose8x8(r);
+    float* d = dst + p * 6;
+    // Column q goes to d + 6q; each 8-wide store spills 2 lanes that the next store overwrites.
+    for (int q = 0; q < 7; ++q) _mm256_storeu_ps(d + 6 * q, r[q]);
+    _mm_storeu_ps(d + 42, _mm256_castps256_ps128(r[7]));
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 46), _mm256_extractf128_ps(r[7], 1));
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < 6; ++i) dst[p * 6 + i] = a[i * lda + p];
+}
+
+void gemm_pack_bt16_avx2(const float* b, int64_t ldb, int64_t kc, float* dst) {
+  int64_t p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    for (int h = 0; h < 2; ++h) {
+      __m256 r[8];
+      for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (h * 8 + j) * ldb + p);
+      transpose8x8(r);
+      for (int q = 0; q < 8; ++q) _mm256_store_ps(dst + (p + q) * 16 + h * 8, r[q]);
+    }
+  }
+  for (; p < kc; ++p)
+    for (int j = 0; j < 16; ++j) dst[p * 16 + j] = b[j * ldb + p];
+}
+
 void gemm_epilogue_f32_avx2(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act) {
   switch (act) {
     case kActRelu: return epilogue<kActRelu>(c, ldc, rows, cols, bias);
