@@ -101,3 +101,18 @@ export function knownKeys(name: string, obj: Record<string, unknown>, keys: read
     }
   }
 }
+
+interface TypedArrayKinds {
+  Float32Array: Float32Array;
+  Float64Array: Float64Array;
+  Int32Array: Int32Array;
+  Uint8Array: Uint8Array;
+}
+
+/**
+ * Typed-array check that works across realms (arrays made by the native addon or another vm
+ * context fail `instanceof` there but are the same kind of array).
+ */
+export function isTypedArrayOf<K extends keyof TypedArrayKinds>(x: unknown, kind: K): x is TypedArrayKinds[K] {
+  return ArrayBuffer.isView(x) && Object.prototype.toString.call(x) === `[object ${kind}]`;
+}

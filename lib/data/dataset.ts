@@ -221,11 +221,11 @@ export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): 
     }
     yTensor = y;
     yOwned = false;
-  } else if (y instanceof Int32Array) {
+  } else if (v.isTypedArrayOf(y, 'Int32Array')) {
     if (task === 'regression') throw v.typeError("a float array (options.task is 'regression')", 'y', y);
     labels = true;
     yTensor = tensor(y, [y.length], 'int32');
-  } else if (y instanceof Float32Array || y instanceof Float64Array) {
+  } else if (v.isTypedArrayOf(y, 'Float32Array') || v.isTypedArrayOf(y, 'Float64Array')) {
     const shape = opts.yShape ?? [y.length, 1];
     if (shape.length !== 2) throw v.rangeError('a shape [n, k]', 'options.yShape', `[${shape.join(', ')}]`);
     checkFinite('y', y, shape[1], 2);
@@ -260,7 +260,7 @@ export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): 
       checkTensor('x', x, { dtype: 'float32', rank: 2 });
       checkFinite('x', x.data(), x.shape[1], 2);
       xTensor = x;
-    } else if (x instanceof Float32Array || x instanceof Float64Array) {
+    } else if (v.isTypedArrayOf(x, 'Float32Array') || v.isTypedArrayOf(x, 'Float64Array')) {
       let shape = opts.xShape;
       if (shape === undefined) {
         if (n === 0 ? x.length !== 0 : x.length % n !== 0) {

@@ -212,7 +212,7 @@ export function oneHot(labels: Tensor | Int32Array | readonly number[], numClass
   if (labels instanceof Tensor) {
     checkTensor('labels', labels, { dtype: 'int32', rank: 1 });
     l = labels.data();
-  } else if (labels instanceof Int32Array || Array.isArray(labels)) {
+  } else if (v.isTypedArrayOf(labels, 'Int32Array') || Array.isArray(labels)) {
     l = labels as ArrayLike<number>;
   } else {
     throw v.typeError('an int32 Tensor, an Int32Array or a number array', 'labels', labels);

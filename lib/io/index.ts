@@ -20,3 +20,5 @@ export type {
   ExpectedTensor,
   DecodeOptions,
 } from './safetensors';
+export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model';
+export type { SaveOptions } from './model';

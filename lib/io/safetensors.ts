@@ -99,7 +99,7 @@ function normalise(name: string, t: unknown): SafetensorsTensor {
   if (!Array.isArray(o.shape)) throw v.typeError('an array of non-negative integers', `${where}.shape`, o.shape);
   const shape = (o.shape as unknown[]).map((d, i) => v.integer(`${where}.shape[${i}]`, d, 0));
   const ctor = DTYPES[dtype];
-  if (!(o.data instanceof ctor)) throw v.typeError(`a ${ctor.name} (dtype ${dtype})`, `${where}.data`, o.data);
+  if (!(o.data instanceof ctor) && Object.prototype.toString.call(o.data) !== `[object ${ctor.name}]`) throw v.typeError(`a ${ctor.name} (dtype ${dtype})`, `${where}.data`, o.data);
   const data = o.data as SafetensorsData;
   const count = shape.reduce((a, b) => a * b, 1);
   if (data.length !== count) throw v.rangeError(`${count} elements (shape [${shape.join(', ')}])`, `${where}.data`, data);

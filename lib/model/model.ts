@@ -235,7 +235,7 @@ export class Model implements TrainableModel {
       const cur = current[k];
       if (!cur) throw v.rangeError(`a weight name of this model (${Object.keys(current).slice(0, 6).join(', ')}, ...)`, 'weights', k);
       const ww = v.plainObject(`weights['${k}']`, w);
-      if (!(ww.data instanceof Float32Array)) throw v.typeError('a Float32Array', `weights['${k}'].data`, ww.data);
+      if (!(v.isTypedArrayOf(ww.data, 'Float32Array'))) throw v.typeError('a Float32Array', `weights['${k}'].data`, ww.data);
       if (!Array.isArray(ww.shape) || ww.shape.join(',') !== cur.shape.join(',') || ww.data.length !== cur.data.length) {
         throw v.rangeError(`shape [${cur.shape.join(', ')}]`, `weights['${k}']`, `shape [${String(ww.shape)}] with ${(ww.data as Float32Array).length} values`);
       }
@@ -267,6 +267,15 @@ export class Model implements TrainableModel {
   setWeightArena(w: Float32Array): void {
     if (!this.#native) throw new NodetrainError('ERR_NT_INVALID_STATE', 'The model is not compiled');
     callNative(() => this.#native!.writeParams(w));
+  }
+
+  /**
+   * Saves the model into a folder (see saveModel): architecture, weights and optimizer state.
+   * @example await model.save('./my-model');
+   */
+  async save(dir: string, options: { includeOptimizer?: boolean; metadata?: Record<string, unknown> } = {}): Promise<void> {
+    const { saveModel } = await import('../io/model');
+    return saveModel(this, dir, options);
   }
 
   // ---- compile --------------------------------------------------------------------------------------
@@ -405,8 +414,8 @@ export class Model implements TrainableModel {
     if (x instanceof Tensor) {
       bufferOf(x, name);
       t = x;
-    } else if (Array.isArray(x) || x instanceof Float32Array) {
-      t = x instanceof Float32Array ? tensor(x, [x.length / this.inputWidth, this.inputWidth]) : tensor(x as number[][]);
+    } else if (Array.isArray(x) || v.isTypedArrayOf(x, 'Float32Array')) {
+      t = v.isTypedArrayOf(x, 'Float32Array') ? tensor(x, [x.length / this.inputWidth, this.inputWidth]) : tensor(x as number[][]);
       owned = true;
     } else {
       throw v.typeError('a Tensor, a nested number array or a Float32Array', name, x);
@@ -426,15 +435,15 @@ export class Model implements TrainableModel {
     if (y instanceof Tensor) {
       bufferOf(y, name);
       t = y;
-    } else if (Array.isArray(y) || y instanceof Float32Array || y instanceof Int32Array) {
-      if (loss.sparse && !(y instanceof Float32Array)) {
-        const flat = y instanceof Int32Array ? y : Int32Array.from(y as number[], (val, i) => {
+    } else if (Array.isArray(y) || v.isTypedArrayOf(y, 'Float32Array') || v.isTypedArrayOf(y, 'Int32Array')) {
+      if (loss.sparse && !(v.isTypedArrayOf(y, 'Float32Array'))) {
+        const flat = v.isTypedArrayOf(y, 'Int32Array') ? y : Int32Array.from(y as number[], (val, i) => {
           if (!Number.isInteger(val) || val < 0) throw v.rangeError('a non-negative integer class label', `${name}[${i}]`, val);
           return val;
         });
         t = tensor(flat, [flat.length], 'int32');
       } else {
-        t = y instanceof Float32Array || y instanceof Int32Array ? tensor(Float32Array.from(y)) : tensor(y as number[][]);
+        t = v.isTypedArrayOf(y, 'Float32Array') || v.isTypedArrayOf(y, 'Int32Array') ? tensor(Float32Array.from(y)) : tensor(y as number[][]);
       }
       owned = true;
     } else {

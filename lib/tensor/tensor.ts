@@ -202,10 +202,10 @@ function flatten(values: NestedArray, shape: number[], dim: number, out: number[
 export function tensor(values: NestedArray | Float32Array | Int32Array | Float64Array, shape?: readonly number[], dtype?: DType): Tensor {
   let flat: Float32Array | Int32Array;
   let s: number[];
-  const dt: DType = dtype ?? (values instanceof Int32Array ? 'int32' : 'float32');
+  const dt: DType = dtype ?? (v.isTypedArrayOf(values, 'Int32Array') ? 'int32' : 'float32');
   v.oneOf('dtype', dt, ['float32', 'int32'] as const);
   if (ArrayBuffer.isView(values)) {
-    if (!(values instanceof Float32Array || values instanceof Int32Array || values instanceof Float64Array)) {
+    if (!(v.isTypedArrayOf(values, 'Float32Array') || v.isTypedArrayOf(values, 'Int32Array') || v.isTypedArrayOf(values, 'Float64Array'))) {
       throw v.typeError('a Float32Array, Float64Array, Int32Array or nested number arrays', 'values', values);
     }
     s = shape === undefined ? [values.length] : resolveShape('shape', shape, values.length);
@@ -230,7 +230,7 @@ export function toTensor(name: string, x: unknown): { t: Tensor; owned: boolean 
     bufferOf(x, name);
     return { t: x, owned: false };
   }
-  if (typeof x === 'number' || Array.isArray(x) || x instanceof Float32Array || x instanceof Int32Array) {
+  if (typeof x === 'number' || Array.isArray(x) || v.isTypedArrayOf(x, 'Float32Array') || v.isTypedArrayOf(x, 'Int32Array')) {
     return { t: tensor(x as NestedArray), owned: true };
   }
   throw v.typeError('a Tensor, a number array or a typed array', name, x);
