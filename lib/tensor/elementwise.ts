@@ -52,7 +52,7 @@ function binaryPlan(a: Tensor, b: unknown): BinaryPlan {
   if (a.rank === 2) {
     const [r, c] = a.shape;
     what = `a number or a Tensor of shape ${shapeText(a.shape)}, [${c}], [1, ${c}] or [${r}, 1]`;
-  } else if (a.rank >= 1) {
+  } else if (a.rank >= 3) {
     what = `a number or a Tensor of shape ${shapeText(a.shape)} or [${a.shape[a.rank - 1]}]`;
   }
   throw v.rangeError(what, 'b', bt);

@@ -5,8 +5,10 @@
 //                   tanh, softplus; the backward takes the forward input x and output y
 //   softmax_f32 / log_softmax_f32 / softmax_backward_f32 along the last axis of [rows, cols]
 //
-// Definitions: GELU(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (Hendrycks & Gimpel 2016,
-// PyTorch approximate='tanh'); ELU(x) = x > 0 ? x : alpha (e^x - 1) (Clevert et al. 2015);
+// Definitions: GELU(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3) (Hendrycks & Gimpel
+// 2016, PyTorch approximate='tanh'), evaluated as x * sigmoid(2u), the same function without the
+// cancellation in 1 + tanh(u) for negative x (its derivative likewise: (1 + tanh)/2 = s,
+// 1 - tanh^2 = 4 s (1 - s)); ELU(x) = x > 0 ? x : alpha (e^x - 1) (Clevert et al. 2015);
 // softplus(x) = max(x, 0) + log1p(e^-|x|) (overflow-free form); softmax subtracts the row max first.
 //
 // The fast paths are written so that g++ vectorises them in the baseline build (-O3
@@ -198,7 +200,7 @@ void act_fwd_range(float alpha, const float* x, float* y, int64_t s, int64_t e) 
     else if (ACT == Act::kRelu) r = v < 0.0f ? 0.0f : v;  // NaN passes through
     else if (ACT == Act::kLeakyRelu) r = v < 0.0f ? alpha * v : v;
     else if (ACT == Act::kElu) r = v > 0.0f ? v : alpha * std::expm1(v);
-    else if (ACT == Act::kGelu) r = 0.5f * v * (1.0f + tanh_fast(kGeluC * (v + kGeluK * v * v * v)));
+    else if (ACT == Act::kGelu) r = v * sigmoid_fast(2.0f * kGeluC * (v + kGeluK * v * v * v));
     else if (ACT == Act::kSigmoid) r = sigmoid_fast(v);
     else if (ACT == Act::kTanh) r = tanh_fast(v);
     else r = (v > 0.0f ? v : 0.0f) + std::log1p(exp_fast(-std::fabs(v)));  // softplus
@@ -218,8 +220,8 @@ void act_bwd_range(float alpha, const float* x, const float* y, const float* dy,
     else if (ACT == Act::kGelu) {
       float v = x[i];
       float v2 = v * v;
-      float t = tanh_fast(kGeluC * (v + kGeluK * v2 * v));
-      r = g * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kGeluC * (1.0f + 3.0f * kGeluK * v2));
+      float sg = sigmoid_fast(2.0f * kGeluC * (v + kGeluK * v2 * v));  // = (1 + tanh(u)) / 2
+      r = g * (sg + 2.0f * v * sg * (1.0f - sg) * kGeluC * (1.0f + 3.0f * kGeluK * v2));
     } else if (ACT == Act::kSigmoid) r = g * y[i] * (1.0f - y[i]);
     else if (ACT == Act::kTanh) r = g * (1.0f - y[i] * y[i]);
     else r = g * sigmoid_fast(x[i]);  // softplus' = sigmoid
@@ -369,7 +371,7 @@ Status act_forward_f32_ref(Act act, float alpha, const float* x, int64_t n, floa
       case Act::kRelu: r = v < 0 ? 0.0 : v; break;
       case Act::kLeakyRelu: r = v < 0 ? al * v : v; break;
       case Act::kElu: r = v > 0 ? v : al * std::expm1(v); break;
-      case Act::kGelu: r = 0.5 * v * (1.0 + std::tanh(kGeluCd * (v + kGeluKd * v * v * v))); break;
+      case Act::kGelu: r = v / (1.0 + std::exp(-2.0 * kGeluCd * (v + kGeluKd * v * v * v))); break;
       case Act::kSigmoid: r = 1.0 / (1.0 + std::exp(-v)); break;
       case Act::kTanh: r = std::tanh(v); break;
       default: r = std::max(v, 0.0) + std::log1p(std::exp(-std::fabs(v))); break;
@@ -410,8 +412,8 @@ Status act_backward_f32_ref(Act act, float alpha, const float* x, const float* y
       case Act::kLeakyRelu: d = v > 0 ? 1.0 : al; break;
       case Act::kElu: d = v > 0 ? 1.0 : yv + al; break;
       case Act::kGelu: {
-        double t = std::tanh(kGeluCd * (v + kGeluKd * v * v * v));
-        d = 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * kGeluCd * (1.0 + 3.0 * kGeluKd * v * v);
+        double sg = 1.0 / (1.0 + std::exp(-2.0 * kGeluCd * (v + kGeluKd * v * v * v)));
+        d = sg + 2.0 * v * sg * (1.0 - sg) * kGeluCd * (1.0 + 3.0 * kGeluKd * v * v);
         break;
       }
       case Act::kSigmoid: d = yv * (1.0 - yv); break;
