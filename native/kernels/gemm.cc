@@ -17,9 +17,12 @@
 // compute (nt::parallel_for has none), never splits k, and costs only duplicated packing of the
 // shared operand, which is O(MK + KN) against O(MNK) flops.
 //
-// Blocking for Zen3 (32 KiB L1d, 512 KiB L2 per core, 32 MiB L3), as BLIS's zen3 sgemm config:
-// MC=144 (A~ 144x256 floats = 144 KiB, half of L2... leaving room for C and B~ slivers),
-// KC=256 (B~ sliver 256x16 floats = 16 KiB, half of L1d), NC=4080 (B~ 4 MiB in L3).
+// Blocking for Zen3 (32 KiB L1d, 512 KiB L2 per core, 32 MiB L3), BLIS's zen sgemm values:
+// KC=256: the B~ sliver (256x16 floats = 16 KiB) fills half of L1d, leaving room for the A~ sliver
+// (6 KiB) and the C tile; MC=144: the A~ block (144x256 floats = 144 KiB) stays in L2 beside the
+// B~ slivers streaming through it; NC=4080: B~ (4 MiB) lives in L3. On the 2 MiB-L2 Xeon used for
+// development, MC/KC from 72..240 / 256..512 measured within noise of each other at 1024^3.
+// NODETRAIN_GEMM_BLOCKING="MC,KC,NC" overrides them (read once) for tuning on other machines.
 //
 // gemm_f32_ref is the scalar triple loop with double accumulation and the same epilogue.
 #include <algorithm>
@@ -56,7 +59,7 @@ struct Blocking {
 const Blocking& blocking() {
   static const Blocking b = [] {
     Blocking x;
-    // Tuning override for the benchmark only ("MC,KC,NC"); invalid values are ignored.
+    // Tuning override ("MC,KC,NC"); invalid values are ignored.
     if (const char* s = std::getenv("NODETRAIN_GEMM_BLOCKING")) {
       long mc = 0, kc = 0, nc = 0;
       char* end = nullptr;
