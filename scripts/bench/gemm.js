@@ -20,7 +20,8 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const withTfjs = !args.includes('--no-tfjs');
 const MIN_REPS = quick ? 3 : 5;
-const MIN_SECONDS = quick ? 0.15 : 0.4;
+const MIN_SECONDS = quick ? 0.1 : 0.2;
+const ROUNDS = quick ? 1 : 3;
 
 const SQUARES = quick ? [64, 256, 1024] : [64, 128, 256, 512, 1024, 2048];
 const CASES = [
@@ -65,10 +66,10 @@ function loadAddon() {
   return require(p);
 }
 
-function benchNodetrain(nt, threads) {
+function benchNodetrain(nt, threads, cases = CASES) {
   nt.setNumThreads(threads);
   const out = {};
-  for (const c of CASES) {
+  for (const c of cases) {
     const A = new nt.NativeBuffer(0, c.m * c.k);
     const B = new nt.NativeBuffer(0, c.k * c.n);
     const C = new nt.NativeBuffer(0, c.m * c.n);
@@ -99,10 +100,10 @@ function ensureOpenBlas() {
   return exe;
 }
 
-function benchOpenBlas(exe, threads, coretype) {
+function benchOpenBlas(exe, threads, coretype, cases = CASES) {
   const env = { ...process.env };
   if (coretype) env.OPENBLAS_CORETYPE = coretype;
-  const res = spawnSync(exe, [String(threads), String(MIN_REPS), String(MIN_SECONDS), ...CASES.map(caseArg)], {
+  const res = spawnSync(exe, [String(threads), String(MIN_REPS), String(MIN_SECONDS), ...cases.map(caseArg)], {
     env,
     encoding: 'utf8',
   });
@@ -155,12 +156,31 @@ async function main() {
   const exe = ensureOpenBlas();
   const envCore = process.env.OPENBLAS_CORETYPE;
   const refCore = envCore || 'Haswell';
+  // On a shared machine the load changes from second to second, so each case alternates between
+  // the libraries for ROUNDS rounds and reports the median of the per-round medians.
   const blas = {};
+  const ours = {};
   for (const t of [1, 2]) {
-    blas[t] = { ref: benchOpenBlas(exe, t, refCore) };
-    if (!envCore) blas[t].auto = benchOpenBlas(exe, t, undefined);
+    blas[t] = { ref: { core: '?', times: {} }, auto: envCore ? null : { core: '?', times: {} } };
+    ours[t] = {};
+    for (const c of CASES) {
+      const samples = { ref: [], auto: [], ours: [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        const ref = benchOpenBlas(exe, t, refCore, [c]);
+        blas[t].ref.core = ref.core;
+        samples.ref.push(ref.times[c.name]);
+        samples.ours.push(benchNodetrain(nt, t, [c])[c.name]);
+        if (!envCore) {
+          const auto = benchOpenBlas(exe, t, undefined, [c]);
+          blas[t].auto.core = auto.core;
+          samples.auto.push(auto.times[c.name]);
+        }
+      }
+      blas[t].ref.times[c.name] = median(samples.ref);
+      ours[t][c.name] = median(samples.ours);
+      if (!envCore) blas[t].auto.times[c.name] = median(samples.auto);
+    }
   }
-  const ours = { 1: benchNodetrain(nt, 1), 2: benchNodetrain(nt, 2) };
 
   let tfjs = null;
   let wasmThreads = '?';
@@ -196,7 +216,10 @@ async function main() {
         ? ' — other processes were running: figures (the 2-thread ones above all) understate both libraries'
         : ''),
   );
-  log(`- medians of >= ${MIN_REPS} calls and >= ${MIN_SECONDS} s per case; GFLOP/s = 2mnk / median; ratios = nodetrain / other`);
+  log(
+    `- nodetrain and OpenBLAS alternate per case for ${ROUNDS} rounds; each round is the median of >= ${MIN_REPS} calls ` +
+      `and >= ${MIN_SECONDS} s; the table shows the median round. tfjs: one round. GFLOP/s = 2mnk / time; ratios = nodetrain / other`,
+  );
   for (const t of [1, 2]) {
     log();
     log(`## ${t} thread${t > 1 ? 's' : ''}`);
