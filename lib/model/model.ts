@@ -16,6 +16,8 @@ import { binding } from '../native';
 import type { NativeFitEvent, NativeModel, NativeOptimizerState, NativeParamInfo } from '../native/engine';
 import type { OptimizerConfig, OptimizerSpec } from '../optim/optimizers';
 import { resolveOptimizer, toNativeOptimizer } from '../optim/optimizers';
+import { findLearningRate } from '../schedules/controllers/lr-finder';
+import { oneCycle } from '../schedules/index';
 import type { Schedule } from '../schedules/index';
 import { Tensor, bufferOf, empty, tensor } from '../tensor/tensor';
 import { Callback, History, Logs, ProgressBar, TrainableModel } from '../train/callbacks';
@@ -46,6 +48,18 @@ export interface FitOptions {
   /** 0: silent (default), 1: progress bar and a line per epoch on stderr. */
   verbose?: 0 | 1;
   initialEpoch?: number;
+  /**
+   * Divergence guard (default on): a non-finite loss or gradient (the update is then skipped), or
+   * a smoothed loss above `explodeFactor` x its best, restores the last good weights and optimizer
+   * state, halves the learning rate and continues; after `maxRetries` recoveries fit() rejects
+   * with ERR_NT_NON_FINITE. `false` fails at the first non-finite loss.
+   */
+  divergenceGuard?: boolean | { maxRetries?: number; explodeFactor?: number; snapshotEvery?: number };
+  /**
+   * 'auto': run the learning-rate range test first, then train with a one-cycle schedule peaking
+   * at the suggested rate (History.lrFinder holds the test's result).
+   */
+  lr?: 'auto';
 }
 
 /** Named weights: shape and values (float32) per parameter, e.g. 'dense_1/kernel'. */
@@ -343,6 +357,28 @@ export class Model implements TrainableModel {
     return this.#native ? this.#native.step : 0;
   }
 
+  /** The optimizer's current base learning rate (a number or a schedule). */
+  get learningRate(): number | Schedule | undefined {
+    const lr = this.#lrOverride ?? this.#compiled?.optimizer.lr;
+    return lr === 'auto' ? undefined : lr;
+  }
+
+  /** The multiplier controllers have applied to every group's learning rate. */
+  get lrMultiplier(): number {
+    return this.#native ? this.#native.lrMultiplier : 1;
+  }
+
+  /** The factor hypergradient descent has applied to the learning rate (1 when off). */
+  get hyperMultiplier(): number {
+    return this.#native ? this.#native.hyperMultiplier : 1;
+  }
+
+  /** Makes the gradients of the given optimizer steps (0-based) NaN: a test hook. @internal */
+  injectNonFinite(steps: number[]): void {
+    this.#requireCompiled();
+    callNative(() => this.#native!.injectNonFinite(steps));
+  }
+
   /** The global gradient norm of the last step. */
   get lastGradNorm(): number {
     return this.#native ? this.#native.lastGradNorm : 0;
@@ -512,7 +548,24 @@ export class Model implements TrainableModel {
       opts = options ?? {};
     }
     const o = v.plainObject('fit options', opts);
-    v.knownKeys('fit options', o, ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch']);
+    v.knownKeys('fit options', o, ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch', 'divergenceGuard', 'lr']);
+    const guard = ((): { guard: boolean; guardMaxRetries: number; guardExplodeFactor: number; guardSnapshotEvery: number } => {
+      const g = o.divergenceGuard;
+      if (g === false) return { guard: false, guardMaxRetries: 0, guardExplodeFactor: 0, guardSnapshotEvery: 20 };
+      const go = g === undefined || g === true ? {} : v.plainObject('divergenceGuard', g);
+      v.knownKeys('divergenceGuard', go, ['maxRetries', 'explodeFactor', 'snapshotEvery']);
+      return {
+        guard: true,
+        guardMaxRetries: v.optional(go.maxRetries, 5, (x) => v.integer('divergenceGuard.maxRetries', x, 0, 1000)),
+        guardExplodeFactor: v.optional(go.explodeFactor, 10, (x) => {
+          const f = v.finiteNumber('divergenceGuard.explodeFactor', x, { min: 0 });
+          if (f !== 0 && f <= 1) throw v.rangeError('0 (off) or a number > 1', 'divergenceGuard.explodeFactor', f);
+          return f;
+        }),
+        guardSnapshotEvery: v.optional(go.snapshotEvery, 20, (x) => v.integer('divergenceGuard.snapshotEvery', x, 1, 1e9)),
+      };
+    })();
+    const autoLr = o.lr === undefined ? this.#compiled!.optimizer.lr === 'auto' : v.oneOf('lr', o.lr, ['auto'] as const) === 'auto';
     const epochs = v.optional(o.epochs, 1, (e) => v.integer('epochs', e, 1, 1e7));
     const batchSize = v.optional(o.batchSize, 32, (e) => v.integer('batchSize', e, 1, 1 << 20));
     const shuffle = v.optional(o.shuffle, true, (e) => v.boolean('shuffle', e));
@@ -560,6 +613,12 @@ export class Model implements TrainableModel {
       const rows = tx.shape[0];
       const steps = Math.ceil(rows / batchSize);
       const history = new History();
+      if (autoLr) {
+        const r = await findLearningRate(this, { x: tx, y: ty }, { batchSize: Math.min(batchSize, rows), seed });
+        const peak = Number.isFinite(r.suggested) && r.suggested > 0 ? r.suggested : 1e-3;
+        history.lrFinder = { suggested: peak, suggestions: r.suggestions, lrs: r.lrs, losses: r.losses };
+        this.setLearningRate(oneCycle({ maxLr: peak, totalSteps: Math.max(4, epochs * steps) }));
+      }
       const all: Callback[] = [...callbacks];
       if (verbose === 1) all.push(new ProgressBar({ epochs: initialEpoch + epochs, stepsPerEpoch: steps }));
       all.push(history);
@@ -574,6 +633,7 @@ export class Model implements TrainableModel {
         const logs = this.#logs('', l.loss, l.metrics);
         if (l.valLoss !== undefined) Object.assign(logs, this.#logs('val_', l.valLoss, l.valMetrics ?? []));
         logs.lr = l.lr;
+        if (l.recoveries > 0) logs.recoveries = l.recoveries;
         return logs;
       };
       const onEvent = (e: NativeFitEvent): void => {
@@ -607,7 +667,7 @@ export class Model implements TrainableModel {
       };
       try {
         await native.fit(bufferOf(tx, 'x'), bufferOf(ty, 'y'), rows, this.inputWidth, vx ? bufferOf(vx, 'validation x') : null, vy ? bufferOf(vy, 'validation y') : null, vx ? vx.shape[0] : 0,
-          { epochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: this.#maxBatch, batchEvents: all.some((cb) => cb.onBatchEnd) }, onEvent);
+          { epochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: this.#maxBatch, batchEvents: all.some((cb) => cb.onBatchEnd), ...guard }, onEvent);
       } catch (err) {
         throw wrapNativeError(err, holder);
       } finally {

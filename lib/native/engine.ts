@@ -20,6 +20,7 @@ export interface NativeEpochLogs {
   lr: number;
   steps: number;
   seconds: number;
+  recoveries: number;
 }
 
 export type NativeFitEvent =
@@ -45,6 +46,10 @@ export interface NativeOptimizerSpec {
   initialAccumulatorValue?: number;
   clipNorm?: number;
   clipValue?: number;
+  hypergradient?: boolean;
+  hyperLr?: number;
+  hyperMinLr?: number;
+  hyperMaxLr?: number;
   groups?: { lr?: number; weightDecay?: number; schedule?: unknown }[];
 }
 
@@ -89,6 +94,9 @@ export interface NativeModel {
   readonly numParams: number;
   readonly numTrainable: number;
   readonly lastGradNorm: number;
+  readonly hyperMultiplier: number;
+  readonly lrMultiplier: number;
+  injectNonFinite(steps: number[]): void;
   paramInfo(): NativeParamInfo[];
   readParams(): Float32Array;
   writeParams(p: Float32Array): void;
@@ -107,7 +115,19 @@ export interface NativeModel {
     valX: NativeBuffer | null,
     valY: NativeBuffer | null,
     valRows: number,
-    config: { epochs: number; initialEpoch?: number; batchSize: number; shuffle: boolean; seed: number; valBatchSize?: number; batchEvents?: boolean },
+    config: {
+      epochs: number;
+      initialEpoch?: number;
+      batchSize: number;
+      shuffle: boolean;
+      seed: number;
+      valBatchSize?: number;
+      batchEvents?: boolean;
+      guard?: boolean;
+      guardMaxRetries?: number;
+      guardExplodeFactor?: number;
+      guardSnapshotEvery?: number;
+    },
     onEvent: (e: NativeFitEvent) => void,
   ): Promise<{ epochs: number; stopped: boolean }>;
   resumeFit(stop: boolean): void;

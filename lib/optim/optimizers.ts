@@ -38,9 +38,36 @@ export interface OptimizerConfig {
   /** Clamp every gradient element to [-clipValue, clipValue] (0: off). */
   clipValue: number;
   paramGroups: ParamGroup[];
+  /** Online learning-rate adaptation by hypergradient descent (null: off). */
+  hypergradient: HypergradientOptions | null;
 }
 
-const COMMON = ['lr', 'weightDecay', 'clipNorm', 'clipValue', 'paramGroups'];
+/**
+ * Hypergradient descent (Baydin et al., 2018): after every step the learning rate moves by
+ * `hyperLr` times the dot product of the new gradient and the previous update direction, within
+ * [minLr, maxLr]. Suggested hyperLr: about 1e-3 to 1e-4 for SGD, 1e-7 to 1e-8 for Adam (its update
+ * direction has unit scale per parameter).
+ */
+export interface HypergradientOptions {
+  hyperLr: number;
+  minLr: number;
+  maxLr: number;
+}
+
+const COMMON = ['lr', 'weightDecay', 'clipNorm', 'clipValue', 'paramGroups', 'hypergradient'];
+
+function checkHypergradient(type: OptimizerType, x: unknown): HypergradientOptions | null {
+  if (x === undefined || x === null || x === false) return null;
+  const dflt = type === 'sgd' ? 1e-3 : 1e-7;
+  if (x === true) return { hyperLr: dflt, minLr: 0, maxLr: 10 };
+  const o = v.plainObject('hypergradient', x);
+  v.knownKeys('hypergradient', o, ['hyperLr', 'minLr', 'maxLr']);
+  const hyperLr = v.optional(o.hyperLr, dflt, (y) => v.finiteNumber('hypergradient.hyperLr', y, { min: 0, minExclusive: true }));
+  const minLr = v.optional(o.minLr, 0, (y) => v.finiteNumber('hypergradient.minLr', y, { min: 0 }));
+  const maxLr = v.optional(o.maxLr, 10, (y) => v.finiteNumber('hypergradient.maxLr', y, { min: 0 }));
+  if (maxLr < minLr) throw v.rangeError(`a number >= minLr (${minLr})`, 'hypergradient.maxLr', maxLr);
+  return { hyperLr, minLr, maxLr };
+}
 
 function base(type: OptimizerType, o: Record<string, unknown>, lr: number, wd: number): OptimizerConfig {
   return {
@@ -50,6 +77,7 @@ function base(type: OptimizerType, o: Record<string, unknown>, lr: number, wd: n
     clipNorm: v.optional(o.clipNorm, 0, (x) => v.finiteNumber('clipNorm', x, { min: 0 })),
     clipValue: v.optional(o.clipValue, 0, (x) => v.finiteNumber('clipValue', x, { min: 0 })),
     paramGroups: v.optional(o.paramGroups, [] as ParamGroup[], checkGroups),
+    hypergradient: checkHypergradient(type, o.hypergradient),
   };
 }
 
@@ -102,6 +130,7 @@ export function sgd(options: {
   clipNorm?: number;
   clipValue?: number;
   paramGroups?: ParamGroup[];
+  hypergradient?: boolean | Partial<HypergradientOptions>;
 } = {}): OptimizerConfig {
   const o = opts('sgd', options, ['momentum', 'dampening', 'nesterov']);
   const c = base('sgd', o, 0.01, 0);
@@ -128,6 +157,7 @@ export function adam(options: {
   clipNorm?: number;
   clipValue?: number;
   paramGroups?: ParamGroup[];
+  hypergradient?: boolean | Partial<HypergradientOptions>;
 } = {}): OptimizerConfig {
   return adamLike('adam', options, 0);
 }
@@ -164,6 +194,7 @@ export function rmsprop(options: {
   clipNorm?: number;
   clipValue?: number;
   paramGroups?: ParamGroup[];
+  hypergradient?: boolean | Partial<HypergradientOptions>;
 } = {}): OptimizerConfig {
   const o = opts('rmsprop', options, ['alpha', 'eps', 'momentum', 'centered']);
   const c = base('rmsprop', o, 0.01, 0);
@@ -187,6 +218,7 @@ export function adagrad(options: {
   clipNorm?: number;
   clipValue?: number;
   paramGroups?: ParamGroup[];
+  hypergradient?: boolean | Partial<HypergradientOptions>;
 } = {}): OptimizerConfig {
   const o = opts('adagrad', options, ['lrDecay', 'eps', 'initialAccumulatorValue']);
   const c = base('adagrad', o, 0.01, 0);
@@ -237,6 +269,10 @@ export function toNativeOptimizer(c: OptimizerConfig, lrOverride?: number | Sche
     initialAccumulatorValue: c.initialAccumulatorValue,
     clipNorm: c.clipNorm,
     clipValue: c.clipValue,
+    hypergradient: c.hypergradient !== null,
+    hyperLr: c.hypergradient?.hyperLr ?? 0,
+    hyperMinLr: c.hypergradient?.minLr ?? 0,
+    hyperMaxLr: c.hypergradient?.maxLr ?? 1e9,
     groups: [{}, ...c.paramGroups.map((g) => ({
       lr: typeof g.lr === 'number' ? g.lr : undefined,
       schedule: typeof g.lr === 'object' ? g.lr : undefined,

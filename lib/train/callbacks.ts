@@ -32,6 +32,8 @@ export interface Callback {
 export class History implements Callback {
   readonly epoch: number[] = [];
   readonly history: Record<string, number[]> = {};
+  /** With fit({lr: 'auto'}): the learning-rate range test that chose the peak rate. */
+  lrFinder?: { suggested: number; suggestions: { valley: number; steepest: number; minimum: number }; lrs: number[]; losses: number[] };
 
   onEpochEnd(epoch: number, logs: Logs): void {
     this.epoch.push(epoch);

@@ -59,6 +59,10 @@ bool ParseOptimizer(Napi::Env env, Napi::Value v, nt::OptimizerSpec* o) {
   o->initial_accumulator = NumOr(ob, "initialAccumulatorValue", 0);
   o->clip_norm = NumOr(ob, "clipNorm", 0);
   o->clip_value = NumOr(ob, "clipValue", 0);
+  o->hypergradient = BoolOr(ob, "hypergradient", false);
+  o->hyper_lr = NumOr(ob, "hyperLr", 0);
+  o->hyper_min_lr = NumOr(ob, "hyperMinLr", 0);
+  o->hyper_max_lr = NumOr(ob, "hyperMaxLr", 1e9);
   o->groups.clear();
   Napi::Value gv = ob.Get("groups");
   if (gv.IsArray()) {
@@ -225,6 +229,7 @@ Napi::Object LogsToJs(Napi::Env env, const nt::EpochLogs& l) {
   o.Set("lr", l.lr);
   o.Set("steps", static_cast<double>(l.steps));
   o.Set("seconds", l.seconds);
+  o.Set("recoveries", l.recoveries);
   return o;
 }
 
@@ -268,6 +273,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
                         InstanceAccessor<&ModelWrap::GetStep>("step"),
                         InstanceAccessor<&ModelWrap::GetNumParams>("numParams"),
                         InstanceAccessor<&ModelWrap::GetNumTrainable>("numTrainable"),
+                        InstanceMethod<&ModelWrap::InjectNonFinite>("injectNonFinite"),
+                        InstanceAccessor<&ModelWrap::GetHyperMultiplier>("hyperMultiplier"),
+                        InstanceAccessor<&ModelWrap::GetLrMultiplier>("lrMultiplier"),
                         InstanceAccessor<&ModelWrap::GetGradNorm>("lastGradNorm")});
   }
 
@@ -591,6 +599,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
       ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected batchSize in [1, " + std::to_string(model_->max_batch()) + "]");
       return env.Undefined();
     }
+    cfg.guard = BoolOr(c, "guard", false);
+    cfg.guard_max_retries = static_cast<int>(NumOr(c, "guardMaxRetries", 5));
+    cfg.guard_explode = NumOr(c, "guardExplodeFactor", 0);
+    cfg.guard_snapshot_every = static_cast<int64_t>(NumOr(c, "guardSnapshotEvery", 20));
+    if (cfg.guard_max_retries < 0 || !(cfg.guard_explode >= 0) || cfg.guard_snapshot_every < 1) {
+      ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected guardMaxRetries >= 0, guardExplodeFactor >= 0, guardSnapshotEvery >= 1");
+      return env.Undefined();
+    }
     want_batches_ = BoolOr(c, "batchEvents", true);
     train_ = train;
     cfg_ = cfg;
@@ -769,6 +785,27 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   }
   Napi::Value GetNumTrainable(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), model_ ? static_cast<double>(model_->num_trainable()) : 0);
+  }
+  Napi::Value GetHyperMultiplier(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), model_ ? model_->hyper_multiplier() : 1);
+  }
+  Napi::Value GetLrMultiplier(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), model_ ? model_->lr_multiplier() : 1);
+  }
+  // injectNonFinite(steps: number[]): test hook, the gradients of those optimizer steps become NaN.
+  void InjectNonFinite(const Napi::CallbackInfo& info) {
+    if (!CheckIdle(info.Env())) return;
+    if (!info[0].IsArray()) {
+      ThrowError(info.Env(), "ERR_NT_INVALID_ARGUMENT", "Expected an array of steps", true);
+      return;
+    }
+    Napi::Array a = info[0].As<Napi::Array>();
+    std::vector<int64_t> steps;
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      Napi::Value x = a.Get(i);
+      if (x.IsNumber()) steps.push_back(x.As<Napi::Number>().Int64Value());
+    }
+    model_->inject_nonfinite_at(std::move(steps));
   }
   Napi::Value GetGradNorm(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), model_ ? model_->last_grad_norm() : 0);

@@ -265,8 +265,11 @@ Status Model::set_optimizer(const OptimizerSpec& opt, bool reset_state) {
     if (g.has_lr && (!finite(g.lr) || g.lr < 0)) return InvalidArgument("Expected a group learning rate >= 0");
     if (g.has_schedule) NT_RETURN_IF_ERROR(validate_schedule(g.schedule));
   }
+  if (!finite(opt.hyper_lr) || opt.hyper_lr < 0) return InvalidArgument("Expected a hypergradient rate >= 0");
+  if (!(opt.hyper_min_lr >= 0) || !(opt.hyper_max_lr >= opt.hyper_min_lr))
+    return InvalidArgument("Expected hypergradient bounds 0 <= min <= max");
   const bool kind_changed = opt.kind != spec_.optimizer.kind || opt.amsgrad != spec_.optimizer.amsgrad ||
-                            opt.centered != spec_.optimizer.centered;
+                            opt.centered != spec_.optimizer.centered || opt.hypergradient != spec_.optimizer.hypergradient;
   spec_.optimizer = opt;
   if (reset_state || kind_changed) reset_optimizer_state();
   return Status::Ok();
@@ -282,6 +285,30 @@ void Model::reset_optimizer_state() {
                                                                              : (o.kind == OptKind::kRmsprop && o.centered);
   state_[2].assign(third ? n : 0, 0.0f);
   step_ = 0;
+  hd_mult_ = 1.0;
+  hd_have_dir_ = false;
+  hd_dir_.assign(o.hypergradient ? n : 0, 0.0f);
+  hd_old_.assign(o.hypergradient ? n : 0, 0.0f);
+}
+
+void Model::take_snapshot() {
+  snap_params_ = arena_;
+  for (int i = 0; i < 3; ++i) snap_state_[i] = state_[i];
+  snap_step_ = step_;
+  snap_hd_mult_ = hd_mult_;
+  snap_hd_have_dir_ = hd_have_dir_;
+  snap_hd_dir_ = hd_dir_;
+  have_snapshot_ = true;
+}
+
+void Model::restore_snapshot() {
+  if (!have_snapshot_) return;
+  arena_ = snap_params_;
+  for (int i = 0; i < 3; ++i) state_[i] = snap_state_[i];
+  step_ = snap_step_;
+  hd_mult_ = snap_hd_mult_;
+  hd_have_dir_ = snap_hd_have_dir_;
+  hd_dir_ = snap_hd_dir_;
 }
 
 double Model::group_lr(int group, int64_t step) const {
@@ -806,6 +833,13 @@ Status Model::apply_update(double* lr_used) {
     const float c = static_cast<float>(o.clip_value);
     for (int64_t t = 0; t < nt; ++t) G[t] = std::min(std::max(G[t], -c), c);
   }
+  if (nt > 0) {
+    auto it = std::find(inject_steps_.begin(), inject_steps_.end(), step_);
+    if (it != inject_steps_.end()) {  // one-shot: the step is retried after the failure
+      inject_steps_.erase(it);
+      G[0] = std::numeric_limits<float>::quiet_NaN();
+    }
+  }
   double sq = 0.0;
   NT_RETURN_IF_ERROR(sum_squares_f32(G, nt, &sq));
   last_grad_norm_ = std::sqrt(sq);
@@ -814,9 +848,25 @@ Status Model::apply_update(double* lr_used) {
   if (o.clip_norm > 0 && last_grad_norm_ > o.clip_norm) scale = static_cast<float>(o.clip_norm / (last_grad_norm_ + 1e-6));
   const int64_t t = step_ + 1;  // 1-based step of this update
   double momentum_override = 0;
+  if (o.hypergradient && nt > 0) {
+    // d f(theta_{t-1}) / d alpha = g_t . (-u_{t-1}); one step of gradient descent on alpha,
+    // applied as a multiplier on the (possibly scheduled) rate of every group.
+    if (hd_have_dir_) {
+      double h = 0.0;
+      NT_RETURN_IF_ERROR(dot_f32(G, hd_dir_.data(), nt, &h));
+      h *= scale;
+      const double base = group_lr(0, step_) * lr_mult_;
+      if (base > 0 && std::isfinite(h)) {
+        double a = base * hd_mult_ + o.hyper_lr * h;
+        a = std::min(std::max(a, o.hyper_min_lr), o.hyper_max_lr);
+        hd_mult_ = a / base;
+      }
+    }
+    std::memcpy(hd_old_.data(), P, static_cast<size_t>(nt) * sizeof(float));
+  }
   for (int g = 0; g < num_groups(); ++g) {
     const int64_t b = group_ranges_[g].first, e = group_ranges_[g].second;
-    const double lr = group_lr(g, step_) * lr_mult_;
+    const double lr = group_lr(g, step_) * lr_mult_ * hd_mult_;
     if (g == 0 && lr_used) *lr_used = lr;
     if (b == e) continue;
     double wd = o.weight_decay;
@@ -883,6 +933,18 @@ Status Model::apply_update(double* lr_used) {
         break;
       }
     }
+  }
+  if (o.hypergradient && nt > 0) {
+    // u_t = (theta_{t-1} - theta_t) / alpha_t, per group.
+    bool any = false;
+    for (int g = 0; g < num_groups(); ++g) {
+      const int64_t b = group_ranges_[g].first, e = group_ranges_[g].second;
+      const double lr = group_lr(g, step_) * lr_mult_ * hd_mult_;
+      const float inv = lr > 0 ? static_cast<float>(1.0 / lr) : 0.0f;
+      for (int64_t i = b; i < e; ++i) hd_dir_[i] = (hd_old_[i] - P[i]) * inv;
+      any = any || lr > 0;
+    }
+    hd_have_dir_ = any;
   }
   step_ = t;
   return Status::Ok();

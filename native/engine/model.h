@@ -89,6 +89,13 @@ struct OptimizerSpec {
   double lr_decay = 0, initial_accumulator = 0;  // adagrad
   double clip_norm = 0;   // 0: off. Clip by global norm of all trainable gradients.
   double clip_value = 0;  // 0: off. Clamp each gradient element to [-v, v].
+  // Online learning-rate adaptation by hypergradient descent (Baydin et al. 2018, "Online Learning
+  // Rate Adaptation with Hypergradient Descent", ICLR): alpha_t = alpha_{t-1} + beta * g_t . u_{t-1},
+  // with u_{t-1} the previous update direction (theta_{t-2} - theta_{t-1}) / alpha_{t-1}, which is
+  // g_{t-1} for SGD, the momentum buffer for momentum SGD, and m_hat / (sqrt(v_hat) + eps) for Adam.
+  bool hypergradient = false;
+  double hyper_lr = 0;            // beta
+  double hyper_min_lr = 0, hyper_max_lr = 1e9;
   std::vector<GroupSpec> groups;  // indexed by NodeSpec::group; missing groups use the defaults
 };
 
@@ -178,6 +185,15 @@ class Model {
   Status predict_batch(const float* x, int64_t rows, float* out);
   // Global L2 norm of the last computed gradients (trainable arena).
   double last_grad_norm() const { return last_grad_norm_; }
+  // Hypergradient multiplier on the learning rate (1 when hypergradient descent is off).
+  double hyper_multiplier() const { return hd_mult_; }
+
+  // Divergence guard support: a copy of the parameters, optimizer state and step counter.
+  void take_snapshot();
+  bool has_snapshot() const { return have_snapshot_; }
+  void restore_snapshot();
+  // Test hook: the gradient of these optimizer steps (0-based) is replaced by NaN.
+  void inject_nonfinite_at(std::vector<int64_t> steps) { inject_steps_ = std::move(steps); }
 
   void reseed(uint64_t seed) { rng_.reseed(seed); }
 
@@ -215,6 +231,16 @@ class Model {
   int64_t step_ = 0;
   double lr_mult_ = 1.0;
   double last_grad_norm_ = 0;
+  double hd_mult_ = 1.0;
+  bool hd_have_dir_ = false;
+  std::vector<float> hd_dir_, hd_old_;
+  bool have_snapshot_ = false;
+  std::vector<float> snap_params_, snap_state_[3];
+  int64_t snap_step_ = 0;
+  double snap_hd_mult_ = 1.0;
+  bool snap_hd_have_dir_ = false;
+  std::vector<float> snap_hd_dir_;
+  std::vector<int64_t> inject_steps_;
   // Loss fusion: the node whose output holds logits when the loss is computed from logits.
   int loss_node_ = -1;
   LossKind loss_kind_ = LossKind::kMse;

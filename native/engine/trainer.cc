@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <numeric>
 
@@ -94,6 +95,11 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
     Rng rng(cfg.seed ^ 0x5bd1e995ull);
     const size_t n_metrics = m.spec().metrics.size();
     BatchStats epoch_stats, b;
+    // Divergence guard state.
+    int recoveries = 0;
+    double ema = 0, ema_weight = 0, best_ema = std::numeric_limits<double>::infinity();
+    int64_t since_snapshot = 0, healthy_steps = 0;
+    if (cfg.guard) m.take_snapshot();
     for (int epoch = cfg.initial_epoch; epoch < cfg.initial_epoch + cfg.epochs; ++epoch) {
       if (obs.should_stop() || !obs.on_epoch_begin(epoch)) break;
       const auto t0 = std::chrono::steady_clock::now();
@@ -123,6 +129,36 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
           if (train.labels) lb = train.labels + s;
         }
         Status st = m.train_step(xb, yb, lb, n, &b, &lr);
+        if (cfg.guard) {
+          bool diverged = st.code() == StatusCode::kNonFinite;
+          if (st.ok()) {
+            const double l = b.loss_sum / static_cast<double>(b.rows);
+            ema = 0.9 * ema + 0.1 * l;
+            ema_weight = 0.9 * ema_weight + 0.1;
+            const double smooth = ema / ema_weight;
+            ++healthy_steps;
+            if (cfg.guard_explode > 0 && healthy_steps > 10 && smooth > cfg.guard_explode * best_ema) diverged = true;
+            if (healthy_steps > 10) best_ema = std::min(best_ema, smooth);
+          }
+          if (diverged) {
+            if (++recoveries > cfg.guard_max_retries)
+              return Status(StatusCode::kNonFinite,
+                            "Training diverged " + std::to_string(recoveries) + " times (last at epoch " +
+                                std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) + ", learning rate " +
+                                std::to_string(lr) + "); lower the learning rate or clip gradients");
+            m.restore_snapshot();
+            m.set_lr_multiplier(m.lr_multiplier() * 0.5);
+            ema = ema_weight = 0;
+            best_ema = std::numeric_limits<double>::infinity();
+            healthy_steps = since_snapshot = 0;
+            continue;
+          }
+          if (st.ok() && ++since_snapshot >= cfg.guard_snapshot_every &&
+              (healthy_steps <= 10 || ema / ema_weight <= 1.5 * best_ema)) {
+            m.take_snapshot();
+            since_snapshot = 0;
+          }
+        }
         if (!st.ok()) {
           if (st.code() == StatusCode::kNonFinite)
             return Status(StatusCode::kNonFinite, st.message() + " at epoch " + std::to_string(epoch + 1) + ", batch " +
@@ -143,6 +179,7 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
       for (size_t i = 0; i < n_metrics; ++i) logs.metrics[i] = epoch_stats.metric_sums[i] / static_cast<double>(epoch_stats.rows);
       logs.lr = lr;
       logs.steps = batch;
+      logs.recoveries = recoveries;
       if (cfg.has_val && !stopped) {
         logs.has_val = true;
         NT_RETURN_IF_ERROR(evaluate(m, cfg.val, cfg.val_batch_size, &logs.val_loss, &logs.val_metrics));

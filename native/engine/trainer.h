@@ -27,6 +27,14 @@ struct FitConfig {
   bool has_val = false;
   DataView val;
   int64_t val_batch_size = 256;
+  // Divergence guard: a non-finite loss or gradient (the update is then not applied), or a
+  // smoothed loss above guard_explode x its best value (0: off), restores the last good snapshot
+  // of weights and optimizer state, halves the learning rate and continues; after
+  // guard_max_retries recoveries the fit fails.
+  bool guard = false;
+  int guard_max_retries = 5;
+  double guard_explode = 0;
+  int64_t guard_snapshot_every = 20;
 };
 
 struct EpochLogs {
@@ -38,6 +46,7 @@ struct EpochLogs {
   std::vector<double> val_metrics;
   double lr = 0;
   int64_t steps = 0;
+  int recoveries = 0;  // divergence-guard recoveries so far in this fit
   double seconds = 0;
 };
 
