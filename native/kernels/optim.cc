@@ -21,6 +21,11 @@
 // branch-free loop that g++ vectorises (-O3 -fno-math-errno lets sqrt become sqrtps); large ranges
 // are split into contiguous, 64-byte aligned chunks over nt::parallel_for. The step is memory bound
 // (Adam streams 7 float arrays), so the chunking and vectorisation exist to reach DRAM bandwidth.
+// When nt::use_avx2() holds, the chunks run the 256-bit AVX2/FMA bodies in
+// native/cpu/x86/optim_f32_avx2.cc instead: the same formulas, except that Adam multiplies sqrt(v)
+// by 1/sqrt(bc2) (rounded once on the host) instead of dividing by sqrt(bc2) — within an ulp of
+// PyTorch's form, and one division fewer per element: sqrt and division throughput, not vector
+// width, is what keeps a one-core Adam step below memory bandwidth.
 // The _ref twins are straightforward single-threaded scalar loops with the same arithmetic order.
 #include <cmath>
 #include <cstdint>
@@ -33,6 +38,19 @@
 #include "nodetrain/parallel.h"
 
 namespace nt {
+
+#if defined(NT_HAVE_AVX2_KERNELS)
+namespace x86 {  // native/cpu/x86/optim_f32_avx2.cc; gs has the maximize sign folded in
+void sgd_f32_avx2(const SgdParams& hp, float gs, float* p, const float* g, float* buf, int64_t b, int64_t e);
+void adam_f32_avx2(const AdamParams& hp, float gs, float decay, float step_size, float inv_bc2_sqrt, float* p,
+                   const float* g, float* m, float* v, float* vmax, int64_t b, int64_t e);
+void rmsprop_f32_avx2(const RmspropParams& hp, float gs, float* p, const float* g, float* sq, float* buf, float* gavg,
+                      int64_t b, int64_t e);
+void adagrad_f32_avx2(const AdagradParams& hp, float gs, float clr, float* p, const float* g, float* sum, int64_t b,
+                      int64_t e);
+}  // namespace x86
+#endif
+
 namespace {
 
 // Ranges below this size run on the calling thread: a pool hand-off costs more than the pass.
@@ -159,7 +177,7 @@ void sgd_loop(SgdScalars s, float* __restrict__ p, const float* __restrict__ g, 
 
 // ---- Adam / AdamW -------------------------------------------------------------------------------
 struct AdamScalars {
-  float gs, wd, decay, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps;
+  float gs, wd, decay, b1, omb1, b2, omb2, step_size, bc2_sqrt, inv_bc2_sqrt, eps;
 };
 
 Status adam_check(const AdamParams& p, float* param, const float* grad, float* m, float* v, float* vmax, int64_t n) {
@@ -188,6 +206,7 @@ AdamScalars adam_scalars(const AdamParams& p) {
   s.omb2 = 1.0f - p.beta2;
   s.step_size = static_cast<float>(p.lr / bc1);
   s.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  s.inv_bc2_sqrt = static_cast<float>(1.0 / std::sqrt(bc2));
   s.eps = p.eps;
   return s;
 }
@@ -321,6 +340,12 @@ Status sgd_step_f32(const SgdParams& hp, float* param, const float* grad, float*
   NT_RETURN_IF_ERROR(sgd_check(hp, param, grad, momentum_buf, n));
   if (n == 0) return Status::Ok();
   const SgdScalars s = sgd_scalars(hp);
+#if defined(NT_HAVE_AVX2_KERNELS)
+  if (use_avx2()) {
+    run_chunks(n, [&](int64_t b, int64_t e) { x86::sgd_f32_avx2(hp, s.gs, param, grad, momentum_buf, b, e); });
+    return Status::Ok();
+  }
+#endif
   with_flags(
       [&](auto wd, auto mom, auto first, auto nest) {
         run_chunks(n, [&](int64_t b, int64_t e) {
@@ -353,6 +378,14 @@ Status adam_step_f32(const AdamParams& hp, float* param, const float* grad, floa
   NT_RETURN_IF_ERROR(adam_check(hp, param, grad, m, v, vmax, n));
   if (n == 0) return Status::Ok();
   const AdamScalars s = adam_scalars(hp);
+#if defined(NT_HAVE_AVX2_KERNELS)
+  if (use_avx2()) {
+    run_chunks(n, [&](int64_t b, int64_t e) {
+      x86::adam_f32_avx2(hp, s.gs, s.decay, s.step_size, s.inv_bc2_sqrt, param, grad, m, v, vmax, b, e);
+    });
+    return Status::Ok();
+  }
+#endif
   with_flags(
       [&](auto wd, auto dec, auto ams) {
         run_chunks(n, [&](int64_t b, int64_t e) {
@@ -396,6 +429,12 @@ Status rmsprop_step_f32(const RmspropParams& hp, float* param, const float* grad
   NT_RETURN_IF_ERROR(rmsprop_check(hp, param, grad, sq, buf, gavg, n));
   if (n == 0) return Status::Ok();
   const RmspropScalars s = rmsprop_scalars(hp);
+#if defined(NT_HAVE_AVX2_KERNELS)
+  if (use_avx2()) {
+    run_chunks(n, [&](int64_t b, int64_t e) { x86::rmsprop_f32_avx2(hp, s.gs, param, grad, sq, buf, gavg, b, e); });
+    return Status::Ok();
+  }
+#endif
   with_flags(
       [&](auto wd, auto cen, auto mom) {
         run_chunks(n, [&](int64_t b, int64_t e) {
@@ -436,6 +475,12 @@ Status adagrad_step_f32(const AdagradParams& hp, float* param, const float* grad
   NT_RETURN_IF_ERROR(adagrad_check(hp, param, grad, sum, n));
   if (n == 0) return Status::Ok();
   const AdagradScalars s = adagrad_scalars(hp);
+#if defined(NT_HAVE_AVX2_KERNELS)
+  if (use_avx2()) {
+    run_chunks(n, [&](int64_t b, int64_t e) { x86::adagrad_f32_avx2(hp, s.gs, s.clr, param, grad, sum, b, e); });
+    return Status::Ok();
+  }
+#endif
   with_flags(
       [&](auto wd) {
         run_chunks(n, [&](int64_t b, int64_t e) { adagrad_loop<decltype(wd)::value>(s, param, grad, sum, b, e); });
