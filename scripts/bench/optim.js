@@ -11,6 +11,7 @@
 //   The addon is NODETRAIN_ADDON or build/Release/nodetrain.node. Writes .bench/optim.md.
 'use strict';
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 
 const root = path.join(__dirname, '..', '..');
@@ -128,7 +129,9 @@ const lines = [
   `# Fused optimizer steps vs a plain memory pass`,
   '',
   `${n.toLocaleString('en-US')} float32 parameters, median of ${reps} interleaved repetitions, ` +
-    `AVX2 kernels in use: ${feats.useAvx2}. Ratio = memory-pass time / fused-step time (target >= 0.85).`,
+    `AVX2 kernels in use: ${feats.useAvx2}, load average at the end ${os.loadavg()[0].toFixed(2)} on ` +
+    `${os.cpus().length} CPUs (other load makes both columns noisy; the ratio is the figure that matters). ` +
+    'Ratio = memory-pass time / fused-step time (target >= 0.85).',
   '',
   '| step | streams | threads | fused ms | fused GB/s | memory pass ms | pass GB/s | ratio |',
   '|---|---|---:|---:|---:|---:|---:|---:|',
