@@ -1,0 +1,32 @@
+/**
+ * Transpiles lib/**\/*.ts to plain CommonJS in a temporary folder (typescript.transpileModule: no
+ * type check, no build step), for code that runs outside jest's transform: worker_threads and
+ * child processes. Returns the path of the transpiled lib/index.js.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as ts from 'typescript';
+
+const LIB = path.resolve(__dirname, '../../lib');
+
+export function transpileLib(): { index: string; dir: string; cleanup(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-lib-'));
+  const walk = (d: string): void => {
+    for (const f of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, f.name);
+      if (f.isDirectory()) walk(p);
+      else if (f.name.endsWith('.ts') && !f.name.endsWith('.d.ts')) {
+        const out = path.join(dir, path.relative(LIB, p)).replace(/\.ts$/, '.js');
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        const js = ts.transpileModule(fs.readFileSync(p, 'utf8'), {
+          fileName: p,
+          compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+        }).outputText;
+        fs.writeFileSync(out, js);
+      }
+    }
+  };
+  walk(LIB);
+  return { index: path.join(dir, 'index.js'), dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
