@@ -83,40 +83,33 @@ double dot_d(const float* x, const float* y, int64_t n) {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])) + t;
 }
 
-// max (is_max) or min of n >= 1 contiguous values; NaN if any is NaN. The NaN flag is kept apart
-// from the comparison so that the select maps onto vector max/min instructions.
+// max (is_max) or min of n >= 1 contiguous values; NaN if any is NaN. A lane takes v when v wins
+// or is NaN; a NaN lane then keeps its NaN (no comparison with NaN is true), and the selects map
+// onto vector compare/blend instructions.
 float extreme(const float* x, int64_t n, bool is_max) {
   float m[8];
-  int bad[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   for (int k = 0; k < 8; ++k) m[k] = x[0];
   int64_t i = 0;
   if (is_max) {
     for (; i + 8 <= n; i += 8)
       for (int k = 0; k < 8; ++k) {
         float v = x[i + k];
-        m[k] = v > m[k] ? v : m[k];
-        bad[k] |= (v != v);
+        m[k] = (v > m[k] || v != v) ? v : m[k];
       }
   } else {
     for (; i + 8 <= n; i += 8)
       for (int k = 0; k < 8; ++k) {
         float v = x[i + k];
-        m[k] = v < m[k] ? v : m[k];
-        bad[k] |= (v != v);
+        m[k] = (v < m[k] || v != v) ? v : m[k];
       }
   }
   float r = m[0];
-  int any = bad[0];
-  for (int k = 1; k < 8; ++k) {
-    r = is_max ? (m[k] > r ? m[k] : r) : (m[k] < r ? m[k] : r);
-    any |= bad[k];
-  }
+  for (int k = 1; k < 8; ++k) r = is_max ? ((m[k] > r || m[k] != m[k]) ? m[k] : r) : ((m[k] < r || m[k] != m[k]) ? m[k] : r);
   for (; i < n; ++i) {
     float v = x[i];
-    r = is_max ? (v > r ? v : r) : (v < r ? v : r);
-    any |= (v != v);
+    r = is_max ? ((v > r || v != v) ? v : r) : ((v < r || v != v) ? v : r);
   }
-  return any ? std::numeric_limits<float>::quiet_NaN() : r;
+  return r;
 }
 
 // Index of the first maximum (or first NaN) of n >= 1 contiguous values: a vectorisable max pass,
