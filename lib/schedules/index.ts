@@ -35,3 +35,4 @@ export type {
   SequenceSchedule,
 } from './spec';
 export { scheduleValues, scheduleMomentum, MAX_PREVIEW_STEPS } from './preview';
+export * from './controllers/index';
