@@ -48,9 +48,14 @@ export interface LrReduction {
   newLr: number;
 }
 
-/** The part of a model the controller drives (Model implements it). */
+/**
+ * The part of a model the controller drives (Model implements it). When the model reports its
+ * current multiplier, a reduction scales that value, so changes made by others (a divergence
+ * guard halving the rate) are kept; otherwise the controller's own product is written.
+ */
 export interface LrMultiplierModel {
   setLrMultiplier(m: number): void;
+  readonly lrMultiplier?: number;
 }
 
 const OPTION_KEYS = ['monitor', 'factor', 'patience', 'threshold', 'thresholdMode', 'mode', 'cooldown', 'minLr', 'eps', 'verbose'] as const;
@@ -104,7 +109,7 @@ export class ReduceLROnPlateau implements Callback {
     this.best = this.#worst();
   }
 
-  /** The factor this controller applies to the model's rate (product of its reductions). */
+  /** The model's rate multiplier as of this controller's last reduction (1 before any). */
   get multiplier(): number {
     return this.#multiplier;
   }
@@ -135,8 +140,9 @@ export class ReduceLROnPlateau implements Callback {
     this.best = this.#worst();
     this.numBadEpochs = 0;
     this.cooldownCounter = 0;
-    // A recompiled or regrown native plan starts at multiplier 1: put ours back.
-    this.#model?.setLrMultiplier(this.#multiplier);
+    // Without a readable multiplier, ours is the record of what was applied: a recompiled or
+    // regrown native plan starts at 1, so put it back.
+    if (this.#model && typeof this.#model.lrMultiplier !== 'number') this.#model.setLrMultiplier(this.#multiplier);
   }
 
   onEpochEnd(epoch: number, logs: Logs): void {
@@ -172,7 +178,8 @@ export class ReduceLROnPlateau implements Callback {
     const newLr = Math.max(oldLr * this.factor, this.minLr);
     if (!(oldLr - newLr > this.eps)) return;
     if (!this.#model) throw new RangeError('ReduceLROnPlateau needs a model: it is set by fit(), or call setModel(model) first');
-    const m = this.#multiplier * (newLr / oldLr);
+    const current = typeof this.#model.lrMultiplier === 'number' ? this.#model.lrMultiplier : this.#multiplier;
+    const m = current * (newLr / oldLr);
     this.#model.setLrMultiplier(m);
     this.#multiplier = m;
     this.lastLr = newLr;

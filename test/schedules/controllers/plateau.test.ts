@@ -196,6 +196,20 @@ describe('ReduceLROnPlateau: PyTorch semantics', () => {
     }
   });
 
+  test('a model that reports its multiplier: a reduction scales the current value (changes by others are kept)', () => {
+    const model = { lrMultiplier: 1, setLrMultiplier(m: number): void { this.lrMultiplier = m; } };
+    const cb = reduceLROnPlateau({ patience: 0, factor: 0.5 });
+    cb.setModel(model);
+    cb.onTrainBegin();
+    cb.onEpochEnd(0, { val_loss: 1, lr: 0.1 });
+    model.lrMultiplier = 0.25; // e.g. a divergence guard halved the rate twice during epoch 1
+    cb.onEpochEnd(1, { val_loss: 1, lr: 0.025 });
+    expect(model.lrMultiplier).toBe(0.125);
+    expect(cb.reductions).toEqual([{ epoch: 1, value: 1, oldLr: 0.025, newLr: 0.0125 }]);
+    cb.onTrainBegin(); // the model's own record is kept
+    expect(model.lrMultiplier).toBe(0.125);
+  });
+
   test('a new fit restarts best and counters but keeps the reduced rate', () => {
     const cb = reduceLROnPlateau({ patience: 0 });
     const { fake } = drive(cb, [1, 1], 1);
