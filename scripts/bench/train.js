@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+// Training benchmark (not part of `npm test`): nodetrain against TensorFlow.js (tfjs-layers on the
+// wasm and the cpu backends), side by side in one run, each library in its own child process
+// (scripts/bench/train-worker.js) so that its peak RSS is its own.
+//
+// Usage: node scripts/bench/train.js [--quick] [--libs=nodetrain,tfjs-wasm,tfjs-cpu] [--only=mlpAdam,mlpSgd,small,linreg,eventLoop]
+//        [--rounds=N]  (default 3; --quick: 1 round, fewer runs)
+//   NODETRAIN_ADDON=build-x/Release/nodetrain.node  the addon to load (default: the loader's search)
+//   NODETRAIN_JS=path/to/lib/index.js               compiled nodetrain (default: compiles lib/ with tsc
+//                                                   into .bench/train-dist first)
+// Writes the markdown report to .bench/train.md. Takes about 2-4 minutes on 2 cores.
+//
+// Workloads (same data, model, initialiser families and optimizer settings on every side):
+//   1. MLP 784-256-256-10 on the bundled digits, batch 128, Adam 1e-3 and SGD 0.01: samples/s,
+//      nodetrain at 1 and 2 threads. Warm-up excluded; medians of repeated fits.
+//   2. 4-16-3 (relu, softmax) on 150 iris-like samples, batch 16, 100 epochs (1,000 steps): ms/step.
+//   3. Linear regression y = 1.5x - 2 + noise, 1 -> 1 dense, SGD 0.01, batch 10, 1,000 steps: total ms.
+//   4. Peak RSS of each child (process.resourceUsage().maxRSS) over all its workloads.
+//   5. Event-loop delay p99 (monitorEventLoopDelay, 1 ms resolution) during a ~3 s MLP Adam fit.
+'use strict';
+const { spawnSync, execFileSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.join(__dirname, '..', '..');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const argList = (name) => {
+  const a = args.find((s) => s.startsWith(`--${name}=`));
+  return a ? a.slice(name.length + 3).split(',').filter(Boolean) : null;
+};
+const libs = argList('libs') ?? ['nodetrain', 'tfjs-wasm', 'tfjs-cpu'];
+const only = argList('only');
+const benchDir = path.join(root, '.bench');
+
+const TARGETS = { mlp: 50, small: 300, linreg: 200, elNt: 5, elTf: 100 };
+const ROUNDS = Number(argList('rounds')?.[0] ?? (quick ? 1 : 3));
+// Timed runs per workload in each round (each after its own warm-up run).
+const REPS = {
+  nodetrain: { mlp: quick ? 2 : 3, small: 15, linreg: 15 }, // small and linreg runs take milliseconds
+  'tfjs-wasm': { mlp: 2, small: quick ? 1 : 2, linreg: 2 },
+  'tfjs-cpu': { mlp: quick ? 1 : 2, small: 1, linreg: 1 },
+};
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+// Pools the rounds of one configuration: medians over all timed runs, peak of the peaks.
+function combine(list) {
+  const last = list[list.length - 1];
+  const out = { lib: last.lib, threads: last.threads, info: last.info, rounds: list.length };
+  for (const k of ['mlpAdam', 'mlpSgd']) {
+    const rs = list.map((r) => r[k]).filter(Boolean);
+    if (!rs.length) continue;
+    const ms = rs.flatMap((r) => r.ms);
+    out[k] = { samples: last[k].samples, ms, samplesPerSec: last[k].samples / (median(ms) / 1000), lastLoss: last[k].lastLoss, cpuUsPerSample: median(rs.map((r) => r.cpuUsPerSample)) };
+  }
+  const sm = list.map((r) => r.small).filter(Boolean);
+  if (sm.length) {
+    const ms = sm.flatMap((r) => r.ms);
+    out.small = { ms, steps: last.small.steps, msPerStep: median(ms) / last.small.steps, lastLoss: last.small.lastLoss };
+  }
+  const lr = list.map((r) => r.linreg).filter(Boolean);
+  if (lr.length) {
+    const runs = lr.flatMap((r) => r.runs);
+    out.linreg = { runs, ms: median(runs), w: last.linreg.w, b: last.linreg.b };
+  }
+  const el = list.map((r) => r.eventLoop).filter(Boolean);
+  if (el.length) {
+    out.eventLoop = { p99s: el.map((e) => e.p99), p99: median(el.map((e) => e.p99)), max: Math.max(...el.map((e) => e.max)), fitMs: last.eventLoop.fitMs };
+    out.eventLoop.idleP99 = median(el.map((e) => e.idleP99));
+    out.eventLoop.idleMax = Math.max(...el.map((e) => e.idleMax));
+  }
+  out.maxRssMB = Math.max(...list.map((r) => r.maxRssMB));
+  out.rssBaseMB = median(list.map((r) => r.rssBaseMB));
+  out.wallS = list.reduce((a, r) => a + r.wallS, 0);
+  return out;
+}
+
+function nodetrainJs() {
+  if (process.env.NODETRAIN_JS) return path.resolve(process.env.NODETRAIN_JS);
+  // Compiled inside the package so that the loader (and `mnist`) resolve from the package root.
+  const outDir = path.join(benchDir, 'train-dist');
+  console.error(`compiling lib/ into ${path.relative(root, outDir)} ...`);
+  try {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json'), '--outDir', outDir], { cwd: root, stdio: 'pipe' });
+  } catch (e) {
+    // Type errors elsewhere still emit JavaScript; carry on when the entry point is there.
+    console.error(`tsc reported errors (continuing with the emitted JavaScript):\n${String(e.stdout).slice(0, 2000)}`);
+  }
+  const js = path.join(outDir, 'lib', 'index.js');
+  if (!fs.existsSync(js)) throw new Error(`tsc did not produce ${js}`);
+  return js;
+}
+
+// The bundled digits, written once as [n u32][d u32][x f32 n*d][y i32 n] for the children.
+function writeDigits(ntJs, file) {
+  const nt = require(ntJs);
+  const { train, test } = nt.loadDigits({ seed: 0 });
+  const x = train.x.data();
+  const y = train.y.data();
+  const n = y.length;
+  const d = train.x.shape[1];
+  const b = Buffer.alloc(8 + x.byteLength + y.byteLength);
+  b.writeUInt32LE(n, 0);
+  b.writeUInt32LE(d, 4);
+  Buffer.from(x.buffer, x.byteOffset, x.byteLength).copy(b, 8);
+  Buffer.from(y.buffer, y.byteOffset, y.byteLength).copy(b, 8 + x.byteLength);
+  fs.writeFileSync(file, b);
+  for (const t of [train.x, train.y, test.x, test.y]) t.dispose();
+  return { n, d, features: nt.cpuFeatures() };
+}
+
+function runChild(cfg) {
+  const tag = `${cfg.lib}${cfg.lib === 'nodetrain' ? `-${cfg.threads}t` : ''}`;
+  const cfgFile = path.join(benchDir, `train-${tag}.config.json`);
+  const resFile = path.join(benchDir, `train-${tag}.result.json`);
+  fs.writeFileSync(cfgFile, JSON.stringify(cfg));
+  fs.rmSync(resFile, { force: true });
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'train-worker.js'), cfgFile, resFile], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  // Progress lines start with '['; drop tfjs's "install tfjs-node" banner.
+  for (const line of (r.stderr || '').split('\n')) if (line.startsWith('[')) console.error(line);
+  if (r.status !== 0 || !fs.existsSync(resFile)) {
+    console.error(`${tag} failed (exit ${r.status}):\n${r.stderr}`);
+    return null;
+  }
+  const res = JSON.parse(fs.readFileSync(resFile, 'utf8'));
+  res.wallS = (Date.now() - t0) / 1000;
+  return res;
+}
+
+const f = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–');
+const fx = (x) => (Number.isFinite(x) ? `${x >= 100 ? f(x) : x >= 10 ? f(x, 1) : f(x, 2)}×` : '–');
+
+async function main() {
+  const t0 = Date.now();
+  fs.mkdirSync(benchDir, { recursive: true });
+  const load0 = os.loadavg();
+  const ntJs = nodetrainJs();
+  const ntAddon = process.env.NODETRAIN_ADDON ? path.resolve(process.env.NODETRAIN_ADDON) : null;
+  if (ntAddon) process.env.NODETRAIN_ADDON = ntAddon;
+  const dataFile = path.join(benchDir, 'train-digits.bin');
+  const digits = writeDigits(ntJs, dataFile);
+
+  const base = { ntJs, ntAddon, dataFile, quick, root, only };
+  const configs = [];
+  if (libs.includes('nodetrain')) for (const threads of [1, 2]) configs.push({ ...base, lib: 'nodetrain', threads, reps: REPS.nodetrain });
+  for (const l of ['tfjs-wasm', 'tfjs-cpu']) if (libs.includes(l)) configs.push({ ...base, lib: l, threads: 1, reps: REPS[l] });
+  // Rounds alternate the libraries so that all of them see the same (shared, varying) machine load;
+  // the timed runs of all rounds are pooled before taking medians.
+  const runs = {};
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.error(`-- round ${round} of ${ROUNDS} (load average ${os.loadavg()[0].toFixed(2)})`);
+    for (const c of configs) {
+      const key = c.lib === 'nodetrain' ? `nt${c.threads}` : c.lib;
+      const r = runChild(c);
+      if (r) (runs[key] ??= []).push(r);
+    }
+  }
+  const res = {};
+  for (const [k, list] of Object.entries(runs)) res[k] = combine(list);
+  const load1 = os.loadavg();
+
+  const nt1 = res.nt1;
+  const nt2 = res.nt2;
+  const wasm = res['tfjs-wasm'];
+  const cpu = res['tfjs-cpu'];
+  const get = (r, k, field) => r?.[k]?.[field];
+  const lines = [];
+  const log = (s = '') => {
+    lines.push(s);
+    console.log(s);
+  };
+  const tfv = (p) => {
+    try {
+      return require(`${p}/package.json`).version;
+    } catch {
+      return '?';
+    }
+  };
+
+  log('# Training benchmark: nodetrain vs TensorFlow.js');
+  log();
+  log(`- command: \`${['node', path.relative(root, __filename), ...args].join(' ')}\`${ntAddon ? ` with NODETRAIN_ADDON=${path.relative(root, ntAddon)}` : ''}`);
+  log(`- machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}; load average (1/5/15 min) at start ${load0.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+  log(`- nodetrain: AVX2 kernels ${digits.features.useAvx2}; threads 1 and 2 (setNumThreads)`);
+  log(
+    `- tfjs ${tfv('@tensorflow/tfjs-core')} (tfjs-layers ${tfv('@tensorflow/tfjs-layers')}); wasm backend: threads ${wasm?.info?.threads ?? '?'}, ` +
+      `multithread support ${wasm?.info?.multithread ?? '?'}, SIMD ${wasm?.info?.simd ?? '?'}; cpu backend: single-threaded JavaScript`,
+  );
+  const samples = (r) => f(r?.mlpAdam?.samples);
+  log(
+    `- data: the bundled digits (${f(digits.n)} × ${digits.d}); samples per timed MLP run: nodetrain ${samples(nt1 ?? nt2)} (full batches of 128, several epochs), ` +
+      `tfjs-wasm ${samples(wasm)}, tfjs-cpu ${samples(cpu)} (one epoch: they are 30-300× slower); samples/s is per-sample throughput either way`,
+  );
+  log(
+    `- ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}, each running every library once in its own child process (in turn, so all see the same machine load); ` +
+      `timings are medians of the timed runs of all rounds (per round: ${Object.entries(REPS).map(([l, r]) => `${l} ${r.mlp}/${r.small}/${r.linreg}`).join(', ')} runs of MLP/4-16-3/linreg), each workload after a warm-up run; ` +
+      `event-loop p99 is the median over rounds, its max the max`,
+  );
+  log();
+  const ntCell = (k, field, d) => `${f(get(nt1, k, field), d)} | ${f(get(nt2, k, field), d)}`;
+  const pair = (a1, a2) => `${fx(a1)} / ${fx(a2)}`;
+  const best = (a, b) => Math.max(...[a, b].filter(Number.isFinite));
+  const status = (v, target) => (Number.isFinite(v) ? (v >= target ? `met (${fx(v)})` : `**missed** (${fx(v)})`) : '–');
+  log('| workload | nodetrain 1T | nodetrain 2T | tfjs-wasm | tfjs-cpu | nt / wasm (1T / 2T) | nt / cpu (1T / 2T) | target (best nt vs wasm) |');
+  log('|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const [k, label] of [
+    ['mlpAdam', 'MLP 784-256-256-10, Adam 1e-3: samples/s'],
+    ['mlpSgd', 'MLP 784-256-256-10, SGD 0.01: samples/s'],
+  ]) {
+    const v = (r) => get(r, k, 'samplesPerSec');
+    if (![nt1, nt2, wasm, cpu].some((r) => v(r) !== undefined)) continue;
+    const rw = [v(nt1) / v(wasm), v(nt2) / v(wasm)];
+    log(`| ${label} | ${ntCell(k, 'samplesPerSec')} | ${f(v(wasm))} | ${f(v(cpu))} | ${pair(...rw)} | ${pair(v(nt1) / v(cpu), v(nt2) / v(cpu))} | ≥ ${TARGETS.mlp}×: ${status(best(...rw), TARGETS.mlp)} |`);
+  }
+  const timeRow = (label, k, field, d, target) => {
+    const v = (r) => get(r, k, field);
+    if (![nt1, nt2, wasm, cpu].some((r) => v(r) !== undefined)) return;
+    const rw = [v(wasm) / v(nt1), v(wasm) / v(nt2)];
+    log(`| ${label} | ${ntCell(k, field, d)} | ${f(v(wasm), d)} | ${f(v(cpu), d)} | ${pair(...rw)} | ${pair(v(cpu) / v(nt1), v(cpu) / v(nt2))} | ≥ ${target}×: ${status(best(...rw), target)} |`);
+  };
+  timeRow('4-16-3, 150 samples, batch 16, 100 epochs: ms/step', 'small', 'msPerStep', 4, TARGETS.small);
+  timeRow('linear regression, 1,000 SGD steps of batch 10: total ms', 'linreg', 'ms', 2, TARGETS.linreg);
+  const rss = (r) => r?.maxRssMB;
+  if ([nt1, nt2, wasm, cpu].some((r) => rss(r) !== undefined)) {
+    const rr = (a, b) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : '–');
+    log(`| peak RSS of the process (maxRSS), MB | ${f(rss(nt1))} | ${f(rss(nt2))} | ${f(rss(wasm))} | ${f(rss(cpu))} | ${rr(rss(nt1), rss(wasm))} / ${rr(rss(nt2), rss(wasm))} (ratio of MB) | ${rr(rss(nt1), rss(cpu))} / ${rr(rss(nt2), rss(cpu))} | – |`);
+    log(`| RSS after loading the library and the MLP data, MB | ${f(nt1?.rssBaseMB)} | ${f(nt2?.rssBaseMB)} | ${f(wasm?.rssBaseMB)} | ${f(cpu?.rssBaseMB)} | | | nodetrain holds more MLP samples (see below) |`);
+    const d = (r) => (r ? r.maxRssMB - r.rssBaseMB : NaN);
+    log(`| peak RSS minus that, MB (what training adds) | ${f(d(nt1))} | ${f(d(nt2))} | ${f(d(wasm))} | ${f(d(cpu))} | | | |`);
+  }
+  const el = (r, p) => get(r, 'eventLoop', p);
+  if ([nt1, nt2, wasm, cpu].some((r) => el(r, 'p99') !== undefined)) {
+    const cell = (r) => (r?.eventLoop ? `${el(r, 'p99').toFixed(2)} (max ${el(r, 'max').toFixed(1)})` : '–');
+    const idle = (r) => (r?.eventLoop?.idleP99 !== undefined ? `${r.eventLoop.idleP99.toFixed(2)} (max ${r.eventLoop.idleMax.toFixed(1)})` : '–');
+    const ntWorst = Math.max(...[nt1, nt2].map((r) => el(r, 'p99')).filter(Number.isFinite));
+    const tfBest = Math.min(...[wasm, cpu].map((r) => el(r, 'p99')).filter(Number.isFinite));
+    const ok = ntWorst < TARGETS.elNt;
+    log(
+      `| event-loop delay during MLP fit, p99 ms (max) | ${cell(nt1)} | ${cell(nt2)} | ${cell(wasm)} | ${cell(cpu)} | | | nt < ${TARGETS.elNt} ms: ${ok ? 'met' : '**missed**'} (${f(ntWorst, 2)} ms); tfjs ≥ ${TARGETS.elTf} ms: ${Number.isFinite(tfBest) ? (tfBest >= TARGETS.elTf ? 'yes' : 'no') : '–'} |`,
+    );
+    log(`| same, with nothing running (1 s before the fit): machine noise | ${idle(nt1)} | ${idle(nt2)} | ${idle(wasm)} | ${idle(cpu)} | | | |`);
+  }
+  log();
+  log('Sanity and diagnostics: last-epoch training loss of the last timed run (both sides train the same models), linear-regression weights, CPU time per MLP sample (wall time stretches on a shared machine, CPU time much less).');
+  log();
+  log('| | nodetrain 1T | nodetrain 2T | tfjs-wasm | tfjs-cpu |');
+  log('|---|---:|---:|---:|---:|');
+  const all = [nt1, nt2, wasm, cpu];
+  const row = (label, fn) => log(`| ${label} | ${all.map((r) => (r ? fn(r) : '–')).join(' | ')} |`);
+  row('MLP Adam: samples trained per timed run', (r) => f(r.mlpAdam?.samples));
+  row('MLP Adam: loss', (r) => f(r.mlpAdam?.lastLoss, 4));
+  row('MLP SGD: loss', (r) => f(r.mlpSgd?.lastLoss, 4));
+  row('4-16-3: loss', (r) => f(r.small?.lastLoss, 4));
+  row('linreg: w, b (true 1.5, −2)', (r) => (r.linreg ? `${r.linreg.w.toFixed(3)}, ${r.linreg.b.toFixed(3)}` : '–'));
+  row('MLP Adam: CPU µs per sample (all threads)', (r) => f(r.mlpAdam?.cpuUsPerSample, 1));
+  row('MLP SGD: CPU µs per sample (all threads)', (r) => f(r.mlpSgd?.cpuUsPerSample, 1));
+  row('event-loop run: fit seconds', (r) => f(r.eventLoop?.fitMs / 1000, 1));
+  row('child processes wall time (all rounds), s', (r) => f(r.wallS, 1));
+  log();
+  log(`Total bench time ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
+
+  const outFile = path.join(benchDir, 'train.md');
+  fs.writeFileSync(outFile, `${lines.join('\n')}\n`);
+  console.log(`\nwritten to ${path.relative(root, outFile)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
