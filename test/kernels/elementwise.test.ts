@@ -2,7 +2,7 @@
 // shapes, for the fast kernels (default and forced-portable dispatch, 1 and 2 threads) and the
 // scalar _ref kernels. Bounds (relative error ||out - ref|| / ||ref||): 1e-6 for arithmetic,
 // activations and softmax (float32 rounding plus the few-ulp exp/tanh approximations of the fast
-// path); activation gradients: the float64 analytic derivative is first checked against central
+// path; measured ~4e-8), 1e-5 for GELU on tiny inputs (see below); activation gradients: the float64 analytic derivative is first checked against central
 // finite differences of the float64 forward (1e-7), then the kernels' backward against it (2e-6,
 // relative to max(||ref||, ||dy||): tanh, sigmoid and ELU derive from the float32 output y, so
 // their absolute error is about eps * |dy| where the true derivative underflows, e.g. tanh(60)).
@@ -269,7 +269,10 @@ describe('elementwise', () => {
         const tx = tensor(x, [n]);
         const y = API[act](tx);
         const refY = Float64Array.from(x, (v) => fwd(act, v, alpha));
-        expect(relErr(y.data(), refY, 1e-20)).toBeLessThan(1e-6); // floor: float32 underflow, e.g. gelu(-12) ~ 1e-61
+        // Floor: float32 underflow (gelu(-12) ~ 1e-61). GELU's bound is looser: for x << 0 its value
+        // is ~x e^{2u} with |2u| up to ~20 at float32 scale, so float32 rounding of u alone moves it
+        // by |2u| * eps ~ 2e-6 relative; large inputs dominate the norm and land near 4e-8.
+        expect(relErr(y.data(), refY, 1e-20)).toBeLessThan(act === 'gelu' ? 1e-5 : 1e-6);
         const dy = rand(n, -2, 2);
         const tdy = tensor(dy, [n]);
         const dx = activationBackward(act, tx, y, tdy, act === 'leakyRelu' || act === 'elu' ? alpha : undefined);
