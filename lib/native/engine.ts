@@ -50,6 +50,7 @@ export interface NativeOptimizerSpec {
   hyperLr?: number;
   hyperMinLr?: number;
   hyperMaxLr?: number;
+  hyperMultiplicative?: boolean;
   groups?: { lr?: number; weightDecay?: number; schedule?: unknown }[];
 }
 

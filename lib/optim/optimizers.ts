@@ -52,21 +52,27 @@ export interface HypergradientOptions {
   hyperLr: number;
   minLr: number;
   maxLr: number;
+  /**
+   * 'additive' (the paper's main rule, alpha += hyperLr * g_t . u_{t-1}) or 'multiplicative'
+   * (its scale-free variant, alpha *= 1 + hyperLr * cos(g_t, u_{t-1}); hyperLr about 0.01-0.1).
+   */
+  rule: 'additive' | 'multiplicative';
 }
 
 const COMMON = ['lr', 'weightDecay', 'clipNorm', 'clipValue', 'paramGroups', 'hypergradient'];
 
 function checkHypergradient(type: OptimizerType, x: unknown): HypergradientOptions | null {
   if (x === undefined || x === null || x === false) return null;
-  const dflt = type === 'sgd' ? 1e-3 : 1e-7;
-  if (x === true) return { hyperLr: dflt, minLr: 0, maxLr: 10 };
+  if (x === true) return { hyperLr: 0.05, minLr: 0, maxLr: 10, rule: 'multiplicative' };
   const o = v.plainObject('hypergradient', x);
-  v.knownKeys('hypergradient', o, ['hyperLr', 'minLr', 'maxLr']);
+  v.knownKeys('hypergradient', o, ['hyperLr', 'minLr', 'maxLr', 'rule']);
+  const rule = v.optional(o.rule, 'multiplicative' as const, (y) => v.oneOf('hypergradient.rule', y, ['additive', 'multiplicative'] as const));
+  const dflt = rule === 'multiplicative' ? 0.05 : type === 'sgd' ? 1e-3 : 1e-7;
   const hyperLr = v.optional(o.hyperLr, dflt, (y) => v.finiteNumber('hypergradient.hyperLr', y, { min: 0, minExclusive: true }));
   const minLr = v.optional(o.minLr, 0, (y) => v.finiteNumber('hypergradient.minLr', y, { min: 0 }));
   const maxLr = v.optional(o.maxLr, 10, (y) => v.finiteNumber('hypergradient.maxLr', y, { min: 0 }));
   if (maxLr < minLr) throw v.rangeError(`a number >= minLr (${minLr})`, 'hypergradient.maxLr', maxLr);
-  return { hyperLr, minLr, maxLr };
+  return { hyperLr, minLr, maxLr, rule };
 }
 
 function base(type: OptimizerType, o: Record<string, unknown>, lr: number, wd: number): OptimizerConfig {
@@ -273,6 +279,7 @@ export function toNativeOptimizer(c: OptimizerConfig, lrOverride?: number | Sche
     hyperLr: c.hypergradient?.hyperLr ?? 0,
     hyperMinLr: c.hypergradient?.minLr ?? 0,
     hyperMaxLr: c.hypergradient?.maxLr ?? 1e9,
+    hyperMultiplicative: c.hypergradient?.rule === 'multiplicative',
     groups: [{}, ...c.paramGroups.map((g) => ({
       lr: typeof g.lr === 'number' ? g.lr : undefined,
       schedule: typeof g.lr === 'object' ? g.lr : undefined,

@@ -37,9 +37,13 @@ export class History implements Callback {
 
   onEpochEnd(epoch: number, logs: Logs): void {
     this.epoch.push(epoch);
+    const n = this.epoch.length;
     for (const [k, val] of Object.entries(logs)) {
-      (this.history[k] ??= []).push(val);
+      // A value first seen after epoch 1 (e.g. 'recoveries') gets NaN for the earlier epochs, so
+      // every series stays aligned with `epoch`.
+      (this.history[k] ??= new Array<number>(n - 1).fill(NaN)).push(val);
     }
+    for (const series of Object.values(this.history)) if (series.length < n) series.push(NaN);
   }
 }
 

@@ -63,6 +63,7 @@ bool ParseOptimizer(Napi::Env env, Napi::Value v, nt::OptimizerSpec* o) {
   o->hyper_lr = NumOr(ob, "hyperLr", 0);
   o->hyper_min_lr = NumOr(ob, "hyperMinLr", 0);
   o->hyper_max_lr = NumOr(ob, "hyperMaxLr", 1e9);
+  o->hyper_multiplicative = BoolOr(ob, "hyperMultiplicative", false);
   o->groups.clear();
   Napi::Value gv = ob.Get("groups");
   if (gv.IsArray()) {

@@ -857,7 +857,13 @@ Status Model::apply_update(double* lr_used) {
       h *= scale;
       const double base = group_lr(0, step_) * lr_mult_;
       if (base > 0 && std::isfinite(h)) {
-        double a = base * hd_mult_ + o.hyper_lr * h;
+        double a;
+        if (o.hyper_multiplicative) {
+          const double denom = last_grad_norm_ * scale * hd_dir_norm_;
+          a = base * hd_mult_ * (1.0 + o.hyper_lr * (denom > 0 ? h / denom : 0.0));
+        } else {
+          a = base * hd_mult_ + o.hyper_lr * h;
+        }
         a = std::min(std::max(a, o.hyper_min_lr), o.hyper_max_lr);
         hd_mult_ = a / base;
       }
@@ -937,13 +943,21 @@ Status Model::apply_update(double* lr_used) {
   if (o.hypergradient && nt > 0) {
     // u_t = (theta_{t-1} - theta_t) / alpha_t, per group.
     bool any = false;
+    double norm2 = 0;
     for (int g = 0; g < num_groups(); ++g) {
       const int64_t b = group_ranges_[g].first, e = group_ranges_[g].second;
       const double lr = group_lr(g, step_) * lr_mult_ * hd_mult_;
       const float inv = lr > 0 ? static_cast<float>(1.0 / lr) : 0.0f;
-      for (int64_t i = b; i < e; ++i) hd_dir_[i] = (hd_old_[i] - P[i]) * inv;
+      double sq_dir = 0;
+      for (int64_t i = b; i < e; ++i) {
+        const float d = (hd_old_[i] - P[i]) * inv;
+        hd_dir_[i] = d;
+        sq_dir += static_cast<double>(d) * d;
+      }
+      norm2 += sq_dir;
       any = any || lr > 0;
     }
+    hd_dir_norm_ = std::sqrt(norm2);
     hd_have_dir_ = any;
   }
   step_ = t;

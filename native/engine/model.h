@@ -96,6 +96,8 @@ struct OptimizerSpec {
   bool hypergradient = false;
   double hyper_lr = 0;            // beta
   double hyper_min_lr = 0, hyper_max_lr = 1e9;
+  // Multiplicative rule (the paper's scale-free variant): alpha_t = alpha_{t-1} (1 + beta cos(g_t, u_{t-1})).
+  bool hyper_multiplicative = false;
   std::vector<GroupSpec> groups;  // indexed by NodeSpec::group; missing groups use the defaults
 };
 
@@ -233,6 +235,7 @@ class Model {
   double last_grad_norm_ = 0;
   double hd_mult_ = 1.0;
   bool hd_have_dir_ = false;
+  double hd_dir_norm_ = 0;
   std::vector<float> hd_dir_, hd_old_;
   bool have_snapshot_ = false;
   std::vector<float> snap_params_, snap_state_[3];

@@ -5,6 +5,8 @@
 #include "engine/trainer.h"
 
 #include <chrono>
+#include <cstdio>
+#include <string>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -32,6 +34,12 @@ Status validate_data(const Model& m, const DataView& d, const char* what) {
 }
 
 namespace {
+
+std::string format_rate(double lr) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", lr);
+  return buf;
+}
 
 struct Batcher {
   const DataView& d;
@@ -145,7 +153,7 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
               return Status(StatusCode::kNonFinite,
                             "Training diverged " + std::to_string(recoveries) + " times (last at epoch " +
                                 std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) + ", learning rate " +
-                                std::to_string(lr) + "); lower the learning rate or clip gradients");
+                                format_rate(lr) + "); lower the learning rate or clip gradients");
             m.restore_snapshot();
             m.set_lr_multiplier(m.lr_multiplier() * 0.5);
             ema = ema_weight = 0;
