@@ -405,6 +405,7 @@ export class Model implements TrainableModel {
     const prevInfo = this.#paramInfo;
     let prevState: NativeOptimizerState | null = null;
     if (prev && prev.step > 0) prevState = callNative(() => prev.readState());
+    const prevMultiplier = prev ? prev.lrMultiplier : 1;
     const c = this.#compiled;
     const loss = c?.loss ?? resolveLoss('meanSquaredError');
     const { nodes, output } = lowerGraph(this.#graph, this.#groupOf());
@@ -425,6 +426,8 @@ export class Model implements TrainableModel {
     this.#maxBatch = maxBatch;
     this.#host = null;
     this.#writeAll(prevWeights);
+    // A rate scaled by a controller (plateau reduction, divergence guard) stays scaled.
+    if (prevMultiplier !== 1) native.setLrMultiplier(prevMultiplier);
     // Same trainable layout and optimizer: keep the moments.
     const sameLayout =
       prevState !== null &&
