@@ -205,14 +205,14 @@ describe('state and option errors', () => {
     expect(() => m.setWeights({ 'dense_1/bias': { shape: [2], data: [1, 2] as never } })).toThrow(TypeError);
   });
 
-  test('a diverging fit rejects with ERR_NT_NON_FINITE and a clear message', async () => {
+  test('without the divergence guard, a diverging fit rejects with ERR_NT_NON_FINITE and a clear message', async () => {
     const m = sequential([dense({ units: 2, inputShape: [4] })], { seed: 5 });
     m.compile({ optimizer: sgd({ lr: 1e6 }), loss: 'mse' });
     const x = Array.from({ length: 8 }, (_, i) => [i, i * 2, -i, 1]);
     const y = x.map((r) => [r[0] * 3, -r[1]]);
     let err: (Error & { code?: string }) | null = null;
     try {
-      await m.fit(x, y, { epochs: 50, batchSize: 8, shuffle: false });
+      await m.fit(x, y, { epochs: 50, batchSize: 8, shuffle: false, divergenceGuard: false });
     } catch (e) {
       err = e as Error & { code?: string };
     }

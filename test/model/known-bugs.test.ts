@@ -8,11 +8,15 @@
  *   3. fit's `seed` does not seed dropout, contrary to FitOptions.seed's documentation
  *   4. x can be disposed synchronously right after fit() is called (pinned only after an await)
  *   5. terminating a worker during fit() aborts the whole process (native/binding/engine_binding.cc)
+ *   6. the divergence guard (on by default) declares a healthy, converging fit diverged and rejects it
+ *      (native/engine/trainer.cc: explode test `smooth > guard_explode * best_ema` as loss -> 0)
+ *   7. with the guard, a fit whose epochs diverge on every batch ends early and resolves without an
+ *      error (trainer.cc: the guard's `continue` leaves epoch_stats.rows == 0, then `break`)
  */
 import { spawnSync } from 'child_process';
 
 import { dense, dropout, sequential, sgd, tensor } from '../../lib';
-import { sameBits } from '../helpers/model';
+import { makeRng, randMatrix, sameBits } from '../helpers/model';
 import { transpileLib } from '../helpers/transpile';
 
 test('BUG 1: a wrong-width nested array names its shape, not "a disposed Tensor"', async () => {
@@ -27,7 +31,7 @@ test('BUG 2: after ERR_NT_NON_FINITE the weights are still finite ("the update w
   m.compile({ optimizer: sgd({ lr: 1e6 }), loss: 'mse' });
   const x = Array.from({ length: 8 }, (_, i) => [i, i * 2, -i, 1]);
   const y = x.map((r) => [r[0] * 3, -r[1]]);
-  await expect(m.fit(x, y, { epochs: 50, batchSize: 8, shuffle: false })).rejects.toMatchObject({ code: 'ERR_NT_NON_FINITE' });
+  await expect(m.fit(x, y, { epochs: 50, batchSize: 8, shuffle: false, divergenceGuard: false })).rejects.toMatchObject({ code: 'ERR_NT_NON_FINITE' });
   const k = Array.from(m.getWeights()['dense_1/kernel'].data);
   expect(k.every(Number.isFinite)).toBe(true);
 });
@@ -93,4 +97,27 @@ test('BUG 5: terminating a worker in the middle of fit() does not abort the proc
   } finally {
     lib.cleanup();
   }
+});
+
+test('BUG 6: the divergence guard leaves a healthy, converging fit alone', async () => {
+  const m = sequential([dense({ units: 4, activation: 'tanh', inputShape: [3] }), dense({ units: 1 })], { seed: 10 });
+  m.compile({ optimizer: sgd({ lr: 0.05 }), loss: 'mse' });
+  const x = randMatrix(makeRng(11), 400, 3);
+  const y = x.map((r) => [0.5 * r[0] - r[1] + 0.25 * r[2]]);
+  const h = await m.fit(x, y, { epochs: 3, batchSize: 1, seed: 1 });
+  expect(h.epoch).toEqual([0, 1, 2]);
+  expect(m.optimizerStep).toBe(1200);
+  expect(h.history.lr.map((v) => Math.abs(v - 0.05) < 1e-9)).toEqual([true, true, true]);
+});
+
+test('BUG 7: with the guard on, a fit that keeps diverging rejects instead of ending early in silence', async () => {
+  const m = sequential([dense({ units: 2, inputShape: [4] })], { seed: 5 });
+  m.compile({ optimizer: sgd({ lr: 1e6 }), loss: 'mse' });
+  const x = Array.from({ length: 8 }, (_, i) => [i, i * 2, -i, 1]);
+  const y = x.map((r) => [r[0] * 3, -r[1]]);
+  const outcome = await m.fit(x, y, { epochs: 50, batchSize: 8, shuffle: false }).then(
+    (h) => `resolved after ${h.epoch.length} of 50 epochs`,
+    (e: { code?: string }) => e.code,
+  );
+  expect(outcome).toBe('ERR_NT_NON_FINITE');
 });
