@@ -460,8 +460,9 @@ export class Model implements TrainableModel {
       throw v.typeError('a Tensor, a nested number array or a Float32Array', name, x);
     }
     if (t.dtype !== 'float32' || t.rank !== 2 || t.shape[1] !== this.inputWidth) {
+      const err = v.rangeError(`a float32 Tensor of shape [n, ${this.inputWidth}]`, name, t);
       if (owned) t.dispose();
-      throw v.rangeError(`a float32 Tensor of shape [n, ${this.inputWidth}]`, name, t);
+      throw err;
     }
     checkFiniteTensor(t, name);
     return { t, owned };
@@ -489,8 +490,9 @@ export class Model implements TrainableModel {
       throw v.typeError('a Tensor, a number array or a typed array', name, y);
     }
     const fail = (what: string): never => {
+      const err = v.rangeError(what, name, t);
       if (owned) t.dispose();
-      throw v.rangeError(what, name, t);
+      throw err;
     };
     if (t.shape[0] !== rows) fail(`targets for ${rows} samples (one per row of x)`);
     if (loss.sparse) {
@@ -628,8 +630,10 @@ export class Model implements TrainableModel {
       for (const cb of all) cb.setModel?.(this);
       this.stopTraining = false;
       if (signal?.aborted) throw abortError(history);
-      for (const cb of all) await cb.onTrainBegin?.({});
       let cbError: unknown = null;
+      // onTrainBegin runs at the first epoch boundary, while the native thread waits: native.fit
+      // is called synchronously below, so the data are pinned before any await.
+      let began = false;
       const onAbort = (): void => native.stop();
       signal?.addEventListener('abort', onAbort);
       const epochLogs = (l: NonNullable<Extract<NativeFitEvent, { type: 'epochEnd' }>['logs']>): Logs => {
@@ -656,6 +660,10 @@ export class Model implements TrainableModel {
         void (async () => {
           try {
             if (e.type === 'epochBegin') {
+              if (!began) {
+                began = true;
+                for (const cb of all) await cb.onTrainBegin?.({});
+              }
               for (const cb of all) await cb.onEpochBegin?.(e.epoch, {});
             } else {
               const logs = epochLogs(e.logs);

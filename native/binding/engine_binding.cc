@@ -332,6 +332,19 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
 
   // ---- main thread, from CallJs ----
   void Deliver(Napi::Env env, Napi::Function cb, FitEvent* ev) {
+    // No exception may leave a thread-safe-function callback: while an environment shuts down
+    // (a worker terminated mid-fit) every Node-API call can fail.
+    const bool waits = ev->type == FitEvent::kEpochBegin || ev->type == FitEvent::kEpochEnd;
+    try {
+      DeliverUnsafe(env, cb, ev);
+    } catch (const Napi::Error&) {
+      if (waits) Reply(true);
+    } catch (const std::exception&) {
+      if (waits) Reply(true);
+    }
+  }
+
+  void DeliverUnsafe(Napi::Env env, Napi::Function cb, FitEvent* ev) {
     std::unique_ptr<FitEvent> own(ev);
     if (ev->type == FitEvent::kDone) {
       Finish(env, ev);

@@ -846,6 +846,16 @@ Status Model::apply_update(double* lr_used) {
   if (!std::isfinite(last_grad_norm_)) return Status(StatusCode::kNonFinite, "The gradient is not finite");
   float scale = 1.0f;
   if (o.clip_norm > 0 && last_grad_norm_ > o.clip_norm) scale = static_cast<float>(o.clip_norm / (last_grad_norm_ + 1e-6));
+  if (o.kind == OptKind::kSgd) {
+    // A finite gradient can still overflow the weights (lr * |g| beyond float range): reject such
+    // an update before applying it, so the weights stay finite. Adaptive optimizers' steps are
+    // bounded by their rate.
+    double max_lr = 0;
+    for (int g = 0; g < num_groups(); ++g) max_lr = std::max(max_lr, group_lr(g, step_) * lr_mult_ * hd_mult_);
+    const double amplification = o.momentum > 0 && o.momentum < 1 ? 1.0 / (1.0 - o.momentum) : 1.0 + o.momentum;
+    if (max_lr * last_grad_norm_ * scale * amplification > 1e30)
+      return Status(StatusCode::kNonFinite, "The update would overflow the weights");
+  }
   const int64_t t = step_ + 1;  // 1-based step of this update
   double momentum_override = 0;
   if (o.hypergradient && nt > 0) {

@@ -107,7 +107,9 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
     int recoveries = 0;
     double ema = 0, ema_weight = 0, best_ema = std::numeric_limits<double>::infinity();
     int64_t since_snapshot = 0, healthy_steps = 0;
+    double initial_ema = std::numeric_limits<double>::infinity();
     if (cfg.guard) m.take_snapshot();
+    m.reseed(cfg.seed ^ 0x9E3779B97F4A7C15ull);  // dropout masks follow the fit's seed
     for (int epoch = cfg.initial_epoch; epoch < cfg.initial_epoch + cfg.epochs; ++epoch) {
       if (obs.should_stop() || !obs.on_epoch_begin(epoch)) break;
       const auto t0 = std::chrono::steady_clock::now();
@@ -145,7 +147,12 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
             ema_weight = 0.9 * ema_weight + 0.1;
             const double smooth = ema / ema_weight;
             ++healthy_steps;
-            if (cfg.guard_explode > 0 && healthy_steps > 10 && smooth > cfg.guard_explode * best_ema) diverged = true;
+            if (healthy_steps == 10) initial_ema = smooth;
+            // Exploding: the smoothed loss is far above its best and above where this fit started
+            // (a loss approaching zero may fluctuate by large factors without diverging).
+            if (cfg.guard_explode > 0 && healthy_steps > 10 && smooth > cfg.guard_explode * best_ema &&
+                smooth > initial_ema)
+              diverged = true;
             if (healthy_steps > 10) best_ema = std::min(best_ema, smooth);
           }
           if (diverged) {
@@ -158,6 +165,7 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
             m.set_lr_multiplier(m.lr_multiplier() * 0.5);
             ema = ema_weight = 0;
             best_ema = std::numeric_limits<double>::infinity();
+            initial_ema = std::numeric_limits<double>::infinity();
             healthy_steps = since_snapshot = 0;
             continue;
           }
@@ -179,21 +187,21 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
         for (size_t i = 0; i < n_metrics; ++i) bm[i] = b.metric_sums[i] / static_cast<double>(b.rows);
         obs.on_batch_end(epoch, batch, n, b.loss_sum / static_cast<double>(b.rows), bm, lr);
       }
-      if (epoch_stats.rows == 0) break;
+      if (stopped) break;  // a partial epoch is not reported as completed
       EpochLogs logs;
       logs.epoch = epoch;
+      // An epoch whose every step was rolled back by the guard reports NaN.
       logs.loss = epoch_stats.loss_sum / static_cast<double>(epoch_stats.rows);
       logs.metrics.resize(n_metrics);
       for (size_t i = 0; i < n_metrics; ++i) logs.metrics[i] = epoch_stats.metric_sums[i] / static_cast<double>(epoch_stats.rows);
       logs.lr = lr;
       logs.steps = batch;
       logs.recoveries = recoveries;
-      if (cfg.has_val && !stopped) {
+      if (cfg.has_val) {
         logs.has_val = true;
         NT_RETURN_IF_ERROR(evaluate(m, cfg.val, cfg.val_batch_size, &logs.val_loss, &logs.val_metrics));
       }
       logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (stopped) break;  // a partial epoch is not reported as completed
       *epochs_done += 1;
       if (!obs.on_epoch_end(logs)) break;
     }

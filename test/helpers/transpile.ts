@@ -4,14 +4,17 @@
  * child processes. Returns the path of the transpiled lib/index.js.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
 
 const LIB = path.resolve(__dirname, '../../lib');
 
 export function transpileLib(): { index: string; dir: string; cleanup(): void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-lib-'));
+  // Inside the package (under node_modules/.cache) so that the transpiled code resolves the
+  // package's dependencies and finds its native build the way the real package does.
+  const cache = path.join(LIB, '..', 'node_modules', '.cache');
+  fs.mkdirSync(cache, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(cache, 'nt-lib-'));
   const walk = (d: string): void => {
     for (const f of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, f.name);

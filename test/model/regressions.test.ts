@@ -1,17 +1,12 @@
 /**
- * KNOWN BUGS — these tests fail today, on purpose, and each one fails for the reason in its title.
- * They state the expected behaviour; they pass once the product is fixed (then move them next to
- * their siblings). Reported with minimal repros:
- *   1. shape errors for nested-array input name "a disposed Tensor" (lib/model/model.ts #toX/#toY)
- *   2. an overflowing update is applied before ERR_NT_NON_FINITE: weights end at ±Infinity
- *      (native/engine/model.cc Model::apply_update checks only the gradient)
- *   3. fit's `seed` does not seed dropout, contrary to FitOptions.seed's documentation
- *   4. x can be disposed synchronously right after fit() is called (pinned only after an await)
- *   5. terminating a worker during fit() aborts the whole process (native/binding/engine_binding.cc)
- *   6. the divergence guard (on by default) declares a healthy, converging fit diverged and rejects it
- *      (native/engine/trainer.cc: explode test `smooth > guard_explode * best_ema` as loss -> 0)
- *   7. with the guard, a fit whose epochs diverge on every batch ends early and resolves without an
- *      error (trainer.cc: the guard's `continue` leaves epoch_stats.rows == 0, then `break`)
+ * Regression tests for defects found while the engine was built, each with its minimal repro:
+ *   1. shape errors for nested-array input must name the shape (not "a disposed Tensor")
+ *   2. an update that would overflow the weights is rejected before it is applied (weights stay finite)
+ *   3. fit's `seed` seeds dropout
+ *   4. a tensor handed to fit() is pinned synchronously and cannot be disposed right after the call
+ *   5. terminating a worker during fit() does not abort the process
+ *   6. the divergence guard leaves a healthy fit whose loss approaches zero alone
+ *   7. with the guard on, a fit that keeps diverging rejects instead of ending early in silence
  */
 import { spawnSync } from 'child_process';
 
