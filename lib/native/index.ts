@@ -40,9 +40,11 @@ function load(): Binding {
     // A specific build (for development: several build folders side by side).
     const abs = path.resolve(explicit);
     tried.push(abs);
-    if (fs.existsSync(abs)) {
+    try {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       return require(abs) as Binding;
+    } catch (e) {
+      throw loadError(tried, e, 'unset NODETRAIN_ADDON or point it at a built nodetrain.node');
     }
   }
   if (process.env.NODETRAIN_BACKEND === 'cuda') {
@@ -60,16 +62,24 @@ function load(): Binding {
     tried.push(`${path.join(root, 'build', 'Release')} and ${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`)}`);
     return nodeGypBuild(root) as Binding;
   } catch (e) {
-    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new NodetrainError(
-      'ERR_NT_LOAD',
-      `nodetrain could not load its native addon for ${process.platform}-${process.arch} (Node ${process.version}, ` +
-        `Node-API ${process.versions.napi}). Tried: ${tried.join('; ')}. Reason: ${reason}. ` +
-        'Fix: reinstall with a prebuilt binary for this platform, or build from source with ' +
-        '`npm run build:native` (needs python3, make and a C++17 compiler).',
-      { cause: e },
+    throw loadError(
+      tried,
+      e,
+      'reinstall with a prebuilt binary for this platform, or build from source with `npm run build:native` ' +
+        '(needs python3, make and a C++17 compiler)',
     );
   }
+}
+
+function loadError(tried: string[], e: unknown, fix: string): NodetrainError {
+  const msg = (e as { message?: unknown } | null)?.message;
+  const reason = typeof msg === 'string' ? msg.split('\n')[0] : String(e);
+  return new NodetrainError(
+    'ERR_NT_LOAD',
+    `nodetrain could not load its native addon for ${process.platform}-${process.arch} (Node ${process.version}, ` +
+      `Node-API ${process.versions.napi}). Tried: ${tried.join('; ')}. Reason: ${reason}. Fix: ${fix}.`,
+    { cause: e },
+  );
 }
 
 /** The loaded addon (loaded on first use). @throws NodetrainError ERR_NT_LOAD when it cannot load. */
