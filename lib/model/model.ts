@@ -628,6 +628,9 @@ export class Model implements TrainableModel {
       if (verbose === 1) all.push(new ProgressBar({ epochs: initialEpoch + epochs, stepsPerEpoch: steps }));
       all.push(history);
       for (const cb of all) cb.setModel?.(this);
+      // Only user callbacks may need the model paused at epoch boundaries (they can read or write
+      // weights there); History and the progress bar take their events without stalling training.
+      const syncEpochs = callbacks.some((cb) => cb.onTrainBegin || cb.onEpochBegin || cb.onEpochEnd);
       this.stopTraining = false;
       if (signal?.aborted) throw abortError(history);
       let cbError: unknown = null;
@@ -672,13 +675,15 @@ export class Model implements TrainableModel {
           } catch (err) {
             cbError ??= err;
           } finally {
-            native.resumeFit(this.stopTraining || cbError !== null || (signal?.aborted ?? false));
+            const stop = this.stopTraining || cbError !== null || (signal?.aborted ?? false);
+            if (syncEpochs) native.resumeFit(stop);
+            else if (stop) native.stop();
           }
         })();
       };
       try {
         await native.fit(bufferOf(tx, 'x'), bufferOf(ty, 'y'), rows, this.inputWidth, vx ? bufferOf(vx, 'validation x') : null, vy ? bufferOf(vy, 'validation y') : null, vx ? vx.shape[0] : 0,
-          { epochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: this.#maxBatch, batchEvents: all.some((cb) => cb.onBatchEnd), ...guard }, onEvent);
+          { epochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: this.#maxBatch, batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, ...guard }, onEvent);
       } catch (err) {
         throw wrapNativeError(err, holder);
       } finally {

@@ -124,6 +124,8 @@ export interface NativeModel {
       seed: number;
       valBatchSize?: number;
       batchEvents?: boolean;
+      /** Epoch events wait for resumeFit() (default true); false: delivered without waiting. */
+      syncEpochs?: boolean;
       guard?: boolean;
       guardMaxRetries?: number;
       guardExplodeFactor?: number;

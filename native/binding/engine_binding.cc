@@ -301,14 +301,22 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
     auto* ev = new FitEvent();
     ev->type = FitEvent::kEpochBegin;
     ev->epoch = epoch;
-    return RoundTrip(ev);
+    return sync_epochs_ ? RoundTrip(ev) : Post(ev);
   }
   bool on_epoch_end(const nt::EpochLogs& logs) override {
     auto* ev = new FitEvent();
     ev->type = FitEvent::kEpochEnd;
     ev->epoch = logs.epoch;
     ev->logs = logs;
-    return RoundTrip(ev);
+    return sync_epochs_ ? RoundTrip(ev) : Post(ev);
+  }
+  // Epoch event without waiting (no JavaScript callback needs the model paused).
+  bool Post(FitEvent* ev) {
+    if (tsfn_.NonBlockingCall(ev) != napi_ok) {
+      delete ev;
+      stop_.store(true);
+    }
+    return !stop_.load();
   }
   void on_batch_end(int epoch, int64_t batch, int64_t rows, double loss, const std::vector<double>& metrics,
                     double lr) override {
@@ -331,47 +339,58 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   bool should_stop() override { return stop_.load(); }
 
   // ---- main thread, from CallJs ----
+  // No exception may leave a thread-safe-function callback, and while an environment shuts down
+  // (a worker terminated mid-fit) JavaScript cannot run: a failing Node-API call would make
+  // node-addon-api build an Error, which itself fails and aborts the process. So first probe
+  // whether JavaScript can run; if not, settle the event without touching JavaScript.
+  static bool CanRunJs(napi_env env) {
+    if (env == nullptr) return false;
+    napi_value o, t;
+    return napi_create_object(env, &o) == napi_ok && napi_get_boolean(env, true, &t) == napi_ok &&
+           napi_set_named_property(env, o, "probe", t) == napi_ok;
+  }
+
   void Deliver(Napi::Env env, Napi::Function cb, FitEvent* ev) {
-    // No exception may leave a thread-safe-function callback: while an environment shuts down
-    // (a worker terminated mid-fit) every Node-API call can fail.
+    std::unique_ptr<FitEvent> own(ev);
     const bool waits = ev->type == FitEvent::kEpochBegin || ev->type == FitEvent::kEpochEnd;
+    if (ev->type == FitEvent::kBatchEnd) pending_batches_.fetch_sub(1);
+    const bool js = CanRunJs(env) && !cb.IsEmpty();
+    if (ev->type == FitEvent::kDone) {
+      Finish(js ? static_cast<napi_env>(env) : nullptr, ev);
+      return;
+    }
+    if (!js) {
+      if (waits) Reply(true);
+      return;
+    }
     try {
-      DeliverUnsafe(env, cb, ev);
+      Napi::Object o = Napi::Object::New(env);
+      static const char* const kNames[] = {"epochBegin", "batchEnd", "epochEnd", "done"};
+      o.Set("type", kNames[ev->type]);
+      o.Set("epoch", ev->epoch);
+      if (ev->type == FitEvent::kBatchEnd) {
+        o.Set("batch", static_cast<double>(ev->batch));
+        o.Set("size", static_cast<double>(ev->rows));
+        o.Set("loss", ev->loss);
+        o.Set("lr", ev->lr);
+        o.Set("metrics", ToArray(env, ev->metrics));
+      }
+      if (ev->type == FitEvent::kEpochEnd) o.Set("logs", LogsToJs(env, ev->logs));
+      napi_value arg = o, result, recv;
+      napi_get_undefined(env, &recv);
+      if (napi_call_function(env, recv, cb, 1, &arg, &result) != napi_ok) {
+        // The TypeScript handler catches its callbacks' errors; anything else must not stall.
+        bool pending = false;
+        if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+          napi_value ex;
+          napi_get_and_clear_last_exception(env, &ex);
+        }
+        if (waits) Reply(true);
+      }
     } catch (const Napi::Error&) {
       if (waits) Reply(true);
     } catch (const std::exception&) {
       if (waits) Reply(true);
-    }
-  }
-
-  void DeliverUnsafe(Napi::Env env, Napi::Function cb, FitEvent* ev) {
-    std::unique_ptr<FitEvent> own(ev);
-    if (ev->type == FitEvent::kDone) {
-      Finish(env, ev);
-      return;
-    }
-    if (ev->type == FitEvent::kBatchEnd) pending_batches_.fetch_sub(1);
-    if (env == nullptr || cb.IsEmpty()) {
-      if (ev->type != FitEvent::kBatchEnd) Reply(true);
-      return;
-    }
-    Napi::Object o = Napi::Object::New(env);
-    static const char* const kNames[] = {"epochBegin", "batchEnd", "epochEnd", "done"};
-    o.Set("type", kNames[ev->type]);
-    o.Set("epoch", ev->epoch);
-    if (ev->type == FitEvent::kBatchEnd) {
-      o.Set("batch", static_cast<double>(ev->batch));
-      o.Set("size", static_cast<double>(ev->rows));
-      o.Set("loss", ev->loss);
-      o.Set("lr", ev->lr);
-      o.Set("metrics", ToArray(env, ev->metrics));
-    }
-    if (ev->type == FitEvent::kEpochEnd) o.Set("logs", LogsToJs(env, ev->logs));
-    try {
-      cb.Call({o});
-    } catch (const Napi::Error&) {
-      // The TypeScript layer catches its callbacks' errors; never leave the thread waiting.
-      if (ev->type != FitEvent::kBatchEnd) Reply(true);
     }
   }
 
@@ -433,21 +452,37 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
     refs_.clear();
   }
 
-  void Finish(Napi::Env env, FitEvent* ev) {
+  // Settles fit's promise with raw Node-API calls whose failures are ignored (see Deliver).
+  void Finish(napi_env env, FitEvent* ev) {
     if (thread_.joinable()) thread_.join();
     Unpin();
     busy_ = false;
-    if (env != nullptr && deferred_) {
+    if (env != nullptr && deferred_ != nullptr) {
+      napi_value value = nullptr;
+      bool ok = false;
       if (ev->status.ok()) {
-        Napi::Object r = Napi::Object::New(env);
-        r.Set("epochs", ev->epochs_done);
-        r.Set("stopped", stop_.load());
-        deferred_->Resolve(r);
+        napi_value epochs, stopped;
+        ok = napi_create_object(env, &value) == napi_ok && napi_create_int32(env, ev->epochs_done, &epochs) == napi_ok &&
+             napi_get_boolean(env, stop_.load(), &stopped) == napi_ok &&
+             napi_set_named_property(env, value, "epochs", epochs) == napi_ok &&
+             napi_set_named_property(env, value, "stopped", stopped) == napi_ok;
+        if (ok) napi_resolve_deferred(env, deferred_, value);
       } else {
-        deferred_->Reject(MakeError(env, ev->status).Value());
+        napi_value msg, code;
+        const char* code_name = nt::status_code_name(ev->status.code());
+        ok = napi_create_string_utf8(env, ev->status.message().c_str(), NAPI_AUTO_LENGTH, &msg) == napi_ok &&
+             napi_create_string_utf8(env, code_name, NAPI_AUTO_LENGTH, &code) == napi_ok &&
+             napi_create_error(env, nullptr, msg, &value) == napi_ok &&
+             napi_set_named_property(env, value, "code", code) == napi_ok;
+        if (ok) napi_reject_deferred(env, deferred_, value);
+      }
+      bool pending = false;
+      if (!ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+        napi_value ex;
+        napi_get_and_clear_last_exception(env, &ex);
       }
     }
-    deferred_.reset();
+    deferred_ = nullptr;
     self_.Reset();
   }
 
@@ -622,16 +657,21 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
       return env.Undefined();
     }
     want_batches_ = BoolOr(c, "batchEvents", true);
+    sync_epochs_ = BoolOr(c, "syncEpochs", true);
     train_ = train;
     cfg_ = cfg;
     stop_.store(false);
     pending_batches_.store(0);
-    deferred_ = std::make_unique<Napi::Promise::Deferred>(Napi::Promise::Deferred::New(env));
+    napi_value promise_value;
+    if (napi_create_promise(env, &deferred_, &promise_value) != napi_ok) {
+      ThrowError(env, "ERR_NT_INTERNAL", "Could not create a promise");
+      return env.Undefined();
+    }
     tsfn_ = Tsfn::New(env, info[8].As<Napi::Function>(), "nodetrain.fit", 0, 1, this);
     busy_ = true;
     Pin(used);
     self_ = Napi::Persistent(Value());
-    Napi::Value promise = deferred_->Promise();
+    Napi::Value promise(env, promise_value);
     thread_ = std::thread([this] {
       auto* done = new FitEvent();
       done->type = FitEvent::kDone;
@@ -828,7 +868,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   std::unique_ptr<nt::Model> model_;
   std::thread thread_;
   Tsfn tsfn_;
-  std::unique_ptr<Napi::Promise::Deferred> deferred_;
+  napi_deferred deferred_ = nullptr;  // fit's promise, settled in Finish
   Napi::ObjectReference self_;
   std::vector<NativeBuffer*> pinned_;
   std::vector<Napi::ObjectReference> refs_;
@@ -836,6 +876,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   nt::FitConfig cfg_;
   bool busy_ = false;
   bool want_batches_ = true;
+  bool sync_epochs_ = true;
   std::atomic<bool> stop_{false};
   std::atomic<int> pending_batches_{0};
   std::mutex mu_;

@@ -78,6 +78,8 @@ class Pool {
         job.done.wait(lk, [&] { return job.remaining.load(std::memory_order_acquire) == 0; });
       }
     }
+    // Wait until the last worker has released the job's mutex before the job goes out of scope.
+    std::lock_guard<std::mutex> lk(job.mu);
   }
 
  private:
@@ -96,11 +98,11 @@ class Pool {
     tl_in_task = true;
     (*c.job->fn)(c.ith, c.job->nth);
     tl_in_task = prev;
+    // The decrement happens under the job's mutex, and the owner takes that mutex before it
+    // destroys the job (it lives on the owner's stack): a worker never touches a dead job.
     Job* job = c.job;
-    if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lk(job->mu);
-      job->done.notify_all();
-    }
+    std::lock_guard<std::mutex> lk(job->mu);
+    if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) job->done.notify_all();
   }
 
   void ensure_workers(int n) {
