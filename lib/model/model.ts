@@ -628,9 +628,10 @@ export class Model implements TrainableModel {
       if (verbose === 1) all.push(new ProgressBar({ epochs: initialEpoch + epochs, stepsPerEpoch: steps }));
       all.push(history);
       for (const cb of all) cb.setModel?.(this);
-      // Only user callbacks may need the model paused at epoch boundaries (they can read or write
-      // weights there); History and the progress bar take their events without stalling training.
-      const syncEpochs = callbacks.some((cb) => cb.onTrainBegin || cb.onEpochBegin || cb.onEpochEnd);
+      // Only user callbacks may need the model paused at epoch boundaries (they read or write
+      // weights there, or set stopTraining, which then takes effect by the next epoch at the
+      // latest); History and the progress bar take their events without stalling training.
+      const syncEpochs = callbacks.length > 0;
       this.stopTraining = false;
       if (signal?.aborted) throw abortError(history);
       let cbError: unknown = null;
