@@ -6,6 +6,7 @@
 // configured plus the callers themselves. Calls from inside a task run serially (no nesting).
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -62,11 +63,14 @@ class Pool {
     job.fn = &fn;
     job.nth = nth;
     job.remaining.store(nth, std::memory_order_relaxed);
+    bool wake;
     {
       std::lock_guard<std::mutex> lk(mu_);
       for (int i = 1; i < nth; ++i) queue_.push_back(Chunk{&job, i});
+      queued_.fetch_add(nth - 1, std::memory_order_release);
+      wake = sleepers_ > 0;
     }
-    cv_.notify_all();
+    if (wake) cv_.notify_all();
     execute(Chunk{&job, 0});
     // Help with any queued work (ours or another caller's) while our chunks finish.
     while (job.remaining.load(std::memory_order_acquire) > 0) {
@@ -90,6 +94,7 @@ class Pool {
     if (queue_.empty()) return false;
     *c = queue_.front();
     queue_.pop_front();
+    queued_.fetch_sub(1, std::memory_order_relaxed);
     return true;
   }
 
@@ -113,23 +118,52 @@ class Pool {
     }
   }
 
+  // Workers spin briefly before sleeping: a training step issues many short parallel kernels
+  // back to back, and a futex wake-up per kernel would cost more than the kernels' own work.
   void worker_loop() {
+    using clock = std::chrono::steady_clock;
     for (;;) {
       Chunk c;
-      {
+      bool got = false;
+      const auto until = clock::now() + std::chrono::microseconds(kSpinMicros);
+      for (int i = 0; !got; ++i) {
+        if (queued_.load(std::memory_order_acquire) > 0) {
+          got = try_pop(&c);
+        } else {
+          // Yield rather than pause: on an oversubscribed machine another process gets the core.
+          if ((i & 7) == 7) std::this_thread::yield(); else cpu_relax();
+          if ((i & 63) == 63 && clock::now() > until) break;
+        }
+      }
+      if (!got) {
         std::unique_lock<std::mutex> lk(mu_);
+        ++sleepers_;
         cv_.wait(lk, [&] { return !queue_.empty(); });
+        --sleepers_;
         c = queue_.front();
         queue_.pop_front();
+        queued_.fetch_sub(1, std::memory_order_relaxed);
       }
       execute(c);
     }
   }
 
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+
+  static constexpr int kSpinMicros = 50;
+
   std::atomic<int> threads_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Chunk> queue_;
+  std::atomic<int> queued_{0};  // queue_.size(), readable without the lock
+  int sleepers_ = 0;             // workers blocked on cv_ (guarded by mu_)
   std::mutex spawn_mu_;
   size_t spawned_ = 0;
 };
