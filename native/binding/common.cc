@@ -66,6 +66,13 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t*
   return true;
 }
 
+bool ArgCount(const Napi::CallbackInfo& info, size_t n, const char* fn) {
+  if (info.Length() >= n) return true;
+  ThrowError(info.Env(), "ERR_NT_INVALID_ARGUMENT", std::string(fn) + " expects " + std::to_string(n) + " arguments",
+             true);
+  return false;
+}
+
 bool ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* name, double* out) {
   Napi::Env env = info.Env();
   Napi::Value v = info[i];

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <new>
 #include <string>
 
 #include "nodetrain/status.h"
@@ -67,6 +68,28 @@ bool ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* name, doubl
 bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool* out);
 // Checks buffer has dtype and at least `needed` elements.
 bool CheckBuffer(Napi::Env env, NativeBuffer* b, const char* name, DType dtype, int64_t needed);
+
+// a * b, or -1 when it overflows int64.
+inline int64_t Mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) return -1;
+  return r;
+}
+
+// Runs a kernel call, turning escaped C++ exceptions into a Status.
+template <class F>
+nt::Status Guard(const char* what, F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return nt::Status(nt::StatusCode::kOutOfMemory, std::string(what) + ": out of memory");
+  } catch (...) {
+    return nt::Internal(std::string(what) + ": unexpected exception");
+  }
+}
+
+// Throws and returns false when fewer than n arguments were passed to fn.
+bool ArgCount(const Napi::CallbackInfo& info, size_t n, const char* fn);
 
 // Registration hooks, one per binding file.
 void InitRuntime(Napi::Env env, Napi::Object exports);

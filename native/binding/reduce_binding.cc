@@ -17,32 +17,6 @@ namespace {
 
 constexpr int64_t kMaxDim = (int64_t(1) << 40);
 
-// a * b, or -1 when it overflows int64.
-int64_t Mul(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_mul_overflow(a, b, &r)) return -1;
-  return r;
-}
-
-// Runs a kernel call, turning escaped C++ exceptions into a Status.
-template <class F>
-nt::Status Guard(const char* what, F&& f) {
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    return nt::Status(nt::StatusCode::kOutOfMemory, std::string(what) + ": out of memory");
-  } catch (...) {
-    return nt::Internal(std::string(what) + ": unexpected exception");
-  }
-}
-
-bool ArgCount(const Napi::CallbackInfo& info, size_t n, const char* fn) {
-  if (info.Length() >= n) return true;
-  ThrowError(info.Env(), "ERR_NT_INVALID_ARGUMENT", std::string(fn) + " expects " + std::to_string(n) + " arguments",
-             true);
-  return false;
-}
-
 void Reduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ArgCount(info, 7, "reduce")) return;
