@@ -195,7 +195,7 @@ async function train(argv: string[]): Promise<void> {
   }
   const result = await model.evaluate(test);
   const metric = task === 'classification' ? `test accuracy ${(result.accuracy * 100).toFixed(2)}%` : `test mae ${result.mae.toFixed(4)}`;
-  process.stdout.write(`trained ${history.epoch.length} epochs in ${secs.toFixed(1)} s; test loss ${result.loss.toFixed(4)}, ${metric}\n`);
+  process.stdout.write(`trained ${history.epoch.length} epochs in ${secs < 10 ? secs.toFixed(2) : secs.toFixed(1)} s; test loss ${result.loss.toFixed(4)}, ${metric}\n`);
   const out = a.out ?? 'nodetrain-model';
   await model.save(out, { metadata });
   process.stdout.write(`saved the model to ${path.resolve(out)}\n`);
