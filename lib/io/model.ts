@@ -74,7 +74,10 @@ export async function saveModel(model: Model, dir: string, options: SaveOptions 
   if (state && optFile) {
     const st: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
     for (const k of ['m', 'v', 'vmax'] as const) st[k] = { dtype: 'F32', shape: [state[k].length], data: state[k] };
-    await writeFileAtomic(path.join(dir, optFile), encodeSafetensors(st, { step: String(state.step), optimizer: cc!.optimizer.type }));
+    if (state.hyperDir) st.hyperDir = { dtype: 'F32', shape: [state.hyperDir.length], data: state.hyperDir };
+    const meta: Record<string, string> = { step: String(state.step), optimizer: cc!.optimizer.type };
+    if (state.hyper) meta.hyper = JSON.stringify(Array.from(state.hyper));
+    await writeFileAtomic(path.join(dir, optFile), encodeSafetensors(st, meta));
   }
   const json: ModelJson = {
     format: MODEL_FORMAT,
@@ -225,8 +228,18 @@ export async function loadModel(dir: string): Promise<{ model: Model; metadata: 
       if (!t || t.dtype !== 'F32') throw corrupt(path.join(dir, j.optimizer!), `tensor ${k} is missing or not F32`);
       return t.data as Float32Array;
     };
+    let hyper: Float64Array | undefined;
+    if (of.metadata.hyper !== undefined) {
+      try {
+        const h = JSON.parse(of.metadata.hyper) as unknown;
+        if (!Array.isArray(h) || h.length !== 3 || !h.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new Error('bad');
+        hyper = Float64Array.from(h as number[]);
+      } catch {
+        throw corrupt(path.join(dir, j.optimizer), 'metadata.hyper is not three finite numbers');
+      }
+    }
     try {
-      model.setOptimizerState({ step, m: get('m'), v: get('v'), vmax: get('vmax') });
+      model.setOptimizerState({ step, m: get('m'), v: get('v'), vmax: get('vmax'), hyper, hyperDir: of.tensors.hyperDir ? get('hyperDir') : undefined });
     } catch (e) {
       throw corrupt(path.join(dir, j.optimizer), (e as Error).message);
     }

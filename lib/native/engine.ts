@@ -87,6 +87,10 @@ export interface NativeOptimizerState {
   m: Float32Array;
   v: Float32Array;
   vmax: Float32Array;
+  /** Hypergradient descent: [multiplier, has previous direction (0/1), its norm]. */
+  hyper?: Float64Array;
+  /** Hypergradient descent: the previous update direction (empty when off). */
+  hyperDir?: Float32Array;
 }
 
 export interface NativeModel {

@@ -549,6 +549,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
     o.Set("step", static_cast<double>(model_->step_count()));
     const char* names[] = {"m", "v", "vmax"};
     for (int i = 0; i < 3; ++i) o.Set(names[i], CopyOut(env, model_->state(i).data(), model_->state(i).size()));
+    const nt::Model::HyperState h = model_->hyper_state();
+    Napi::Float64Array hs = Napi::Float64Array::New(env, 3);
+    hs[0] = h.mult;
+    hs[1] = h.have_dir ? 1.0 : 0.0;
+    hs[2] = h.dir_norm;
+    o.Set("hyper", hs);
+    o.Set("hyperDir", CopyOut(env, model_->hyper_dir().data(), model_->hyper_dir().size()));
     return o;
   }
   void WriteState(const Napi::CallbackInfo& info) {
@@ -575,10 +582,36 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
       ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected a non-negative integer for state.step");
       return;
     }
+    // Optional hypergradient state (absent in states saved without it: start fresh).
+    Napi::Value hv = o.Get("hyper"), dv = o.Get("hyperDir");
+    nt::Model::HyperState h;
+    const bool has_hyper = hv.IsTypedArray() && hv.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
+                           hv.As<Napi::Float64Array>().ElementLength() == 3;
+    if (has_hyper) {
+      Napi::Float64Array ha = hv.As<Napi::Float64Array>();
+      h.mult = ha[0];
+      h.have_dir = ha[1] != 0.0;
+      h.dir_norm = ha[2];
+      if (!(h.mult >= 0) || !std::isfinite(h.mult) || !std::isfinite(h.dir_norm)) {
+        ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected finite values for state.hyper");
+        return;
+      }
+      if (h.have_dir && (!dv.IsTypedArray() || dv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+                         dv.As<Napi::Float32Array>().ElementLength() != model_->hyper_dir().size())) {
+        ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+                   "Expected a Float32Array of " + std::to_string(model_->hyper_dir().size()) + " values for state.hyperDir");
+        return;
+      }
+    }
     for (int i = 0; i < 3; ++i) {
       Napi::Float32Array a = o.Get(names[i]).As<Napi::Float32Array>();
       if (a.ElementLength()) std::memcpy(model_->state(i).data(), a.Data(), a.ElementLength() * sizeof(float));
     }
+    if (has_hyper && h.have_dir) {
+      Napi::Float32Array a = dv.As<Napi::Float32Array>();
+      if (a.ElementLength()) std::memcpy(model_->hyper_dir().data(), a.Data(), a.ElementLength() * sizeof(float));
+    }
+    model_->set_hyper_state(h);
     model_->set_step_count(static_cast<int64_t>(step));
   }
   void SetOptimizer(const Napi::CallbackInfo& info) {

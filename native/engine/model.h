@@ -189,6 +189,20 @@ class Model {
   double last_grad_norm() const { return last_grad_norm_; }
   // Hypergradient multiplier on the learning rate (1 when hypergradient descent is off).
   double hyper_multiplier() const { return hd_mult_; }
+  // Hypergradient state, part of the optimizer state: multiplier, whether a previous direction
+  // exists, its norm, and the direction itself (num_trainable() long when hypergradient is on).
+  struct HyperState {
+    double mult = 1.0;
+    bool have_dir = false;
+    double dir_norm = 0;
+  };
+  HyperState hyper_state() const { return {hd_mult_, hd_have_dir_, hd_dir_norm_}; }
+  std::vector<float>& hyper_dir() { return hd_dir_; }
+  void set_hyper_state(const HyperState& h) {
+    hd_mult_ = h.mult;
+    hd_have_dir_ = h.have_dir && !hd_dir_.empty();
+    hd_dir_norm_ = h.dir_norm;
+  }
 
   // Divergence guard support: a copy of the parameters, optimizer state and step counter.
   void take_snapshot();

@@ -54,6 +54,25 @@ describe('save / load', () => {
     expect(files).toContain('model.json');
   });
 
+  it('keeps the hypergradient state, so training resumes on the adapted rate', async () => {
+    const { x, y } = data(120, 3);
+    const xs = tensor(x, [120, 6]);
+    const ys = tensor(y, [120], 'int32');
+    const m = sequential([dense({ units: 8, activation: 'tanh', inputShape: [6] }), dense({ units: 3, activation: 'softmax' })], { seed: 5 });
+    m.compile({ optimizer: adam({ lr: 1e-3, hypergradient: { hyperLr: 0.05 } }), loss: 'sparseCategoricalCrossentropy' });
+    await m.fit(xs, ys, { epochs: 3, batchSize: 12, seed: 2 });
+    expect(m.hyperMultiplier).not.toBe(1);
+    const dir = tmpdir();
+    await m.save(dir);
+    const { model: m2 } = await loadModel(dir);
+    expect(m2.hyperMultiplier).toBe(m.hyperMultiplier);
+    await m.fit(xs, ys, { epochs: 1, batchSize: 12, seed: 4 });
+    await m2.fit(xs, ys, { epochs: 1, batchSize: 12, seed: 4 });
+    const w1 = m.getWeights();
+    const w2 = m2.getWeights();
+    for (const k of Object.keys(w1)) expect(Array.from(w2[k].data)).toEqual(Array.from(w1[k].data));
+  });
+
   it('round-trips a functional model with merges', async () => {
     const x = input({ shape: [4] });
     const h = dense({ units: 4, activation: 'tanh' }).apply(x);
