@@ -6,8 +6,19 @@
  */
 import { ArgumentRangeError, ArgumentTypeError } from './errors';
 
+/** A description used verbatim as the "received" part of a message (not quoted like a string). */
+export class Described {
+  constructor(readonly text: string) {}
+}
+
+/** Wraps a description of what was received, e.g. described(`an option 'x'`). */
+export function described(text: string): Described {
+  return new Described(text);
+}
+
 /** Short, safe rendering of a received value for error messages. */
 export function describe(value: unknown): string {
+  if (value instanceof Described) return value.text;
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value);
@@ -97,7 +108,7 @@ export function optional<T>(value: unknown, dflt: T, check: (v: unknown) => T): 
 export function knownKeys(name: string, obj: Record<string, unknown>, keys: readonly string[]): void {
   for (const k of Object.keys(obj)) {
     if (!keys.includes(k)) {
-      throw rangeError(`only the options ${keys.map((x) => `'${x}'`).join(', ')}`, name, `an option '${k}'`);
+      throw rangeError(`only the options ${keys.map((x) => `'${x}'`).join(', ')}`, name, described(`an option '${k}'`));
     }
   }
 }

@@ -214,7 +214,7 @@ export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): 
     checkTensor('y', y);
     if (y.dtype === 'int32') {
       if (y.rank !== 1) throw v.rangeError('an int32 Tensor of rank 1 (class labels)', 'y', y);
-      if (task === 'regression') throw v.typeError("a float32 Tensor (options.task is 'regression')", 'y', 'an int32 Tensor');
+      if (task === 'regression') throw v.typeError("a float32 Tensor (options.task is 'regression')", 'y', v.described('an int32 Tensor'));
       labels = true;
     } else if (y.rank !== 1 && y.rank !== 2) {
       throw v.rangeError('a Tensor of rank 1 or 2', 'y', y);
@@ -227,7 +227,7 @@ export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): 
     yTensor = tensor(y, [y.length], 'int32');
   } else if (v.isTypedArrayOf(y, 'Float32Array') || v.isTypedArrayOf(y, 'Float64Array')) {
     const shape = opts.yShape ?? [y.length, 1];
-    if (shape.length !== 2) throw v.rangeError('a shape [n, k]', 'options.yShape', `[${shape.join(', ')}]`);
+    if (shape.length !== 2) throw v.rangeError('a shape [n, k]', 'options.yShape', v.described(`[${shape.join(', ')}]`));
     checkFinite('y', y, shape[1], 2);
     yTensor = tensor(y, shape, 'float32');
   } else if (Array.isArray(y)) {
@@ -268,7 +268,7 @@ export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): 
         }
         shape = [n, n === 0 ? 0 : x.length / n];
       }
-      if (shape.length !== 2) throw v.rangeError('a shape [n, features]', 'options.xShape', `[${shape.join(', ')}]`);
+      if (shape.length !== 2) throw v.rangeError('a shape [n, features]', 'options.xShape', v.described(`[${shape.join(', ')}]`));
       const t = tensor(x, shape, 'float32'); // validates shape against length
       try {
         checkFinite('x', x, shape[1], 2);

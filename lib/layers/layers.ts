@@ -119,13 +119,13 @@ export class Layer {
     inputs.forEach((t, i) => {
       if (!(t instanceof SymbolicTensor)) throw v.typeError('a SymbolicTensor (from input() or layer.apply())', `inputs[${i}]`, t);
     });
-    if (c.type === 'input') throw v.rangeError('a non-input layer', 'apply', 'an input layer');
+    if (c.type === 'input') throw v.rangeError('a non-input layer', 'apply', v.described('an input layer'));
     if (c.type === 'add' || c.type === 'concatenate') {
       if (inputs.length < 2) throw v.rangeError('at least 2 inputs', `${c.type} inputs`, inputs.length);
       if (c.type === 'add') {
         const w = inputs[0].width;
         inputs.forEach((t, i) => {
-          if (t.width !== w) throw v.rangeError(`an input of width ${w} (add needs equal widths)`, `inputs[${i}]`, `width ${t.width}`);
+          if (t.width !== w) throw v.rangeError(`an input of width ${w} (add needs equal widths)`, `inputs[${i}]`, v.described(`width ${t.width}`));
         });
         return new SymbolicTensor(this, inputs, w);
       }

@@ -25,7 +25,7 @@ function nameLayers(nodes: GraphNode[]): void {
   const used = new Set<string>();
   for (const n of nodes) {
     if (n.layer.name) {
-      if (used.has(n.layer.name)) throw v.rangeError('unique layer names', 'layers', `the name '${n.layer.name}' twice`);
+      if (used.has(n.layer.name)) throw v.rangeError('unique layer names', 'layers', v.described(`the name '${n.layer.name}' twice`));
       used.add(n.layer.name);
     }
   }
@@ -52,10 +52,10 @@ export function sequentialGraph(layers: unknown, inputShape?: number[]): Graph {
     if (!(l instanceof Layer)) throw v.typeError('a Layer (from dense(), dropout(), ...)', `layers[${i}]`, l);
   });
   const ls = layers as Layer[];
-  if (new Set(ls).size !== ls.length) throw v.rangeError('each layer object once (create a new layer for each position)', 'layers', 'a repeated layer');
+  if (new Set(ls).size !== ls.length) throw v.rangeError('each layer object once (create a new layer for each position)', 'layers', v.described('a repeated layer'));
   const first = ls[0].config as LayerConfig & { inputShape?: number[] };
   const shape = inputShape ?? first.inputShape;
-  if (!shape) throw v.rangeError('an inputShape on the first layer (e.g. dense({units, inputShape: [784]}))', 'layers[0]', 'no inputShape');
+  if (!shape) throw v.rangeError('an inputShape on the first layer (e.g. dense({units, inputShape: [784]}))', 'layers[0]', v.described('no inputShape'));
   const inputLayer = new Layer({ type: 'input', name: 'input', shape: [shape[0]], trainable: true });
   const nodes: GraphNode[] = [{ layer: inputLayer, inputs: [], width: shape[0] }];
   ls.forEach((l, i) => {
@@ -85,10 +85,10 @@ export function functionalGraph(inputs: unknown, outputs: unknown): Graph {
   const visiting = new Set<SymbolicTensor>();
   const visit = (t: SymbolicTensor): void => {
     if (index.has(t)) return;
-    if (visiting.has(t)) throw v.rangeError('an acyclic graph', 'outputs', 'a cycle');
+    if (visiting.has(t)) throw v.rangeError('an acyclic graph', 'outputs', v.described('a cycle'));
     visiting.add(t);
     if (t.layer.type === 'input' && t !== input) {
-      throw v.rangeError('a graph that depends only on the given input', 'outputs', `another input '${t.layer.name ?? 'input'}'`);
+      throw v.rangeError('a graph that depends only on the given input', 'outputs', v.described(`another input '${t.layer.name ?? 'input'}'`));
     }
     t.inputs.forEach(visit);
     visiting.delete(t);
@@ -96,11 +96,11 @@ export function functionalGraph(inputs: unknown, outputs: unknown): Graph {
     order.push(t);
   };
   visit(output);
-  if (!index.has(input)) throw v.rangeError('outputs computed from the given input', 'outputs', 'a graph without it');
+  if (!index.has(input)) throw v.rangeError('outputs computed from the given input', 'outputs', v.described('a graph without it'));
   const seenLayers = new Set<Layer>();
   const nodes: GraphNode[] = order.map((t) => {
     if (seenLayers.has(t.layer)) {
-      throw v.rangeError('each layer applied once (weight sharing is not supported)', 'outputs', `layer '${t.layer.name ?? t.layer.type}' applied twice`);
+      throw v.rangeError('each layer applied once (weight sharing is not supported)', 'outputs', v.described(`layer '${t.layer.name ?? t.layer.type}' applied twice`));
     }
     seenLayers.add(t.layer);
     return { layer: t.layer, inputs: t.inputs.map((i) => index.get(i)!), width: t.width };

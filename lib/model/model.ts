@@ -251,7 +251,7 @@ export class Model implements TrainableModel {
       const ww = v.plainObject(`weights['${k}']`, w);
       if (!(v.isTypedArrayOf(ww.data, 'Float32Array'))) throw v.typeError('a Float32Array', `weights['${k}'].data`, ww.data);
       if (!Array.isArray(ww.shape) || ww.shape.join(',') !== cur.shape.join(',') || ww.data.length !== cur.data.length) {
-        throw v.rangeError(`shape [${cur.shape.join(', ')}]`, `weights['${k}']`, `shape [${String(ww.shape)}] with ${(ww.data as Float32Array).length} values`);
+        throw v.rangeError(`shape [${cur.shape.join(', ')}]`, `weights['${k}']`, v.described(`shape [${String(ww.shape)}] with ${(ww.data as Float32Array).length} values`));
       }
       for (let i = 0; i < ww.data.length; i++) {
         if (!Number.isFinite(ww.data[i])) throw v.rangeError('finite values', `weights['${k}'].data[${i}]`, ww.data[i]);
@@ -587,7 +587,7 @@ export class Model implements TrainableModel {
     });
     const signal = o.signal as AbortSignal | undefined;
     if (signal !== undefined && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) throw v.typeError('an AbortSignal', 'signal', signal);
-    if (o.validationData !== undefined && split > 0) throw v.rangeError('either validationSplit or validationData, not both', 'fit options', 'both');
+    if (o.validationData !== undefined && split > 0) throw v.rangeError('either validationSplit or validationData, not both', 'fit options', v.described('both'));
 
     const owned: Tensor[] = [];
     try {

@@ -109,11 +109,11 @@ export function resolveShape(name: string, shape: unknown, size?: number): numbe
   });
   if (infer >= 0) {
     const rest = shapeSize(out);
-    if (rest === 0 || size! % rest !== 0) throw v.rangeError(`a shape compatible with ${size} elements`, name, `[${shape.join(', ')}]`);
+    if (rest === 0 || size! % rest !== 0) throw v.rangeError(`a shape compatible with ${size} elements`, name, v.described(`[${shape.join(', ')}]`));
     out[infer] = size! / rest;
   }
   if (size !== undefined && shapeSize(out) !== size) {
-    throw v.rangeError(`a shape with ${size} elements`, name, `[${shape.join(', ')}]`);
+    throw v.rangeError(`a shape with ${size} elements`, name, v.described(`[${shape.join(', ')}]`));
   }
   return out;
 }
@@ -133,11 +133,15 @@ export function bufferOf(t: unknown, name: string): NativeBuffer {
   return b;
 }
 
+function article(dtype: DType): string {
+  return dtype === 'int32' ? 'an' : 'a';
+}
+
 /** Checks t is a live Tensor of the given dtype (and rank when given). @internal */
 export function checkTensor(name: string, t: unknown, opts: { dtype?: DType; rank?: number } = {}): Tensor {
   bufferOf(t, name);
   const x = t as Tensor;
-  if (opts.dtype && x.dtype !== opts.dtype) throw v.typeError(`a ${opts.dtype} Tensor`, name, `a ${x.dtype} Tensor`);
+  if (opts.dtype && x.dtype !== opts.dtype) throw v.typeError(`${article(opts.dtype)} ${opts.dtype} Tensor`, name, v.described(`${article(x.dtype)} ${x.dtype} Tensor`));
   if (opts.rank !== undefined && x.rank !== opts.rank) {
     throw v.rangeError(`a Tensor of rank ${opts.rank}`, name, t);
   }

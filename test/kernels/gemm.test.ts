@@ -308,7 +308,7 @@ describe('matmul / gemm (public API)', () => {
       expect(() => matmul(tensor([1, 2, 3]), b)).toThrow(new RangeError('Expected a Tensor of rank 2 for a but received a Tensor of shape [3]'));
       expect(() => matmul([[1]] as unknown as Tensor, b)).toThrow(new TypeError('Expected a Tensor for a but received an array of length 1'));
       expect(() => matmul(a, tensor(new Int32Array(8), [4, 2]))).toThrow(
-        new TypeError('Expected a float32 Tensor for b but received "a int32 Tensor"'),
+        new TypeError('Expected a float32 Tensor for b but received an int32 Tensor'),
       );
     });
 
@@ -325,7 +325,7 @@ describe('matmul / gemm (public API)', () => {
       );
       expect(() => matmul(a, b, { beta: 1 } as never)).toThrow(
         new RangeError(
-          `Expected only the options 'transposeA', 'transposeB', 'alpha', 'bias', 'activation' for options but received "an option 'beta'"`,
+          `Expected only the options 'transposeA', 'transposeB', 'alpha', 'bias', 'activation' for options but received an option 'beta'`,
         ),
       );
       expect(() => gemm(a, b, zeros([3, 2]), { beta: Infinity })).toThrow('Expected a finite number for options.beta but received Infinity');

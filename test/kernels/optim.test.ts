@@ -522,7 +522,7 @@ describe('optimizer step errors', () => {
     expect(() => sgdStep(w, dw, s, { momentum: -0.5 })).toThrow('Expected a number >= 0 for momentum but received -0.5');
     expect(() => sgdStep(w, dw, s, { maximize: 1 as unknown as boolean })).toThrow(new TypeError('Expected a boolean for maximize but received 1'));
     expect(() => sgdStep(w, dw, s, { lrr: 1 } as unknown as { lr: number })).toThrow(
-      "Expected only the options 'lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'maximize', 'gradScale' for opts but received \"an option 'lrr'\"",
+      "Expected only the options 'lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'maximize', 'gradScale' for opts but received an option 'lrr'",
     );
     const a = createAdamState(w);
     expect(() => adamStep(w, dw, a, { beta1: 1 })).toThrow(new RangeError('Expected a number >= 0 and < 1 for beta1 but received 1'));
@@ -533,7 +533,7 @@ describe('optimizer step errors', () => {
     expect(() => adamStep(w, dw, a, { eps: 0 })).toThrow('Expected a number > 0 for eps but received 0');
     expect(() => adamStep(w, dw, a, { weightDecay: -1 })).toThrow('Expected a number >= 0 for weightDecay but received -1');
     expect(() => adamwStep(w, dw, a, { decoupled: false } as unknown as { lr: number })).toThrow(
-      "Expected only the options 'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'amsgrad', 'maximize', 'gradScale' for opts but received \"an option 'decoupled'\"",
+      "Expected only the options 'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'amsgrad', 'maximize', 'gradScale' for opts but received an option 'decoupled'",
     );
     const r = createRmspropState(w);
     expect(() => rmspropStep(w, dw, r, { alpha: 1.5 })).toThrow('Expected a number >= 0 and <= 1 for alpha but received 1.5');
@@ -556,7 +556,7 @@ describe('optimizer step errors', () => {
     expect(() => adamStep(w, [1, 2, 3] as unknown as Tensor, a)).toThrow(new TypeError('Expected a Tensor for grads[0] but received 1'));
     expect(() => adamStep(w, 'x' as unknown as Tensor, a)).toThrow(new TypeError('Expected a Tensor or an array of Tensors for grads but received "x"'));
     expect(() => adamStep(tensor(new Int32Array([1, 2, 3])), dw, a)).toThrow(
-      new TypeError('Expected a float32 Tensor for params but received "a int32 Tensor"'),
+      new TypeError('Expected a float32 Tensor for params but received an int32 Tensor'),
     );
     expect(() => adamStep(w, dw, createSgdState(w) as unknown as ReturnType<typeof createAdamState>)).toThrow(
       "Expected an optimizer state with a 'expAvg' field for state but received an object",

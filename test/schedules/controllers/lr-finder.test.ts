@@ -375,7 +375,7 @@ describe('findLearningRate: validation', () => {
     ['rule', { rule: 'slide' }, "Expected one of 'valley', 'steepest', 'minimum' for rule but received \"slide\"", RangeError],
     ['stopOnDivergence', { stopOnDivergence: 1 }, 'Expected a boolean for stopOnDivergence but received 1', TypeError],
     ['seed', { seed: -1 }, 'Expected an integer in [0, 4503599627370496] for seed but received -1', RangeError],
-    ['unknown key', { lr: 1 }, "Expected only the options 'startLr', 'endLr', 'numIterations', 'batchSize', 'seed', 'divergeThreshold', 'stopOnDivergence', 'smoothing', 'rule' for findLearningRate options but received \"an option 'lr'\"", RangeError],
+    ['unknown key', { lr: 1 }, "Expected only the options 'startLr', 'endLr', 'numIterations', 'batchSize', 'seed', 'divergeThreshold', 'stopOnDivergence', 'smoothing', 'rule' for findLearningRate options but received an option 'lr'", RangeError],
   ];
   test.each(cases)('%s', async (_name, opts, msg, cls) => {
     const w0 = m.getWeightArena();
