@@ -47,6 +47,7 @@ export interface FitOptions {
   seed?: number;
   /** 0: silent (default), 1: progress bar and a line per epoch on stderr. */
   verbose?: 0 | 1;
+  /** Epoch to start counting from when resuming (Keras semantics: `epochs` is the final epoch index). */
   initialEpoch?: number;
   /**
    * Divergence guard (default on): a non-finite loss or gradient (the update is then skipped), or
@@ -104,6 +105,8 @@ export class Model implements TrainableModel {
   #maxBatch = 0;
   #compiled: Compiled | null = null;
   #lrOverride: number | Schedule | undefined;
+  #stateKey = '';
+  #fitting = false;
   /** Set to true (e.g. in a callback) to stop training at the next batch. */
   stopTraining = false;
 
@@ -301,6 +304,9 @@ export class Model implements TrainableModel {
    * @example model.compile({optimizer: adam({lr: 1e-3}), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy']});
    */
   compile(opts: CompileOptions): void {
+    if (this.#fitting) {
+      throw new NodetrainError('ERR_NT_BUSY', 'The model cannot be recompiled while fit() runs; do it after fit() resolves');
+    }
     const o = v.plainObject('compile options', opts);
     v.knownKeys('compile options', o, ['optimizer', 'loss', 'metrics']);
     const optimizer = resolveOptimizer(o.optimizer);
@@ -400,8 +406,12 @@ export class Model implements TrainableModel {
 
   /** (Re)creates the native plan for batches up to maxBatch, carrying weights and optimizer state. */
   #rebuild(maxBatch: number): void {
+    if (this.#fitting) {
+      throw new NodetrainError('ERR_NT_BUSY', 'The model cannot be recompiled or re-planned while fit() runs; do it after fit() resolves');
+    }
     const prevWeights = this.getWeights();
     const prev = this.#native;
+    const prevStateKey = this.#stateKey;
     const prevInfo = this.#paramInfo;
     let prevState: NativeOptimizerState | null = null;
     if (prev && prev.step > 0) prevState = callNative(() => prev.readState());
@@ -422,6 +432,10 @@ export class Model implements TrainableModel {
     };
     const native = callNative(() => new (binding().NativeModel)(spec, maxBatch));
     this.#native = native;
+    // Optimizer state only carries over to the same kind of optimizer (Adam's moments mean nothing
+    // to RMSProp, though the arrays have the same length).
+    const o = c?.optimizer;
+    this.#stateKey = o ? `${o.type}|${o.amsgrad ?? false}|${o.centered ?? false}|${(o.momentum ?? 0) > 0}|${o.hypergradient !== null}` : '';
     this.#paramInfo = native.paramInfo();
     this.#maxBatch = maxBatch;
     this.#host = null;
@@ -431,6 +445,7 @@ export class Model implements TrainableModel {
     // Same trainable layout and optimizer: keep the moments.
     const sameLayout =
       prevState !== null &&
+      prevStateKey === this.#stateKey &&
       prevInfo.length === this.#paramInfo.length &&
       prevInfo.every((p, i) => p.name === this.#paramInfo[i].name && p.offset === this.#paramInfo[i].offset && p.trainable === this.#paramInfo[i].trainable);
     if (sameLayout && prevState) {
@@ -442,8 +457,14 @@ export class Model implements TrainableModel {
     }
   }
 
+  /** Makes sure a plan exists for batches of `batch` rows (training needs the whole batch). */
   #ensureBatch(batch: number): void {
     if (!this.#native || batch > this.#maxBatch) this.#rebuild(Math.max(batch, this.#maxBatch, 32));
+  }
+
+  /** Evaluate and predict run in chunks of the plan's batch size: they only need some plan. */
+  #ensurePlan(): void {
+    if (!this.#native) this.#rebuild(Math.max(this.#maxBatch, 32));
   }
 
   // ---- data -----------------------------------------------------------------------------------------
@@ -578,6 +599,10 @@ export class Model implements TrainableModel {
     const seed = v.optional(o.seed, Math.floor(Math.random() * 2 ** 31), (e) => v.integer('seed', e, 0, 2 ** 52));
     const verbose = v.optional(o.verbose, 0, (e) => v.integer('verbose', e, 0, 1));
     const initialEpoch = v.optional(o.initialEpoch, 0, (e) => v.integer('initialEpoch', e, 0, 1e7));
+    // Keras/tfjs semantics: `epochs` is the index at which training stops, so a fit resuming at
+    // initialEpoch runs epochs - initialEpoch epochs.
+    if (epochs <= initialEpoch) throw v.rangeError(`an epochs value greater than initialEpoch (${initialEpoch})`, 'epochs', epochs);
+    const runEpochs = epochs - initialEpoch;
     const callbacks = v.optional(o.callbacks, [] as Callback[], (c) => {
       if (!Array.isArray(c)) throw v.typeError('an array of callbacks', 'callbacks', c);
       c.forEach((cb, i) => {
@@ -622,10 +647,10 @@ export class Model implements TrainableModel {
         const r = await findLearningRate(this, { x: tx, y: ty }, { batchSize: Math.min(batchSize, rows), seed });
         const peak = Number.isFinite(r.suggested) && r.suggested > 0 ? r.suggested : 1e-3;
         history.lrFinder = { suggested: peak, suggestions: r.suggestions, lrs: r.lrs, losses: r.losses };
-        this.setLearningRate(oneCycle({ maxLr: peak, totalSteps: Math.max(4, epochs * steps) }));
+        this.setLearningRate(oneCycle({ maxLr: peak, totalSteps: Math.max(4, runEpochs * steps) }));
       }
       const all: Callback[] = [...callbacks];
-      if (verbose === 1) all.push(new ProgressBar({ epochs: initialEpoch + epochs, stepsPerEpoch: steps }));
+      if (verbose === 1) all.push(new ProgressBar({ epochs, stepsPerEpoch: steps }));
       all.push(history);
       for (const cb of all) cb.setModel?.(this);
       // Only user callbacks may need the model paused at epoch boundaries (they read or write
@@ -682,12 +707,14 @@ export class Model implements TrainableModel {
           }
         })();
       };
+      this.#fitting = true;
       try {
         await native.fit(bufferOf(tx, 'x'), bufferOf(ty, 'y'), rows, this.inputWidth, vx ? bufferOf(vx, 'validation x') : null, vy ? bufferOf(vy, 'validation y') : null, vx ? vx.shape[0] : 0,
-          { epochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: this.#maxBatch, batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, ...guard }, onEvent);
+          { epochs: runEpochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: this.#maxBatch, batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, ...guard }, onEvent);
       } catch (err) {
         throw wrapNativeError(err, holder);
       } finally {
+        this.#fitting = false;
         signal?.removeEventListener('abort', onAbort);
       }
       const last = history.history;
@@ -743,7 +770,7 @@ export class Model implements TrainableModel {
     try {
       const rows = d.x.shape[0];
       if (rows < 1) throw v.rangeError('at least one sample', 'x', d.x);
-      this.#ensureBatch(Math.min(batchSize, rows));
+      this.#ensurePlan();
       const r = await this.#native!.evaluate(bufferOf(d.x, 'x'), bufferOf(d.y, 'y'), rows, this.inputWidth, Math.min(batchSize, this.#maxBatch)).catch((e) => {
         throw wrapNativeError(e, holder);
       });
@@ -768,7 +795,7 @@ export class Model implements TrainableModel {
       const rows = t.shape[0];
       const out = empty([rows, this.outputWidth]);
       if (rows === 0) return out;
-      this.#ensureBatch(Math.min(batchSize, rows));
+      this.#ensurePlan();
       try {
         await this.#native!.predict(bufferOf(t, 'x'), rows, this.inputWidth, Math.min(batchSize, this.#maxBatch), bufferOf(out, 'out'));
       } catch (e) {

@@ -114,6 +114,7 @@ export class EarlyStopping implements Callback {
   }
 
   #improved(value: number, reference: number): boolean {
+    if (Number.isNaN(value)) return false;  // an epoch without a value (e.g. rolled back) never improves
     if (Number.isNaN(reference)) return true;
     return this.mode === 'min' ? value < reference - this.minDelta : value > reference + this.minDelta;
   }

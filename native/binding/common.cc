@@ -211,6 +211,10 @@ void NativeBuffer::Write(const Napi::CallbackInfo& info) {
     ThrowError(env, "ERR_NT_DISPOSED", "Cannot write a disposed tensor");
     return;
   }
+  if (pins_ > 0) {
+    ThrowError(env, "ERR_NT_BUSY", "Cannot write a tensor while a running fit, evaluate or predict uses it");
+    return;
+  }
   if (!info[0].IsTypedArray()) {
     ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected a typed array for src", true);
     return;

@@ -37,7 +37,12 @@ bool ParseOptimizer(Napi::Env env, Napi::Value v, nt::OptimizerSpec* o) {
     return false;
   }
   Napi::Object ob = v.As<Napi::Object>();
-  o->kind = static_cast<nt::OptKind>(static_cast<int>(NumOr(ob, "kind", 1)));
+  const int kind = static_cast<int>(NumOr(ob, "kind", 1));
+  if (kind < 0 || kind > 4) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected an optimizer kind in [0, 4]");
+    return false;
+  }
+  o->kind = static_cast<nt::OptKind>(kind);
   o->lr = NumOr(ob, "lr", 1e-3);
   o->has_schedule = false;
   Napi::Value sv = ob.Get("schedule");
@@ -189,7 +194,12 @@ NativeBuffer* UnwrapBuffer(Napi::Env env, Napi::Value v, const std::string& name
 bool ParseData(Napi::Env env, Napi::Value xv, Napi::Value yv, int64_t rows, int64_t cols, const std::string& what,
                nt::DataView* d, std::vector<NativeBuffer*>* used) {
   NativeBuffer* xb = UnwrapBuffer(env, xv, what + ".x");
-  if (!xb || !CheckBuffer(env, xb, (what + ".x").c_str(), DType::kFloat32, rows * cols)) return false;
+  const int64_t x_size = Mul(rows, cols);
+  if (x_size < 0) {
+    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected rows * cols to fit in memory for " + what);
+    return false;
+  }
+  if (!xb || !CheckBuffer(env, xb, (what + ".x").c_str(), DType::kFloat32, x_size)) return false;
   d->x = xb->f32();
   d->rows = rows;
   d->cols = cols;
@@ -409,16 +419,19 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
       return false;
     }
     std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [&] { return reply_ready_; });
+    cv_.wait(lk, [&] { return reply_ready_ && paused_jobs_ == 0; });
     paused_ = false;
     return !reply_stop_ && !stop_.load();
   }
 
+  // Answers the waiting training thread. paused_ is cleared here, under the lock, so no
+  // paused-only operation can start once the thread may run again.
   void Reply(bool stop) {
     {
       std::lock_guard<std::mutex> lk(mu_);
       reply_ready_ = true;
       reply_stop_ = stop;
+      paused_ = false;
     }
     cv_.notify_all();
   }
@@ -431,7 +444,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
     if (busy_) {
       if (allow_paused) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (paused_) return true;
+        if (paused_ && paused_jobs_ == 0) return true;  // one paused-time job at a time
       }
       ThrowError(env, "ERR_NT_BUSY", "The model is busy with a running fit, evaluate or predict; wait for it to finish");
       return false;
@@ -535,7 +548,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   }
   void WriteParams(const Napi::CallbackInfo& info) {
     if (!CheckIdle(info.Env(), true)) return;
-    CopyIn(info, 0, "params", model_->arena(), static_cast<size_t>(model_->num_params()));
+    if (CopyIn(info, 0, "params", model_->arena(), static_cast<size_t>(model_->num_params()))) RefreshSnapshot();
+  }
+  // Weights or state written by a callback while training is paused become the divergence
+  // guard's "last good" state, so a later recovery does not undo them.
+  void RefreshSnapshot() {
+    if (model_->has_snapshot()) model_->take_snapshot();
   }
   Napi::Value ReadGrads(const Napi::CallbackInfo& info) {
     if (!CheckIdle(info.Env(), true)) return info.Env().Undefined();
@@ -613,6 +631,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
     }
     model_->set_hyper_state(h);
     model_->set_step_count(static_cast<int64_t>(step));
+    RefreshSnapshot();
   }
   void SetOptimizer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -620,11 +639,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
     nt::OptimizerSpec o;
     if (!ParseOptimizer(env, info[0], &o)) return;
     const bool reset = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
-    ThrowIfError(env, model_->set_optimizer(o, reset));
+    if (!ThrowIfError(env, model_->set_optimizer(o, reset))) RefreshSnapshot();
   }
   void ResetOptimizer(const Napi::CallbackInfo& info) {
     if (!CheckIdle(info.Env(), true)) return;
     model_->reset_optimizer_state();
+    RefreshSnapshot();
   }
   void SetLrMultiplier(const Napi::CallbackInfo& info) {
     if (!CheckIdle(info.Env(), true)) return;
@@ -732,14 +752,22 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   // A promise-returning worker over plain C++ work.
   class Worker : public Napi::AsyncWorker {
    public:
-    Worker(Napi::Env env, ModelWrap* owner, std::function<nt::Status()> work,
+    Worker(Napi::Env env, ModelWrap* owner, napi_deferred deferred, bool during_pause, std::function<nt::Status()> work,
            std::function<Napi::Value(Napi::Env)> result)
         : Napi::AsyncWorker(env, "nodetrain.worker"),
           owner_(owner),
-          deferred_(Napi::Promise::Deferred::New(env)),
+          deferred_(deferred),
+          during_pause_(during_pause),
           work_(std::move(work)),
           result_(std::move(result)) {}
-    Napi::Promise Promise() { return deferred_.Promise(); }
+    // Buffers this job uses: pinned (dispose/write throw) and referenced until it completes.
+    void Pin(const std::vector<NativeBuffer*>& bufs) {
+      for (NativeBuffer* b : bufs) {
+        b->pin();
+        refs_.push_back(Napi::Persistent(b->Value()));
+      }
+      pinned_ = bufs;
+    }
     void Execute() override {
       try {
         status_ = work_();
@@ -747,27 +775,51 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
         status_ = nt::Status(nt::StatusCode::kOutOfMemory, "Out of memory");
       }
     }
-    void OnOK() override {
-      Napi::Env env = Env();
-      owner_->Unpin();
-      owner_->busy_ = false;
-      owner_->self_.Reset();
-      if (status_.ok()) {
-        deferred_.Resolve(result_(env));
+    // Settles the promise with raw Node-API calls: when a worker_thread is terminated, pending
+    // work completes during its teardown, where JavaScript cannot run and node-addon-api's
+    // OnOK/OnError path would throw a C++ exception out of the completion callback.
+    void OnWorkComplete(Napi::Env env, napi_status status) override {
+      for (NativeBuffer* b : pinned_) b->unpin();
+      pinned_.clear();
+      refs_.clear();
+      if (during_pause_) {
+        owner_->PausedJobDone();  // the paused training thread may resume once this is 0
       } else {
-        deferred_.Reject(MakeError(env, status_).Value());
+        owner_->busy_ = false;
+        owner_->self_.Reset();
       }
-    }
-    void OnError(const Napi::Error& e) override {
-      owner_->Unpin();
-      owner_->busy_ = false;
-      owner_->self_.Reset();
-      deferred_.Reject(e.Value());
+      if (status == napi_cancelled || !CanRunJs(env)) return;
+      Napi::HandleScope scope(env);
+      napi_value value = nullptr;
+      bool ok = false;
+      try {
+        if (status_.ok()) {
+          value = result_(env);
+          ok = napi_resolve_deferred(env, deferred_, value) == napi_ok;
+        } else {
+          napi_value msg, code;
+          ok = napi_create_string_utf8(env, status_.message().c_str(), NAPI_AUTO_LENGTH, &msg) == napi_ok &&
+               napi_create_string_utf8(env, nt::status_code_name(status_.code()), NAPI_AUTO_LENGTH, &code) == napi_ok &&
+               napi_create_error(env, nullptr, msg, &value) == napi_ok &&
+               napi_set_named_property(env, value, "code", code) == napi_ok &&
+               napi_reject_deferred(env, deferred_, value) == napi_ok;
+        }
+      } catch (const Napi::Error&) {
+        ok = false;
+      }
+      bool pending = false;
+      if (!ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+        napi_value ex;
+        napi_get_and_clear_last_exception(env, &ex);
+      }
     }
 
    private:
     ModelWrap* owner_;
-    Napi::Promise::Deferred deferred_;
+    napi_deferred deferred_;
+    bool during_pause_;
+    std::vector<NativeBuffer*> pinned_;
+    std::vector<Napi::ObjectReference> refs_;
     std::function<nt::Status()> work_;
     std::function<Napi::Value(Napi::Env)> result_;
     nt::Status status_;
@@ -775,19 +827,40 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
 
   Napi::Value Launch(Napi::Env env, const std::vector<NativeBuffer*>& used, std::function<nt::Status()> work,
                      std::function<Napi::Value(Napi::Env)> result) {
-    auto* w = new Worker(env, this, std::move(work), std::move(result));
-    busy_ = true;
-    Pin(used);
-    self_ = Napi::Persistent(Value());
-    Napi::Promise p = w->Promise();
+    napi_deferred deferred;
+    napi_value promise;
+    if (napi_create_promise(env, &deferred, &promise) != napi_ok) {
+      ThrowError(env, "ERR_NT_INTERNAL", "Could not create a promise");
+      return env.Undefined();
+    }
+    // While a fit is paused at an epoch boundary, evaluate/predict may run (callbacks use them);
+    // the training thread does not resume before they finish.
+    const bool during_pause = busy_;
+    auto* w = new Worker(env, this, deferred, during_pause, std::move(work), std::move(result));
+    w->Pin(used);
+    if (during_pause) {
+      std::lock_guard<std::mutex> lk(mu_);
+      ++paused_jobs_;
+    } else {
+      busy_ = true;
+      self_ = Napi::Persistent(Value());
+    }
     w->Queue();
-    return p;
+    return Napi::Value(env, promise);
+  }
+
+  void PausedJobDone() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      --paused_jobs_;
+    }
+    cv_.notify_all();
   }
 
   // evaluate(x, y, rows, cols, batchSize) -> Promise<{loss, metrics}>
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!CheckIdle(env)) return env.Undefined();
+    if (!CheckIdle(env, true)) return env.Undefined();
     int64_t rows, cols, bs;
     if (!ArgInt(info, 2, "rows", &rows, 1) || !ArgInt(info, 3, "cols", &cols, 1) ||
         !ArgInt(info, 4, "batchSize", &bs, 1))
@@ -812,7 +885,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   // predict(x, rows, cols, batchSize, out) -> Promise<void>
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!CheckIdle(env)) return env.Undefined();
+    if (!CheckIdle(env, true)) return env.Undefined();
     int64_t rows, cols, bs;
     if (!ArgInt(info, 1, "rows", &rows, 1) || !ArgInt(info, 2, "cols", &cols, 1) ||
         !ArgInt(info, 3, "batchSize", &bs, 1))
@@ -822,10 +895,14 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
                                                      " features but received " + std::to_string(cols));
       return env.Undefined();
     }
-    NativeBuffer *xb, *ob;
-    if (!ArgBuffer(info, 0, "x", &xb) || !CheckBuffer(env, xb, "x", DType::kFloat32, rows * cols)) return env.Undefined();
-    if (!ArgBuffer(info, 4, "out", &ob) || !CheckBuffer(env, ob, "out", DType::kFloat32, rows * model_->output_width()))
+    const int64_t x_size = Mul(rows, cols), out_size = Mul(rows, model_->output_width());
+    if (x_size < 0 || out_size < 0) {
+      ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected rows to fit in memory");
       return env.Undefined();
+    }
+    NativeBuffer *xb, *ob;
+    if (!ArgBuffer(info, 0, "x", &xb) || !CheckBuffer(env, xb, "x", DType::kFloat32, x_size)) return env.Undefined();
+    if (!ArgBuffer(info, 4, "out", &ob) || !CheckBuffer(env, ob, "out", DType::kFloat32, out_size)) return env.Undefined();
     std::vector<NativeBuffer*> used{xb, ob};
     nt::Model* m = model_.get();
     const float* x = xb->f32();
@@ -915,6 +992,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   std::mutex mu_;
   std::condition_variable cv_;
   bool paused_ = false, reply_ready_ = false, reply_stop_ = false;
+  int paused_jobs_ = 0;  // evaluate/predict jobs started while a fit was paused (guarded by mu_)
 };
 
 void CallJs(Napi::Env env, Napi::Function cb, ModelWrap* ctx, FitEvent* ev) {

@@ -228,7 +228,14 @@ Status Model::build(const ModelSpec& spec, int64_t max_batch) {
   if (!sparse && spec_.target_width != width_[spec_.output])
     return InvalidArgument("The targets have " + std::to_string(spec_.target_width) +
                            " columns but the model's output has " + std::to_string(width_[spec_.output]));
-  needs_grad_[loss_node_] = needs_grad_[loss_node_] || true;
+  needs_grad_[loss_node_] = true;
+  for (MetricKind mk : spec_.metrics) {
+    const bool label_metric = mk == MetricKind::kSparseCategoricalAccuracy;
+    if (static_cast<int>(mk) < 0 || static_cast<int>(mk) > 4) return InvalidArgument("Unknown metric");
+    if (label_metric != sparse)
+      return InvalidArgument(sparse ? "This metric needs float targets, not integer class labels"
+                                    : "Sparse categorical accuracy needs integer class labels");
+  }
 
   // Buffers.
   acts_.assign(n, {});
@@ -244,7 +251,7 @@ Status Model::build(const ModelSpec& spec, int64_t max_batch) {
     if (s.kind == NodeKind::kDense && !act_from_output(s.act)) pre_[i].assign(sz, 0.0f);
     if (s.kind == NodeKind::kDropout) aux_[i].assign(sz, 0.0f);
     if (s.kind == NodeKind::kLayerNorm) aux_[i].assign(static_cast<size_t>(max_batch) * 2, 0.0f);
-    if (s.kind == NodeKind::kBatchNorm) aux_[i].assign(static_cast<size_t>(width_[i]) * 2, 0.0f);
+    if (s.kind == NodeKind::kBatchNorm) aux_[i].assign(static_cast<size_t>(width_[i]) * 3, 0.0f);
   }
   int64_t max_w = 1;
   for (int64_t w : width_) max_w = std::max(max_w, w);
@@ -265,6 +272,12 @@ Status Model::set_optimizer(const OptimizerSpec& opt, bool reset_state) {
     if (g.has_lr && (!finite(g.lr) || g.lr < 0)) return InvalidArgument("Expected a group learning rate >= 0");
     if (g.has_schedule) NT_RETURN_IF_ERROR(validate_schedule(g.schedule));
   }
+  if (static_cast<int>(opt.kind) < 0 || static_cast<int>(opt.kind) > 4) return InvalidArgument("Unknown optimizer kind");
+  for (double x : {opt.momentum, opt.dampening, opt.weight_decay, opt.beta1, opt.beta2, opt.eps, opt.alpha, opt.lr_decay,
+                   opt.initial_accumulator})
+    if (!finite(x)) return InvalidArgument("Expected finite optimizer hyperparameters");
+  for (const auto& g : opt.groups)
+    if (g.has_weight_decay && !finite(g.weight_decay)) return InvalidArgument("Expected a finite group weight decay");
   if (!finite(opt.hyper_lr) || opt.hyper_lr < 0) return InvalidArgument("Expected a hypergradient rate >= 0");
   if (!(opt.hyper_min_lr >= 0) || !(opt.hyper_max_lr >= opt.hyper_min_lr))
     return InvalidArgument("Expected hypergradient bounds 0 <= min <= max");
@@ -289,6 +302,8 @@ void Model::reset_optimizer_state() {
   hd_have_dir_ = false;
   hd_dir_.assign(o.hypergradient ? n : 0, 0.0f);
   hd_old_.assign(o.hypergradient ? n : 0, 0.0f);
+  hd_dir_norm_ = 0;
+  if (have_snapshot_) take_snapshot();  // the guard's snapshot must match the new state layout
 }
 
 void Model::take_snapshot() {
@@ -297,6 +312,7 @@ void Model::take_snapshot() {
   snap_step_ = step_;
   snap_hd_mult_ = hd_mult_;
   snap_hd_have_dir_ = hd_have_dir_;
+  snap_hd_dir_norm_ = hd_dir_norm_;
   snap_hd_dir_ = hd_dir_;
   have_snapshot_ = true;
 }
@@ -308,6 +324,7 @@ void Model::restore_snapshot() {
   step_ = snap_step_;
   hd_mult_ = snap_hd_mult_;
   hd_have_dir_ = snap_hd_have_dir_;
+  hd_dir_norm_ = snap_hd_dir_norm_;
   hd_dir_ = snap_hd_dir_;
 }
 
@@ -420,9 +437,11 @@ Status Model::forward(const float* x, int64_t rows, bool training, bool logits_o
         float* rstd_b = mean_b + w;
         const float* gamma = np.gamma >= 0 ? A + np.gamma : nullptr;
         const float* beta = np.beta >= 0 ? A + np.beta : nullptr;
-        float* mm = A + np.mean;
-        float* mv = A + np.var;
-        if (training) {
+        float* var_b = rstd_b + w;  // batch variance, folded into the moving statistics after the update
+        const float* mm = A + np.mean;
+        const float* mv = A + np.var;
+        // A frozen batch-norm layer runs in inference mode while training (Keras semantics).
+        if (training && s.trainable) {
           std::vector<double>& acc = dscratch_;
           acc.assign(static_cast<size_t>(2 * w), 0.0);
           for (int64_t r = 0; r < rows; ++r)
@@ -433,13 +452,11 @@ Status Model::forward(const float* x, int64_t rows, bool training, bool logits_o
               const double d = in[r * w + j] - acc[j];
               acc[w + j] += d * d;
             }
-          const float mom = s.momentum;
           for (int64_t j = 0; j < w; ++j) {
             const double var = acc[w + j] / static_cast<double>(rows);
             mean_b[j] = static_cast<float>(acc[j]);
             rstd_b[j] = static_cast<float>(1.0 / std::sqrt(var + s.eps));
-            mm[j] = mom * mm[j] + (1.0f - mom) * static_cast<float>(acc[j]);
-            mv[j] = mom * mv[j] + (1.0f - mom) * static_cast<float>(var);
+            var_b[j] = static_cast<float>(var);
           }
         } else {
           for (int64_t j = 0; j < w; ++j) {
@@ -584,8 +601,15 @@ Status Model::loss_and_grad(const float* y, const int32_t* labels, int64_t rows,
     double acc = 0.0;
     switch (spec_.metrics[mi]) {
       case MetricKind::kBinaryAccuracy: {
-        const float thr = logits && loss_kind_ == LossKind::kBceLogits ? 0.0f : 0.5f;
-        for (int64_t t = 0; t < cnt; ++t) acc += ((p[t] > thr) == (y[t] > 0.5f)) ? 1.0 : 0.0;
+        const float* q = p;
+        float thr = 0.5f;
+        if (loss_kind_ == LossKind::kBceLogits) {
+          thr = 0.0f;  // sigmoid(z) > 0.5 exactly when z > 0
+        } else if (logits) {  // softmax fused into the loss: threshold probabilities
+          NT_RETURN_IF_ERROR(softmax_f32(p, rows, k, scratch_.data()));
+          q = scratch_.data();
+        }
+        for (int64_t t = 0; t < cnt; ++t) acc += ((q[t] > thr) == (y[t] > 0.5f)) ? 1.0 : 0.0;
         acc /= static_cast<double>(k);
         break;
       }
@@ -763,6 +787,14 @@ Status Model::backward(int64_t rows) {
         const float* mean_b = aux_[i].data();
         const float* rstd_b = mean_b + w;
         const float* gamma = np.gamma >= 0 ? A + np.gamma : nullptr;
+        if (!s.trainable) {  // fixed statistics: an affine map per feature
+          if (!needs_grad_[in0]) break;
+          float* dst = consumers_[in0] == 1 ? dout(in0) : scratch_.data();
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t j = 0; j < w; ++j) dst[r * w + j] = (gamma ? gamma[j] : 1.0f) * rstd_b[j] * dy[r * w + j];
+          if (dst == scratch_.data()) NT_RETURN_IF_ERROR(axpy_f32(1.0f, dst, cnt, dout(in0)));
+          break;
+        }
         std::vector<double>& acc = dscratch_;
         acc.assign(static_cast<size_t>(2 * w), 0.0);  // sum(dy), sum(dy * xhat)
         for (int64_t r = 0; r < rows; ++r)
@@ -982,8 +1014,35 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
   NT_RETURN_IF_ERROR(forward(x, rows, true, true));
   NT_RETURN_IF_ERROR(loss_and_grad(y, labels, rows, true, stats));
   if (!std::isfinite(stats->loss_sum)) return Status(StatusCode::kNonFinite, "The loss is not finite");
+  for (size_t i = 0; i < spec_.nodes.size(); ++i) {
+    if (spec_.nodes[i].kind != NodeKind::kBatchNorm || !spec_.nodes[i].trainable) continue;
+    double sq = 0;
+    NT_RETURN_IF_ERROR(sum_squares_f32(aux_[i].data(), 3 * width_[i], &sq));
+    if (!std::isfinite(sq)) return Status(StatusCode::kNonFinite, "The batch-norm statistics are not finite");
+  }
   NT_RETURN_IF_ERROR(backward(rows));
-  return apply_update(lr_used);
+  NT_RETURN_IF_ERROR(apply_update(lr_used));
+  commit_moving_statistics();
+  return Status::Ok();
+}
+
+// Batch-norm moving statistics follow only applied steps (a rejected step leaves them as they were).
+void Model::commit_moving_statistics() {
+  float* A = arena_.data();
+  for (size_t i = 0; i < spec_.nodes.size(); ++i) {
+    const NodeSpec& s = spec_.nodes[i];
+    if (s.kind != NodeKind::kBatchNorm || !s.trainable) continue;
+    const int64_t w = width_[i];
+    const float* mean_b = aux_[i].data();
+    const float* var_b = mean_b + 2 * w;
+    float* mm = A + node_params_[i].mean;
+    float* mv = A + node_params_[i].var;
+    const float mom = s.momentum;
+    for (int64_t j = 0; j < w; ++j) {
+      mm[j] = mom * mm[j] + (1.0f - mom) * mean_b[j];
+      mv[j] = mom * mv[j] + (1.0f - mom) * var_b[j];
+    }
+  }
 }
 
 Status Model::eval_batch(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats) {

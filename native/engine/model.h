@@ -220,6 +220,7 @@ class Model {
   Status loss_and_grad(const float* y, const int32_t* labels, int64_t rows, bool want_grad, BatchStats* stats);
   Status backward(int64_t rows);
   Status apply_update(double* lr_used);
+  void commit_moving_statistics();
   float* out(int node) { return acts_[node].data(); }
   float* dout(int node) { return dacts_[node].data(); }
 
@@ -256,6 +257,7 @@ class Model {
   int64_t snap_step_ = 0;
   double snap_hd_mult_ = 1.0;
   bool snap_hd_have_dir_ = false;
+  double snap_hd_dir_norm_ = 0;
   std::vector<float> snap_hd_dir_;
   std::vector<int64_t> inject_steps_;
   // Loss fusion: the node whose output holds logits when the loss is computed from logits.

@@ -10,7 +10,8 @@
  */
 import { spawnSync } from 'child_process';
 
-import { dense, dropout, sequential, sgd, tensor } from '../../lib';
+import { adam, batchNormalization, dense, dropout, rmsprop, sequential, sgd, tensor } from '../../lib';
+import { bufferOf } from '../../lib/tensor/tensor';
 import { makeRng, randMatrix, sameBits } from '../helpers/model';
 import { transpileLib } from '../helpers/transpile';
 
@@ -115,4 +116,151 @@ test('BUG 7: with the guard on, a fit that keeps diverging rejects instead of en
     (e: { code?: string }) => e.code,
   );
   expect(outcome).toBe('ERR_NT_NON_FINITE');
+});
+
+test('terminating a worker during predict, evaluate or trainOnBatch does not abort the process', () => {
+  const lib = transpileLib();
+  try {
+    const script = `
+      const { Worker } = require('worker_threads');
+      const code = \`
+        const nt = require(${JSON.stringify(lib.index)});
+        const { parentPort, workerData } = require('worker_threads');
+        const n = 4096;
+        const x = nt.tensor(new Float32Array(n * 256).map((_, i) => Math.sin(i)), [n, 256]);
+        const y = nt.tensor(new Float32Array(n * 8).map((_, i) => Math.cos(i)), [n, 8]);
+        const m = nt.sequential([nt.dense({ units: 256, activation: 'relu', inputShape: [256] }), nt.dense({ units: 8 })], { seed: 1 });
+        m.compile({ optimizer: nt.sgd({ lr: 0.001 }), loss: 'mse' });
+        const xb = nt.tensor(new Float32Array(32 * 256).fill(0.1), [32, 256]);
+        const yb = nt.tensor(new Float32Array(32 * 8).fill(0.2), [32, 8]);
+        parentPort.postMessage('started');
+        (async () => {
+          for (;;) {
+            if (workerData.op === 0) (await m.predict(x)).dispose();
+            else if (workerData.op === 1) await m.evaluate(x, y);
+            else await m.trainOnBatch(xb, yb);
+          }
+        })();
+      \`;
+      (async () => {
+        for (let i = 0; i < 9; i++) {
+          const w = new Worker(code, { eval: true, workerData: { op: i % 3 } });
+          await new Promise((r) => w.once('message', r));
+          await new Promise((r) => setTimeout(r, 20 + 15 * i));
+          await w.terminate();
+        }
+        setTimeout(() => console.log('main thread alive'), 100);
+      })();
+    `;
+    const r = spawnSync(process.execPath, ['-e', script], { env: process.env, encoding: 'utf8', timeout: 90000 });
+    expect({ status: r.status, signal: r.signal, stdout: r.stdout.trim(), stderr: r.stderr.trim() }).toEqual({ status: 0, signal: null, stdout: 'main thread alive', stderr: '' });
+  } finally {
+    lib.cleanup();
+  }
+});
+
+test('predict and evaluate inside an epoch callback leave the running fit alone; compile there is refused', async () => {
+  const rng = makeRng(9);
+  const x = Array.from({ length: 100 }, () => [rng.next() * 2 - 1]);
+  const y = x.map(([v]) => [3 * v - 1]);
+  const m = sequential([dense({ units: 1, inputShape: [1] })], { seed: 2 });
+  m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'mse' });
+  let compileError: { code?: string } | undefined;
+  const h = await m.fit(x, y, {
+    epochs: 30,
+    batchSize: 16,
+    seed: 1,
+    callbacks: [
+      {
+        onEpochEnd: async (epoch) => {
+          if (epoch !== 0) return;
+          (await m.predict(x)).dispose(); // 100 rows: more than the 32-row plan
+          await m.evaluate(x, y, { batchSize: 100 });
+          try {
+            m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'mse' });
+          } catch (e) {
+            compileError = e as { code?: string };
+          }
+        },
+      },
+    ],
+  });
+  expect(compileError?.code).toBe('ERR_NT_BUSY');
+  expect(m.optimizerStep).toBe(30 * 7);
+  const final = await m.evaluate(x, y);
+  expect(final.loss).toBeCloseTo(h.history.loss[29], 1);
+  expect(final.loss).toBeLessThan(1e-3);
+});
+
+test('recompiling with another optimizer type does not carry the old moments over', async () => {
+  const m = sequential([dense({ units: 2, inputShape: [3] })], { seed: 1 });
+  m.compile({ optimizer: adam({ lr: 0.01 }), loss: 'mse' });
+  const x = [[1, 2, 3], [0, 1, 0], [2, 0, 1]];
+  const y = [[1, 0], [0, 1], [1, 1]];
+  await m.fit(x, y, { epochs: 3, batchSize: 3 });
+  expect(m.optimizerStep).toBe(3);
+  m.compile({ optimizer: rmsprop({ lr: 0.01, momentum: 0.9 }), loss: 'mse' });
+  expect(m.optimizerStep).toBe(0);
+  m.compile({ optimizer: rmsprop({ lr: 0.02, momentum: 0.9 }), loss: 'mse' });
+  await m.fit(x, y, { epochs: 2, batchSize: 3 });
+  m.compile({ optimizer: rmsprop({ lr: 0.01, momentum: 0.9 }), loss: 'mse' });
+  expect(m.optimizerStep).toBe(2); // same optimizer: state kept
+});
+
+test('a frozen batch-norm layer uses and keeps its moving statistics', async () => {
+  const m = sequential([dense({ units: 3, inputShape: [2] }), batchNormalization(), dense({ units: 1 })], { seed: 3 });
+  const bn = m.layers[1];
+  bn.trainable = false;
+  m.compile({ optimizer: sgd({ lr: 0.05 }), loss: 'mse' });
+  const before = m.getWeights();
+  const x = Array.from({ length: 32 }, (_, i) => [Math.sin(i), Math.cos(i)]);
+  const y = x.map(([a, b]) => [a - b]);
+  await m.fit(x, y, { epochs: 2, batchSize: 8, seed: 1 });
+  const after = m.getWeights();
+  for (const k of ['moving_mean', 'moving_variance', 'gamma', 'beta']) {
+    const name = `${bn.name}/${k}`;
+    expect(Array.from(after[name].data)).toEqual(Array.from(before[name].data));
+  }
+  expect(Array.from(after['dense_1/kernel'].data)).not.toEqual(Array.from(before['dense_1/kernel'].data));
+});
+
+test('a rejected step leaves batch-norm moving statistics unchanged', async () => {
+  const m = sequential([dense({ units: 2, inputShape: [4] }), batchNormalization(), dense({ units: 2 })], { seed: 5 });
+  m.compile({ optimizer: sgd({ lr: 1e6 }), loss: 'mse' });
+  const x = Array.from({ length: 8 }, (_, i) => [i, i * 2, -i, 1]);
+  const y = x.map((r) => [r[0] * 3, -r[1]]);
+  await expect(m.fit(x, y, { epochs: 50, batchSize: 8, shuffle: false, divergenceGuard: false })).rejects.toMatchObject({ code: 'ERR_NT_NON_FINITE' });
+  for (const [k, w] of Object.entries(m.getWeights())) {
+    expect({ k, finite: Array.from(w.data).every(Number.isFinite) }).toEqual({ k, finite: true });
+  }
+});
+
+test('binaryAccuracy on a softmax output fused with cross-entropy thresholds probabilities', async () => {
+  const rng = makeRng(4);
+  const x = Array.from({ length: 60 }, () => [rng.next(), rng.next(), rng.next()]);
+  const y = x.map((r) => (r[0] > r[1] ? [1, 0] : [0, 1]));
+  const m = sequential([dense({ units: 2, activation: 'softmax', inputShape: [3] })], { seed: 6 });
+  m.compile({ optimizer: sgd({ lr: 0.1 }), loss: 'categoricalCrossentropy', metrics: ['binaryAccuracy'] });
+  const r = await m.evaluate(x, y);
+  const p = (await m.predict(x)).data();
+  let hits = 0;
+  for (let i = 0; i < 60; i++) for (let j = 0; j < 2; j++) hits += (p[i * 2 + j] > 0.5) === (y[i][j] > 0.5) ? 1 : 0;
+  expect(r.binaryAccuracy).toBeCloseTo(hits / 120, 10);
+});
+
+test('tensors in use by fit cannot be written; initialEpoch follows Keras (epochs is the final index)', async () => {
+  const m = sequential([dense({ units: 1, inputShape: [1] })], { seed: 1 });
+  m.compile({ optimizer: sgd({ lr: 0.01 }), loss: 'mse' });
+  const xt = tensor(new Float32Array(64).map((_, i) => i / 64), [64, 1]);
+  const yt = tensor(new Float32Array(64).map((_, i) => i / 32), [64, 1]);
+  let writeError: { code?: string } | undefined;
+  const h = await m.fit(xt, yt, {
+    epochs: 5,
+    initialEpoch: 2,
+    batchSize: 8,
+    callbacks: [{ onEpochEnd: () => { try { bufferOf(xt, 'x').write(new Float32Array(1)); } catch (e) { writeError = e as { code?: string }; } } }],
+  });
+  expect(h.epoch).toEqual([2, 3, 4]);
+  expect(writeError?.code).toBe('ERR_NT_BUSY');
+  await expect(m.fit(xt, yt, { epochs: 2, initialEpoch: 2 })).rejects.toThrow('Expected an epochs value greater than initialEpoch (2) for epochs but received 2');
 });

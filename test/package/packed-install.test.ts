@@ -11,7 +11,16 @@ const root = path.join(__dirname, '..', '..');
 const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 
 function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
-  return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, timeout: 480_000 });
+}
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
 }
 
 describe('packed install', () => {
@@ -19,9 +28,12 @@ describe('packed install', () => {
   let tarball: string;
 
   beforeAll(() => {
-    // CI runs `npm run prebuild` first; build the prebuilt binary here when it is missing.
-    const have = fs.existsSync(prebuildDir) && fs.readdirSync(prebuildDir).some((f) => f.endsWith('.node'));
-    if (!have) run('npx', ['prebuildify', '--napi', '--strip'], root);
+    // CI runs `npm run prebuild` first; (re)build the prebuilt binary here when it is missing or
+    // older than a native source, and the JavaScript, so the tarball matches the sources.
+    const binaries = fs.existsSync(prebuildDir) ? fs.readdirSync(prebuildDir).filter((f) => f.endsWith('.node')) : [];
+    const built = binaries.length ? Math.min(...binaries.map((f) => fs.statSync(path.join(prebuildDir, f)).mtimeMs)) : 0;
+    if (newestSource(path.join(root, 'native')) > built) run('npx', ['prebuildify', '--napi', '--strip'], root);
+    run('npm', ['run', 'build:ts'], root);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-pack-'));
     const out = run('npm', ['pack', '--pack-destination', tmp, '--ignore-scripts', '--json'], root);
     const info = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
