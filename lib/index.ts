@@ -20,7 +20,7 @@ export type { ActivationName, InitializerName, Initializer, LayerConfig, DenseOp
 export { Model, sequential, model } from './model/model';
 export type { CompileOptions, FitOptions, NamedWeights, XInput, YInput } from './model/model';
 export { sgd, adam, adamw, rmsprop, adagrad } from './optim/optimizers';
-export type { OptimizerConfig, OptimizerSpec, OptimizerType, ParamGroup } from './optim/optimizers';
+export type { OptimizerConfig, OptimizerSpec, OptimizerType, ParamGroup, CommonOptimizerOptions, HypergradientOptions } from './optim/optimizers';
 export { LOSSES } from './losses';
 export type { LossName, LossSpec } from './losses';
 export { METRICS } from './metrics';

@@ -61,6 +61,18 @@ export interface HypergradientOptions {
 
 const COMMON = ['lr', 'weightDecay', 'clipNorm', 'clipValue', 'paramGroups', 'hypergradient'];
 
+/** Options every optimizer takes. */
+export interface CommonOptimizerOptions {
+  lr?: LrSpec;
+  weightDecay?: number;
+  /** Clip the global L2 norm of all gradients to this value (0: off). */
+  clipNorm?: number;
+  /** Clamp every gradient element to [-clipValue, clipValue] (0: off). */
+  clipValue?: number;
+  paramGroups?: ParamGroup[];
+  hypergradient?: boolean | Partial<HypergradientOptions>;
+}
+
 function checkHypergradient(type: OptimizerType, x: unknown): HypergradientOptions | null {
   if (x === undefined || x === null || x === false) return null;
   if (x === true) return { hyperLr: 0.05, minLr: 0, maxLr: 10, rule: 'multiplicative' };
@@ -127,16 +139,10 @@ const positive = (name: string, x: unknown, d: number): number =>
  * @throws RangeError for out-of-range options; Nesterov needs momentum > 0 and dampening 0.
  * @example sgd({lr: 0.1, momentum: 0.9, nesterov: true})
  */
-export function sgd(options: {
-  lr?: LrSpec;
+export function sgd(options: CommonOptimizerOptions & {
   momentum?: number;
   dampening?: number;
   nesterov?: boolean;
-  weightDecay?: number;
-  clipNorm?: number;
-  clipValue?: number;
-  paramGroups?: ParamGroup[];
-  hypergradient?: boolean | Partial<HypergradientOptions>;
 } = {}): OptimizerConfig {
   const o = opts('sgd', options, ['momentum', 'dampening', 'nesterov']);
   const c = base('sgd', o, 0.01, 0);
@@ -153,17 +159,11 @@ export function sgd(options: {
  * Adam (torch.optim.Adam): weight decay as an L2 term added to the gradient.
  * @example adam({lr: 1e-3})
  */
-export function adam(options: {
-  lr?: LrSpec;
+export function adam(options: CommonOptimizerOptions & {
   beta1?: number;
   beta2?: number;
   eps?: number;
   amsgrad?: boolean;
-  weightDecay?: number;
-  clipNorm?: number;
-  clipValue?: number;
-  paramGroups?: ParamGroup[];
-  hypergradient?: boolean | Partial<HypergradientOptions>;
 } = {}): OptimizerConfig {
   return adamLike('adam', options, 0);
 }
@@ -190,17 +190,11 @@ function adamLike(type: 'adam' | 'adamw', options: unknown, wd: number): Optimiz
  * RMSProp (torch.optim.RMSprop), optionally centered and with momentum.
  * @example rmsprop({lr: 1e-3, centered: true})
  */
-export function rmsprop(options: {
-  lr?: LrSpec;
+export function rmsprop(options: CommonOptimizerOptions & {
   alpha?: number;
   eps?: number;
   momentum?: number;
   centered?: boolean;
-  weightDecay?: number;
-  clipNorm?: number;
-  clipValue?: number;
-  paramGroups?: ParamGroup[];
-  hypergradient?: boolean | Partial<HypergradientOptions>;
 } = {}): OptimizerConfig {
   const o = opts('rmsprop', options, ['alpha', 'eps', 'momentum', 'centered']);
   const c = base('rmsprop', o, 0.01, 0);
@@ -215,16 +209,10 @@ export function rmsprop(options: {
  * AdaGrad (torch.optim.Adagrad) with learning-rate decay and an initial accumulator value.
  * @example adagrad({lr: 0.05})
  */
-export function adagrad(options: {
-  lr?: LrSpec;
+export function adagrad(options: CommonOptimizerOptions & {
   lrDecay?: number;
   eps?: number;
   initialAccumulatorValue?: number;
-  weightDecay?: number;
-  clipNorm?: number;
-  clipValue?: number;
-  paramGroups?: ParamGroup[];
-  hypergradient?: boolean | Partial<HypergradientOptions>;
 } = {}): OptimizerConfig {
   const o = opts('adagrad', options, ['lrDecay', 'eps', 'initialAccumulatorValue']);
   const c = base('adagrad', o, 0.01, 0);
