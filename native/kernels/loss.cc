@@ -42,8 +42,19 @@ Status check_xent(const float* logits, const float* targets, const int32_t* labe
 double xent_row(const float* x, const float* t, int32_t label, int64_t cols, float* g, float gscale) {
   float m = x[0];
   for (int64_t j = 1; j < cols; ++j) m = x[j] > m ? x[j] : m;
+  // exp(x - m) once per element, in float (arguments are <= 0, so no overflow), kept in g for the
+  // gradient; the sum and the log-sum-exp in double.
   double s = 0;
-  for (int64_t j = 0; j < cols; ++j) s += std::exp(static_cast<double>(x[j] - m));
+  const bool keep = g != nullptr && g != x;  // g may alias the logits: then recompute below
+  if (keep) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const float e = std::exp(x[j] - m);
+      g[j] = e;
+      s += e;
+    }
+  } else {
+    for (int64_t j = 0; j < cols; ++j) s += std::exp(x[j] - m);
+  }
   const double lse = static_cast<double>(m) + std::log(s);
   double loss, tsum;
   if (t != nullptr) {
@@ -60,8 +71,8 @@ double xent_row(const float* x, const float* t, int32_t label, int64_t cols, flo
   if (g != nullptr) {
     const double inv = 1.0 / s;
     for (int64_t j = 0; j < cols; ++j) {
-      double p = std::exp(static_cast<double>(x[j] - m)) * inv;
-      double tj = t != nullptr ? static_cast<double>(t[j]) : (j == label ? 1.0 : 0.0);
+      const double p = static_cast<double>(keep ? g[j] : std::exp(x[j] - m)) * inv;
+      const double tj = t != nullptr ? static_cast<double>(t[j]) : (j == label ? 1.0 : 0.0);
       g[j] = static_cast<float>(static_cast<double>(gscale) * (p * tsum - tj));
     }
   }
