@@ -359,7 +359,8 @@ describe('elementwise', () => {
         for (const useRef of [false, true]) {
           const dx = new b.NativeBuffer(0, rows * cols);
           b.softmaxBackward(bufOf(ty), bufOf(tdy), rows, cols, dx, useRef);
-          expect(relErr(dx.read(), ref)).toBeLessThan(1e-6);
+          // dy - sum(dy * y) cancels: float32 rounding reaches a few 1e-6 on some draws.
+          expect(relErr(dx.read(), ref)).toBeLessThan(1e-5);
         }
       }
     });
