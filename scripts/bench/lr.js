@@ -30,7 +30,7 @@
 //   node scripts/bench/lr.js [--seeds=1,2,3,4,5] [--cap=30] [--auto-epochs=10] [--target=0.95]
 //                            [--threads=2] [--only=<substring of a configuration name>]
 // Development builds side by side with others:
-//   npx tsc -p tsconfig.json --outDir /tmp/nt-lr-dist && npx cmake-js compile --out build-benchlr
+//   npx tsc -p lib/tsconfig.json --outDir /tmp/nt-lr-dist && npx cmake-js compile --out build-benchlr
 //   NODETRAIN_DIST=/tmp/nt-lr-dist NODETRAIN_ADDON=build-benchlr/Release/nodetrain.node node scripts/bench/lr.js
 // NODETRAIN_DIST is the tsc output folder holding lib/index.js (default: the repository's dist/);
 // NODETRAIN_ADDON is read by the library's loader (default: node-gyp-build's lookup).

@@ -86,7 +86,7 @@ function nodetrainJs() {
   const outDir = path.join(benchDir, 'train-dist');
   console.error(`compiling lib/ into ${path.relative(root, outDir)} ...`);
   try {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json'), '--outDir', outDir], { cwd: root, stdio: 'pipe' });
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'lib', 'tsconfig.json'), '--outDir', outDir], { cwd: root, stdio: 'pipe' });
   } catch (e) {
     // Type errors elsewhere still emit JavaScript; carry on when the entry point is there.
     console.error(`tsc reported errors (continuing with the emitted JavaScript):\n${String(e.stdout).slice(0, 2000)}`);
