@@ -1,5 +1,6 @@
 /** Native training engine (see native/binding/engine_binding.cc). */
 import type { NativeBuffer } from './binding';
+import type { NativeLoss, NativeMetric, NativeOptimizer } from './enums';
 
 export interface NativeParamInfo {
   name: string;
@@ -29,7 +30,7 @@ export type NativeFitEvent =
   | { type: 'epochEnd'; epoch: number; logs: NativeEpochLogs };
 
 export interface NativeOptimizerSpec {
-  kind: number;
+  kind: NativeOptimizer;
   lr: number;
   schedule?: unknown;
   momentum?: number;
@@ -54,19 +55,18 @@ export interface NativeOptimizerSpec {
   groups?: { lr?: number; weightDecay?: number; schedule?: unknown }[];
 }
 
+/**
+ * One node of the plan. `op` names a native op (each op file in native/engine/ops/ registers its
+ * name: 'input', 'dense', 'activation', 'softmax', 'dropout', 'layerNorm', 'batchNorm', 'add',
+ * 'concat', 'prelu', ...). `attrs` holds the op's own settings, read only by that op (for
+ * example dense: {units, useBias, activation, alpha}; dropout: {rate}; batchNorm:
+ * {epsilon, momentum, center, scale}). Activation names are NATIVE_ACTIVATIONS.
+ */
 export interface NativeNodeSpec {
-  kind: number;
+  op: string;
   name: string;
   inputs: number[];
-  units?: number;
-  useBias?: boolean;
-  act?: number;
-  alpha?: number;
-  rate?: number;
-  eps?: number;
-  momentum?: number;
-  center?: boolean;
-  scale?: boolean;
+  attrs?: Record<string, number | boolean | string>;
   group?: number;
   trainable?: boolean;
 }
@@ -74,8 +74,8 @@ export interface NativeNodeSpec {
 export interface NativeModelSpec {
   nodes: NativeNodeSpec[];
   output: number;
-  loss: { kind: number; huberDelta?: number };
-  metrics: number[];
+  loss: { kind: NativeLoss; huberDelta?: number };
+  metrics: NativeMetric[];
   optimizer: NativeOptimizerSpec;
   targetWidth: number;
   sparseLabels: boolean;
