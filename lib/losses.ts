@@ -32,7 +32,6 @@ export type LossSpec = LossName | keyof typeof ALIASES | { name: 'huber'; delta:
 
 export interface ResolvedLoss {
   name: LossName;
-  kind: number;
   huberDelta?: number;
   sparse: boolean;
 }
@@ -43,10 +42,9 @@ export function resolveLoss(x: unknown): ResolvedLoss {
     const o = v.plainObject('loss', x);
     v.knownKeys('loss', o, ['name', 'delta']);
     v.oneOf('loss.name', o.name, ['huber'] as const);
-    return { name: 'huber', kind: 2, huberDelta: v.finiteNumber('loss.delta', o.delta, { min: 0, minExclusive: true }), sparse: false };
+    return { name: 'huber', huberDelta: v.finiteNumber('loss.delta', o.delta, { min: 0, minExclusive: true }), sparse: false };
   }
   const name = (typeof x === 'string' && ALIASES[x]) || v.oneOf('loss', x, [...LOSSES, ...Object.keys(ALIASES)] as readonly string[]);
   const n = (ALIASES[name] ?? name) as LossName;
-  const kind = { meanSquaredError: 0, meanAbsoluteError: 1, huber: 2, binaryCrossentropy: 3, binaryCrossentropyFromLogits: 4, categoricalCrossentropy: 5, sparseCategoricalCrossentropy: 6, categoricalCrossentropyFromLogits: 7, sparseCategoricalCrossentropyFromLogits: 8 }[n];
-  return { name: n, kind, huberDelta: n === 'huber' ? 1 : undefined, sparse: n.startsWith('sparse') };
+  return { name: n, huberDelta: n === 'huber' ? 1 : undefined, sparse: n.startsWith('sparse') };
 }

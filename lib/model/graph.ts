@@ -110,8 +110,6 @@ export function functionalGraph(inputs: unknown, outputs: unknown): Graph {
   return { nodes, output: index.get(output)! };
 }
 
-const ACT_IDS: Record<string, number> = { linear: 0, relu: 1, leakyRelu: 2, elu: 3, gelu: 4, sigmoid: 5, tanh: 6, softplus: 7 };
-
 /**
  * Lowers the graph to native nodes. A softmax activation becomes its own node after the layer (so
  * cross-entropy can fuse with it); other dense activations are fused into the GEMM epilogue.
@@ -129,41 +127,38 @@ export function lowerGraph(g: Graph, groupOf: (layerName: string) => number): { 
     let idx: number;
     switch (c.type) {
       case 'input':
-        idx = out.push({ kind: 0, name, inputs: [], units: n.width }) - 1;
+        idx = out.push({ op: 'input', name, inputs: [], attrs: { units: n.width } }) - 1;
         break;
       case 'dense': {
         const soft = c.activation === 'softmax';
-        idx = out.push({ kind: 1, name, inputs, units: c.units, useBias: c.useBias, act: soft ? 0 : ACT_IDS[c.activation], alpha: c.alpha ?? 0, group, trainable }) - 1;
-        if (soft) idx = out.push({ kind: 8, name: `${name}/softmax`, inputs: [idx] }) - 1;
+        idx = out.push({ op: 'dense', name, inputs, attrs: { units: c.units, useBias: c.useBias, activation: soft ? 'linear' : c.activation, alpha: c.alpha ?? 0 }, group, trainable }) - 1;
+        if (soft) idx = out.push({ op: 'softmax', name: `${name}/softmax`, inputs: [idx] }) - 1;
         break;
       }
       case 'activation':
         idx = c.activation === 'softmax'
-          ? out.push({ kind: 8, name, inputs }) - 1
-          : out.push({ kind: 2, name, inputs, act: ACT_IDS[c.activation], alpha: c.alpha ?? 0 }) - 1;
+          ? out.push({ op: 'softmax', name, inputs }) - 1
+          : out.push({ op: 'activation', name, inputs, attrs: { activation: c.activation, alpha: c.alpha ?? 0 } }) - 1;
         break;
       case 'dropout':
-        idx = out.push({ kind: 3, name, inputs, rate: c.rate }) - 1;
+        idx = out.push({ op: 'dropout', name, inputs, attrs: { rate: c.rate } }) - 1;
         break;
       case 'layerNormalization':
       case 'batchNormalization':
         idx = out.push({
-          kind: c.type === 'layerNormalization' ? 4 : 5,
+          op: c.type === 'layerNormalization' ? 'layerNorm' : 'batchNorm',
           name,
           inputs,
-          eps: c.epsilon,
-          momentum: c.momentum ?? 0.99,
-          center: c.center,
-          scale: c.scale,
+          attrs: { epsilon: c.epsilon, momentum: c.momentum ?? 0.99, center: c.center, scale: c.scale },
           group,
           trainable,
         }) - 1;
         break;
       case 'add':
-        idx = out.push({ kind: 6, name, inputs }) - 1;
+        idx = out.push({ op: 'add', name, inputs }) - 1;
         break;
       case 'concatenate':
-        idx = out.push({ kind: 7, name, inputs }) - 1;
+        idx = out.push({ op: 'concat', name, inputs }) - 1;
         break;
     }
     map.push(idx);

@@ -13,6 +13,8 @@ import { resolveLoss } from '../losses';
 import type { MetricName } from '../metrics';
 import { resolveMetrics } from '../metrics';
 import { binding } from '../native';
+import { createNativeModel } from '../native/engine';
+import type { NativeMetric } from '../native/enums';
 import type { NativeFitEvent, NativeModel, NativeOptimizerState, NativeParamInfo } from '../native/engine';
 import type { OptimizerConfig, OptimizerSpec } from '../optim/optimizers';
 import { resolveOptimizer, toNativeOptimizer } from '../optim/optimizers';
@@ -70,7 +72,7 @@ interface Compiled {
   optimizer: OptimizerConfig;
   loss: ResolvedLoss;
   lossSpec: LossSpec;
-  metricKinds: number[];
+  metricKinds: NativeMetric[];
   metricNames: string[];
 }
 
@@ -423,14 +425,14 @@ export class Model implements TrainableModel {
     const spec = {
       nodes,
       output,
-      loss: { kind: loss.kind, huberDelta: loss.huberDelta },
+      loss: { kind: loss.name, huberDelta: loss.huberDelta },
       metrics: c?.metricKinds ?? [],
       optimizer,
       targetWidth: loss.sparse ? 1 : this.outputWidth,
       sparseLabels: loss.sparse,
       seed: this.#seed,
     };
-    const native = callNative(() => new (binding().NativeModel)(spec, maxBatch));
+    const native = callNative(() => createNativeModel(spec, maxBatch));
     this.#native = native;
     // Optimizer state only carries over to the same kind of optimizer (Adam's moments mean nothing
     // to RMSProp, though the arrays have the same length).

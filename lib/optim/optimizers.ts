@@ -236,8 +236,6 @@ export function resolveOptimizer(x: unknown): OptimizerConfig {
   return FACTORIES[type](rest);
 }
 
-const KIND: Record<OptimizerType, number> = { sgd: 0, adam: 1, adamw: 2, rmsprop: 3, adagrad: 4 };
-
 /**
  * The native form. `groupOf` maps a layer name to its group index (0 = default group, i + 1 =
  * paramGroups[i]); `lr` overrides an 'auto' rate with the one a controller chose. @internal
@@ -246,7 +244,7 @@ export function toNativeOptimizer(c: OptimizerConfig, lrOverride?: number | Sche
   const lr = lrOverride ?? c.lr;
   if (lr === 'auto') throw v.rangeError("a number or a schedule (lr 'auto' needs fit's learning-rate controller)", 'lr', lr);
   const n: NativeOptimizerSpec = {
-    kind: KIND[c.type],
+    kind: c.type,
     lr: typeof lr === 'number' ? lr : 0,
     schedule: typeof lr === 'number' ? undefined : lr,
     momentum: c.momentum,
