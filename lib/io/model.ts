@@ -10,8 +10,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { NodetrainError } from '../errors';
-import * as L from '../layers/layers';
+import type * as L from '../layers/layers';
 import type { LayerConfig } from '../layers/layers';
+import { layerFromJSON, layerToJSON } from '../layers/layer';
+import { layerDefinition, layerDefinitions } from '../layers/registry';
 import type { LossSpec } from '../losses';
 import { Model } from '../model/model';
 import type { Graph } from '../model/graph';
@@ -84,7 +86,7 @@ export async function saveModel(model: Model, dir: string, options: SaveOptions 
     version: MODEL_FORMAT_VERSION,
     seed: model.seed,
     graph: {
-      nodes: g.nodes.map((n) => ({ config: { ...n.layer.config, name: n.layer.name, trainable: n.layer.trainable } as LayerConfig, inputs: n.inputs })),
+      nodes: g.nodes.map((n) => ({ config: layerToJSON(n.layer) as unknown as LayerConfig, inputs: n.inputs })),
       output: g.output,
     },
     training: cc ? { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics } : null,
@@ -106,44 +108,18 @@ export async function saveModel(model: Model, dir: string, options: SaveOptions 
   }
 }
 
-const FACTORIES: Record<string, (c: Record<string, unknown>) => L.Layer> = {
-  dense: (c) => L.dense(c as unknown as L.DenseOptions),
-  activation: (c) => L.activation(c as never),
-  dropout: (c) => L.dropout(c as never),
-  layerNormalization: (c) => L.layerNormalization(c as never),
-  batchNormalization: (c) => L.batchNormalization(c as never),
-  add: (c) => L.add(c as never),
-  concatenate: (c) => L.concatenate(c as never),
-};
-
-/** Rebuilds (and so validates) a layer from its saved config. */
+/** Rebuilds (and so validates) a layer from its saved config through the layer registry. */
 function layerFrom(file: string, i: number, c: unknown): L.Layer {
   if (typeof c !== 'object' || c === null) throw corrupt(file, `graph.nodes[${i}].config is not an object`);
-  const { type, trainable, ...rest } = c as Record<string, unknown>;
-  if (type === 'input') {
-    const shape = (rest as { shape?: unknown }).shape;
-    if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || (shape[0] as number) < 1) {
-      throw corrupt(file, `graph.nodes[${i}] has an invalid input shape`);
-    }
-    const l = new L.Layer({ type: 'input', name: typeof rest.name === 'string' ? rest.name : 'input', shape: [shape[0] as number], trainable: true });
-    return l;
+  const type = (c as { type?: unknown }).type;
+  if (typeof type !== 'string' || !layerDefinitions().some((d) => d.type === type)) {
+    throw corrupt(file, `graph.nodes[${i}] has an unknown layer type ${JSON.stringify(type)}`);
   }
-  const f = typeof type === 'string' ? FACTORIES[type] : undefined;
-  if (!f) throw corrupt(file, `graph.nodes[${i}] has an unknown layer type ${JSON.stringify(type)}`);
-  let layer: L.Layer;
   try {
-    // Keys that only exist in saved configs are dropped before revalidation.
-    const opts: Record<string, unknown> = { ...rest };
-    for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
-    if (type === 'dense' && opts.activation !== 'leakyRelu' && opts.activation !== 'elu') delete opts.alpha;
-    if (type === 'activation' && opts.activation !== 'leakyRelu' && opts.activation !== 'elu') delete opts.alpha;
-    if (type === 'layerNormalization') delete opts.momentum;
-    layer = f(opts);
+    return layerFromJSON(c);
   } catch (e) {
     throw corrupt(file, `graph.nodes[${i}]: ${(e as Error).message}`);
   }
-  if (typeof trainable === 'boolean') layer.trainable = trainable;
-  return layer;
 }
 
 /**
@@ -182,21 +158,20 @@ export async function loadModel(dir: string): Promise<{ model: Model; metadata: 
       if (!Number.isInteger(k) || k < 0 || k >= i) throw corrupt(file, `graph.nodes[${i}].inputs refers to ${JSON.stringify(k)}`);
       return k as number;
     });
-    const isInput = layer.type === 'input';
+    const def = layerDefinition(layer.type);
+    const isInput = def.arity === 0;
     if (isInput !== (inputs.length === 0)) throw corrupt(file, `graph.nodes[${i}] has the wrong number of inputs`);
-    const merge = layer.type === 'add' || layer.type === 'concatenate';
-    if (!isInput && !merge && inputs.length !== 1) throw corrupt(file, `graph.nodes[${i}] takes one input`);
-    if (merge && inputs.length < 2) throw corrupt(file, `graph.nodes[${i}] merges fewer than two inputs`);
+    if (def.arity === 1 && inputs.length !== 1) throw corrupt(file, `graph.nodes[${i}] takes one input`);
+    if (def.arity === 'many' && inputs.length < 2) throw corrupt(file, `graph.nodes[${i}] merges fewer than two inputs`);
     let width: number;
-    if (isInput) width = (layer.config as L.InputConfig).shape[0];
-    else if (layer.type === 'concatenate') width = inputs.reduce((s, k) => s + nodes[k].width, 0);
-    else if (layer.type === 'add') {
-      width = nodes[inputs[0]].width;
-      if (inputs.some((k) => nodes[k].width !== width)) throw corrupt(file, `graph.nodes[${i}] adds inputs of different widths`);
-    } else width = L.outputWidth(layer.config, nodes[inputs[0]].width);
+    try {
+      width = def.outputWidth(layer.config, inputs.map((k) => nodes[k].width));
+    } catch (e) {
+      throw corrupt(file, `graph.nodes[${i}]: ${(e as Error).message}`);
+    }
     nodes.push({ layer, inputs, width });
   });
-  if (nodes.filter((n) => n.layer.type === 'input').length !== 1) throw corrupt(file, 'the graph needs exactly one input');
+  if (nodes.filter((n) => layerDefinition(n.layer.type).arity === 0).length !== 1) throw corrupt(file, 'the graph needs exactly one input');
   if (!Number.isInteger(gj.output) || gj.output < 0 || gj.output >= nodes.length) throw corrupt(file, 'graph.output is out of range');
   const names = new Set<string>();
   for (const n of nodes) {

@@ -7,7 +7,20 @@
  * 2/in and 1/in respectively.
  */
 import type { Rng } from '../data/random';
-import type { Initializer } from './layers';
+
+export const INITIALIZERS = [
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'lecunUniform',
+  'lecunNormal',
+  'zeros',
+  'ones',
+] as const;
+export type InitializerName = (typeof INITIALIZERS)[number];
+/** An initializer name or `{constant: value}`. */
+export type Initializer = InitializerName | { constant: number };
 
 function truncatedNormal(rng: Rng, std: number): number {
   for (;;) {
@@ -16,7 +29,7 @@ function truncatedNormal(rng: Rng, std: number): number {
   }
 }
 
-/** Fills `out` following the initializer. */
+/** Fills `out` following the initializer. @internal */
 export function initialize(init: Initializer, fanIn: number, fanOut: number, rng: Rng, out: Float32Array): void {
   if (typeof init === 'object') {
     out.fill(init.constant);

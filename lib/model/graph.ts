@@ -3,7 +3,10 @@
  * list of layers or from the functional API's symbolic tensors.
  */
 import type { NativeNodeSpec } from '../native/engine';
-import { Layer, LayerConfig, SymbolicTensor, outputWidth } from '../layers/layers';
+import { Layer, SymbolicTensor } from '../layers/layers';
+import type { LayerConfig } from '../layers/layers';
+import { layerDefinition } from '../layers/registry';
+import type { ParamSpec } from '../layers/registry';
 import * as v from '../validate';
 
 /** One layer application in the graph. */
@@ -59,11 +62,12 @@ export function sequentialGraph(layers: unknown, inputShape?: number[]): Graph {
   const inputLayer = new Layer({ type: 'input', name: 'input', shape: [shape[0]], trainable: true });
   const nodes: GraphNode[] = [{ layer: inputLayer, inputs: [], width: shape[0] }];
   ls.forEach((l, i) => {
-    if (l.type === 'add' || l.type === 'concatenate' || l.type === 'input') {
+    const def = layerDefinition(l.type);
+    if (def.arity !== 1) {
       throw v.rangeError('a single-input layer in a sequential model (use the functional API for merges)', `layers[${i}]`, l.type);
     }
     const prev = nodes.length - 1;
-    nodes.push({ layer: l, inputs: [prev], width: outputWidth(l.config, nodes[prev].width) });
+    nodes.push({ layer: l, inputs: [prev], width: def.outputWidth(l.config, [nodes[prev].width]) });
   });
   nameLayers(nodes);
   return { nodes, output: nodes.length - 1 };
@@ -110,58 +114,47 @@ export function functionalGraph(inputs: unknown, outputs: unknown): Graph {
   return { nodes, output: index.get(output)! };
 }
 
+/** A parameter of a graph node: its full name `<layer>/<role>` and its layer's name. */
+export interface GraphParam extends ParamSpec {
+  name: string;
+  layer: string;
+  /** Index of the node in the graph. */
+  node: number;
+}
+
+/** The parameters every node declares, in graph order (the arena and initialisation order). */
+export function graphParams(g: Graph): GraphParam[] {
+  const out: GraphParam[] = [];
+  g.nodes.forEach((n, node) => {
+    const layer = n.layer.name!;
+    const widths = n.inputs.map((i) => g.nodes[i].width);
+    for (const p of layerDefinition(n.layer.type).params(n.layer.config, widths, n.width)) out.push({ ...p, name: `${layer}/${p.role}`, layer, node });
+  });
+  return out;
+}
+
 /**
- * Lowers the graph to native nodes. A softmax activation becomes its own node after the layer (so
- * cross-entropy can fuse with it); other dense activations are fused into the GEMM epilogue.
- * Returns the native nodes, the native output index and, per graph node, its native index.
+ * Lowers the graph to native nodes: each layer's definition emits its own (a dense layer with a
+ * softmax emits a dense node and a softmax node). Returns the native nodes, the native output
+ * index and, per graph node, the native index of its output.
  */
 export function lowerGraph(g: Graph, groupOf: (layerName: string) => number): { nodes: NativeNodeSpec[]; output: number; map: number[] } {
   const out: NativeNodeSpec[] = [];
   const map: number[] = [];
+  const emit = (spec: NativeNodeSpec): number => out.push(spec) - 1;
   g.nodes.forEach((n) => {
-    const c = n.layer.config;
     const name = n.layer.name!;
-    const inputs = n.inputs.map((i) => map[i]);
-    const group = groupOf(name);
-    const trainable = n.layer.trainable;
-    let idx: number;
-    switch (c.type) {
-      case 'input':
-        idx = out.push({ op: 'input', name, inputs: [], attrs: { units: n.width } }) - 1;
-        break;
-      case 'dense': {
-        const soft = c.activation === 'softmax';
-        idx = out.push({ op: 'dense', name, inputs, attrs: { units: c.units, useBias: c.useBias, activation: soft ? 'linear' : c.activation, alpha: c.alpha ?? 0 }, group, trainable }) - 1;
-        if (soft) idx = out.push({ op: 'softmax', name: `${name}/softmax`, inputs: [idx] }) - 1;
-        break;
-      }
-      case 'activation':
-        idx = c.activation === 'softmax'
-          ? out.push({ op: 'softmax', name, inputs }) - 1
-          : out.push({ op: 'activation', name, inputs, attrs: { activation: c.activation, alpha: c.alpha ?? 0 } }) - 1;
-        break;
-      case 'dropout':
-        idx = out.push({ op: 'dropout', name, inputs, attrs: { rate: c.rate } }) - 1;
-        break;
-      case 'layerNormalization':
-      case 'batchNormalization':
-        idx = out.push({
-          op: c.type === 'layerNormalization' ? 'layerNorm' : 'batchNorm',
-          name,
-          inputs,
-          attrs: { epsilon: c.epsilon, momentum: c.momentum ?? 0.99, center: c.center, scale: c.scale },
-          group,
-          trainable,
-        }) - 1;
-        break;
-      case 'add':
-        idx = out.push({ op: 'add', name, inputs }) - 1;
-        break;
-      case 'concatenate':
-        idx = out.push({ op: 'concat', name, inputs }) - 1;
-        break;
-    }
-    map.push(idx);
+    map.push(
+      layerDefinition(n.layer.type).lower(n.layer.config, {
+        name,
+        inputs: n.inputs.map((i) => map[i]),
+        inputWidths: n.inputs.map((i) => g.nodes[i].width),
+        width: n.width,
+        group: groupOf(name),
+        trainable: n.layer.trainable,
+        emit,
+      }),
+    );
   });
   return { nodes: out, output: map[g.output], map };
 }

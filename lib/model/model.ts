@@ -8,6 +8,7 @@ import { createRng } from '../data/random';
 import { NodetrainError, callNative, wrapNativeError } from '../errors';
 import { initialize } from '../layers/initializers';
 import { Layer, SymbolicTensor } from '../layers/layers';
+import { layerDefinition } from '../layers/registry';
 import type { LossSpec, ResolvedLoss } from '../losses';
 import { resolveLoss } from '../losses';
 import type { MetricName } from '../metrics';
@@ -24,7 +25,7 @@ import type { Schedule } from '../schedules/index';
 import { Tensor, bufferOf, empty, tensor } from '../tensor/tensor';
 import { Callback, History, Logs, ProgressBar, TrainableModel } from '../train/callbacks';
 import * as v from '../validate';
-import { Graph, functionalGraph, lowerGraph, sequentialGraph } from './graph';
+import { Graph, functionalGraph, graphParams, lowerGraph, sequentialGraph } from './graph';
 
 export interface CompileOptions {
   optimizer: OptimizerSpec;
@@ -74,13 +75,6 @@ interface Compiled {
   lossSpec: LossSpec;
   metricKinds: NativeMetric[];
   metricNames: string[];
-}
-
-interface ParamDecl {
-  name: string;
-  layer: string;
-  shape: number[];
-  init: () => Float32Array;
 }
 
 const verified = new WeakSet<Tensor>();
@@ -154,39 +148,15 @@ export class Model implements TrainableModel {
     return l;
   }
 
-  #paramDecls(): ParamDecl[] {
-    const rng = createRng(this.#seed);
-    const out: ParamDecl[] = [];
-    for (const n of this.#graph.nodes) {
-      const c = n.layer.config;
-      const name = n.layer.name!;
-      if (c.type === 'dense') {
-        const fanIn = this.#graph.nodes[n.inputs[0]].width;
-        // Draw eagerly so initial values depend only on the seed and layer order.
-        const k = new Float32Array(fanIn * c.units);
-        initialize(c.kernelInitializer, fanIn, c.units, rng, k);
-        out.push({ name: `${name}/kernel`, layer: name, shape: [fanIn, c.units], init: () => k });
-        if (c.useBias) {
-          const b = new Float32Array(c.units);
-          initialize(c.biasInitializer, fanIn, c.units, rng, b);
-          out.push({ name: `${name}/bias`, layer: name, shape: [c.units], init: () => b });
-        }
-      } else if (c.type === 'layerNormalization' || c.type === 'batchNormalization') {
-        const w = n.width;
-        if (c.scale) out.push({ name: `${name}/gamma`, layer: name, shape: [w], init: () => new Float32Array(w).fill(1) });
-        if (c.center) out.push({ name: `${name}/beta`, layer: name, shape: [w], init: () => new Float32Array(w) });
-        if (c.type === 'batchNormalization') {
-          out.push({ name: `${name}/moving_mean`, layer: name, shape: [w], init: () => new Float32Array(w) });
-          out.push({ name: `${name}/moving_variance`, layer: name, shape: [w], init: () => new Float32Array(w).fill(1) });
-        }
-      }
-    }
-    return out;
-  }
-
   #initialWeights(): NamedWeights {
+    // Draw eagerly, in graph order, so initial values depend only on the seed and layer order.
+    const rng = createRng(this.#seed);
     const w: NamedWeights = {};
-    for (const d of this.#paramDecls()) w[d.name] = { shape: d.shape, data: d.init() };
+    for (const p of graphParams(this.#graph)) {
+      const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+      initialize(p.init, p.fanIn, p.fanOut, rng, data);
+      w[p.name] = { shape: p.shape, data };
+    }
     return w;
   }
 
@@ -200,26 +170,24 @@ export class Model implements TrainableModel {
    * @example console.log(model.summary());
    */
   summary(): string {
-    const weights = this.getWeights();
     const rows: string[][] = [['Layer (type)', 'Output shape', 'Params', 'Inputs']];
+    const params = graphParams(this.#graph);
     let total = 0;
     let trainable = 0;
-    for (const n of this.#graph.nodes) {
-      const name = n.layer.name!;
+    this.#graph.nodes.forEach((n, node) => {
       let count = 0;
       let train = 0;
-      for (const [k, w] of Object.entries(weights)) {
-        if (k.startsWith(`${name}/`)) {
-          count += w.data.length;
-          if (n.layer.trainable && !k.endsWith('/moving_mean') && !k.endsWith('/moving_variance')) train += w.data.length;
-        }
+      for (const p of params) {
+        if (p.node !== node) continue;
+        const size = p.shape.reduce((a, b) => a * b, 1);
+        count += size;
+        if (n.layer.trainable && p.trainable) train += size;
       }
       total += count;
       trainable += train;
-      const c = n.layer.config;
-      const kind = c.type === 'dense' && c.activation !== 'linear' ? `dense, ${c.activation}` : c.type === 'activation' ? `activation, ${c.activation}` : c.type;
-      rows.push([`${name} (${kind})${n.layer.trainable ? '' : ' [frozen]'}`, `[null, ${n.width}]`, String(count), n.inputs.map((i) => this.#graph.nodes[i].layer.name!).join(', ')]);
-    }
+      const kind = layerDefinition(n.layer.type).label(n.layer.config);
+      rows.push([`${n.layer.name!} (${kind})${n.layer.trainable ? '' : ' [frozen]'}`, `[null, ${n.width}]`, String(count), n.inputs.map((i) => this.#graph.nodes[i].layer.name!).join(', ')]);
+    });
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
     const sep = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));

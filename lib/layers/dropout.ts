@@ -1,0 +1,47 @@
+/** Dropout: inverted dropout while training, the identity in inference. */
+import * as v from '../validate';
+import { checkInputShape, common } from './common';
+import { Layer } from './layer';
+import { cleanJSON, configJSON, noParams, registerLayer, sameWidth } from './registry';
+
+export interface DropoutConfig {
+  type: 'dropout';
+  name?: string;
+  rate: number;
+  inputShape?: number[];
+  trainable: boolean;
+}
+
+declare module './registry' {
+  interface LayerConfigMap {
+    dropout: DropoutConfig;
+  }
+}
+
+/**
+ * Inverted dropout (training only): zeroes each feature with probability `rate`, scales the rest
+ * by 1 / (1 - rate). The mask stream is seeded from the model's seed.
+ * @example dropout({rate: 0.2})
+ */
+export function dropout(opts: { rate: number; inputShape?: number[]; name?: string }): Layer {
+  const o = v.plainObject('dropout options', opts);
+  v.knownKeys('dropout options', o, ['rate', 'inputShape', 'name', 'trainable']);
+  return new Layer({
+    type: 'dropout',
+    ...common('dropout', o),
+    rate: v.finiteNumber('rate', o.rate, { min: 0, max: 1, maxExclusive: true }),
+    inputShape: checkInputShape(o.inputShape),
+  });
+}
+
+registerLayer<DropoutConfig>({
+  type: 'dropout',
+  className: 'Dropout',
+  arity: 1,
+  outputWidth: sameWidth,
+  params: noParams,
+  lower: (c, { name, inputs, emit }) => emit({ op: 'dropout', name, inputs, attrs: { rate: c.rate } }),
+  label: (c) => c.type,
+  toJSON: configJSON,
+  fromJSON: (json) => dropout(cleanJSON(json) as never),
+});

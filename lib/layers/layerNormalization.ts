@@ -1,0 +1,76 @@
+/**
+ * Layer normalisation over the features of each sample (Ba et al., 2016). The config, validation,
+ * parameters and lowering are shared with batch normalisation (./batchNormalization.ts).
+ */
+import * as v from '../validate';
+import { checkInputShape, common } from './common';
+import { Layer } from './layer';
+import { cleanJSON, configJSON, registerLayer, sameWidth } from './registry';
+import type { LayerDefinition, ParamSpec } from './registry';
+
+export interface NormConfig {
+  type: 'layerNormalization' | 'batchNormalization';
+  name?: string;
+  epsilon: number;
+  /** batchNormalization: moving = momentum * moving + (1 - momentum) * batch statistic. */
+  momentum?: number;
+  center: boolean;
+  scale: boolean;
+  inputShape?: number[];
+  trainable: boolean;
+}
+
+declare module './registry' {
+  interface LayerConfigMap {
+    layerNormalization: NormConfig;
+  }
+}
+
+/** Validates the options of either normalisation layer. @internal */
+export function norm(type: NormConfig['type'], opts: unknown): Layer {
+  const o = v.plainObject(`${type} options`, opts ?? {});
+  v.knownKeys(`${type} options`, o, ['epsilon', 'momentum', 'center', 'scale', 'inputShape', 'name', 'trainable']);
+  if (type === 'layerNormalization' && o.momentum !== undefined) throw v.rangeError('no momentum (batchNormalization only)', 'momentum', o.momentum);
+  return new Layer({
+    type,
+    ...common(type, o),
+    epsilon: v.optional(o.epsilon, 1e-3, (x) => v.finiteNumber('epsilon', x, { min: 0, minExclusive: true })),
+    momentum: type === 'batchNormalization' ? v.optional(o.momentum, 0.99, (x) => v.finiteNumber('momentum', x, { min: 0, max: 1 })) : undefined,
+    center: v.optional(o.center, true, (x) => v.boolean('center', x)),
+    scale: v.optional(o.scale, true, (x) => v.boolean('scale', x)),
+    inputShape: checkInputShape(o.inputShape),
+  });
+}
+
+/** The definition both normalisation layers share, given their op and moving statistics. @internal */
+export function normDefinition(type: NormConfig['type'], className: string, op: string, moving: boolean): LayerDefinition<NormConfig> {
+  return {
+    type,
+    className,
+    arity: 1,
+    outputWidth: sameWidth,
+    params: (c, _in, w) => {
+      const p = (role: string, init: 'zeros' | 'ones', trainable = true): ParamSpec => ({ role, shape: [w], init, fanIn: w, fanOut: w, trainable });
+      return [
+        ...(c.scale ? [p('gamma', 'ones')] : []),
+        ...(c.center ? [p('beta', 'zeros')] : []),
+        ...(moving ? [p('moving_mean', 'zeros', false), p('moving_variance', 'ones', false)] : []),
+      ];
+    },
+    lower: (c, { name, inputs, group, trainable, emit }) =>
+      emit({ op, name, inputs, attrs: { epsilon: c.epsilon, momentum: c.momentum ?? 0.99, center: c.center, scale: c.scale }, group, trainable }),
+    label: (c) => c.type,
+    toJSON: configJSON,
+    fromJSON: (json) => norm(type, cleanJSON(json, moving ? [] : ['momentum'])),
+  };
+}
+
+/**
+ * Layer normalisation over the features of each sample (Ba et al., 2016).
+ * @example layerNormalization({epsilon: 1e-5})
+ */
+export function layerNormalization(opts: { epsilon?: number; center?: boolean; scale?: boolean; inputShape?: number[]; name?: string } = {}): Layer {
+  return norm('layerNormalization', opts);
+}
+
+registerLayer(normDefinition('layerNormalization', 'LayerNormalization', 'layerNorm', false));

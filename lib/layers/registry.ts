@@ -1,0 +1,111 @@
+/**
+ * The layer registry: one definition per layer type, each in its own file (dense.ts,
+ * dropout.ts, ...), registered when that file loads. Graph lowering, weight initialisation,
+ * summaries and model loading look definitions up here and never switch over layer types, so a
+ * new layer is one new file.
+ *
+ * Each layer file also adds its config to LayerConfigMap by declaration merging
+ * (`declare module './registry' { interface LayerConfigMap { dense: DenseConfig } }`), so
+ * LayerConfig stays an exact union of the registered configs.
+ */
+import type { NativeNodeSpec } from '../native/engine';
+import * as v from '../validate';
+import type { Initializer } from './initializers';
+import type { Layer } from './layer';
+
+/** Layer type -> its config; each layer file adds its own entry. */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface LayerConfigMap {}
+
+export type LayerType = keyof LayerConfigMap;
+/** The serialisable configuration of any registered layer. */
+export type LayerConfig = LayerConfigMap[LayerType];
+
+/** Fields every layer config has. */
+export interface LayerConfigBase {
+  type: string;
+  name?: string;
+  trainable: boolean;
+}
+
+/** A parameter a layer declares: stored as `<layer name>/<role>`. @internal */
+export interface ParamSpec {
+  /** kernel, bias, gamma, beta, moving_mean, moving_variance, alpha, ... */
+  role: string;
+  shape: number[];
+  init: Initializer;
+  /** Fans the initializer scales by (Keras's definitions). */
+  fanIn: number;
+  fanOut: number;
+  /** False for statistics that training updates without gradients (batch-norm moving moments). */
+  trainable: boolean;
+}
+
+/** What lowering a layer needs to know about its place in the graph. @internal */
+export interface LowerContext {
+  name: string;
+  /** Native indices of the inputs. */
+  inputs: number[];
+  inputWidths: number[];
+  width: number;
+  /** Parameter group index (0: default). */
+  group: number;
+  trainable: boolean;
+  /** Appends a native node and returns its index. */
+  emit(spec: NativeNodeSpec): number;
+}
+
+/** One layer type. Methods take the layer's own config. @internal */
+export interface LayerDefinition<C extends LayerConfigBase = LayerConfigBase> {
+  readonly type: C['type'];
+  /** The Keras / TensorFlow.js layer class name. */
+  readonly className: string;
+  /** Inputs it takes: none (the model input), exactly one, or two and more (merges). */
+  readonly arity: 0 | 1 | 'many';
+  /** Features per sample of the output. @throws RangeError for inputs it cannot combine. */
+  outputWidth(c: C, inputWidths: number[]): number;
+  /** Parameters in arena order (the order initialisers draw from the model's random stream). */
+  params(c: C, inputWidths: number[], width: number): ParamSpec[];
+  /** Emits the native nodes; returns the index of the node that holds the output. */
+  lower(c: C, ctx: LowerContext): number;
+  /** The type column of Model.summary(). */
+  label(c: C): string;
+  /** The saved form of the config. */
+  toJSON(c: C): Record<string, unknown>;
+  /** Rebuilds (and so revalidates) a layer from its saved form, `type` and `trainable` removed. */
+  fromJSON(json: Record<string, unknown>): Layer;
+}
+
+const REGISTRY = new Map<string, LayerDefinition>();
+
+/** Adds a layer type (each layer file calls it once). @internal */
+export function registerLayer<C extends LayerConfigBase>(def: LayerDefinition<C>): void {
+  if (REGISTRY.has(def.type)) throw new Error(`Layer type '${def.type}' is registered twice`);
+  REGISTRY.set(def.type, def as unknown as LayerDefinition);
+}
+
+/** The definition of a layer type. @throws RangeError for an unknown type. @internal */
+export function layerDefinition(type: unknown): LayerDefinition {
+  const def = typeof type === 'string' ? REGISTRY.get(type) : undefined;
+  if (!def) throw v.rangeError(`one of the layer types ${[...REGISTRY.keys()].map((t) => `'${t}'`).join(', ')}`, 'type', type);
+  return def;
+}
+
+/** Registered definitions, in registration order. @internal */
+export function layerDefinitions(): LayerDefinition[] {
+  return [...REGISTRY.values()];
+}
+
+/** Defaults shared by most definitions. @internal */
+export const sameWidth = (_c: unknown, inputWidths: number[]): number => inputWidths[0];
+/** @internal */
+export const noParams = (): ParamSpec[] => [];
+/** @internal */
+export const configJSON = (c: LayerConfigBase): Record<string, unknown> => ({ ...c });
+
+/** Copies a saved config without its undefined fields and without the listed keys. @internal */
+export function cleanJSON(json: Record<string, unknown>, drop: readonly string[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(json)) if (x !== undefined && !drop.includes(k)) out[k] = x;
+  return out;
+}
