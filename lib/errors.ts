@@ -3,6 +3,40 @@
  * addon arrive with codes starting `ERR_NT_` and a JavaScript stack captured at the call site.
  */
 
+import type { NativeStatusCode } from './native/enums';
+
+/**
+ * Every error code nodetrain uses, one per kind of failure. The ones a native call can fail with
+ * are NATIVE_STATUS_CODES (lib/native/enums.ts; a compile-time check below fails when one is
+ * missing here); the rest arise in TypeScript only.
+ */
+export const ERR = {
+  INVALID_ARGUMENT_TYPE: 'ERR_NT_INVALID_ARGUMENT_TYPE',
+  INVALID_ARGUMENT_VALUE: 'ERR_NT_INVALID_ARGUMENT_VALUE',
+  OUT_OF_MEMORY: 'ERR_NT_OUT_OF_MEMORY',
+  NOT_SUPPORTED: 'ERR_NT_NOT_SUPPORTED',
+  CANCELLED: 'ERR_NT_CANCELLED',
+  NON_FINITE: 'ERR_NT_NON_FINITE',
+  IO: 'ERR_NT_IO',
+  CORRUPT_FILE: 'ERR_NT_CORRUPT_FILE',
+  BUSY: 'ERR_NT_BUSY',
+  DISPOSED: 'ERR_NT_DISPOSED',
+  INVALID_STATE: 'ERR_NT_INVALID_STATE',
+  INTERNAL: 'ERR_NT_INTERNAL',
+  /** TypeScript only: */
+  NOT_COMPILED: 'ERR_NT_NOT_COMPILED',
+  LOAD: 'ERR_NT_LOAD',
+  WEIGHTS_MISMATCH: 'ERR_NT_WEIGHTS_MISMATCH',
+  INVALID_CSV: 'ERR_NT_INVALID_CSV',
+  DATA_MISSING: 'ERR_NT_DATA_MISSING',
+  /** A native error that carried no code. */
+  NATIVE: 'ERR_NT_NATIVE',
+} as const;
+export type ErrorCode = (typeof ERR)[keyof typeof ERR];
+// Compile-time check: every native status code has its entry above.
+const everyNativeCode: Exclude<NativeStatusCode, ErrorCode> extends never ? true : never = true;
+void everyNativeCode;
+
 /** Base class of nodetrain's own errors (validation failures use TypeError / RangeError). */
 export class NodetrainError extends Error {
   readonly code: string;
@@ -15,7 +49,7 @@ export class NodetrainError extends Error {
 
 /** A TypeError with a `code` (wrong type of argument). */
 export class ArgumentTypeError extends TypeError {
-  readonly code = 'ERR_NT_INVALID_ARGUMENT_TYPE';
+  readonly code = ERR.INVALID_ARGUMENT_TYPE;
   constructor(message: string) {
     super(message);
     this.name = 'TypeError';
@@ -24,7 +58,7 @@ export class ArgumentTypeError extends TypeError {
 
 /** A RangeError with a `code` (value out of range, wrong shape). */
 export class ArgumentRangeError extends RangeError {
-  readonly code = 'ERR_NT_INVALID_ARGUMENT_VALUE';
+  readonly code = ERR.INVALID_ARGUMENT_VALUE;
   constructor(message: string) {
     super(message);
     this.name = 'RangeError';
@@ -38,7 +72,7 @@ export class ArgumentRangeError extends RangeError {
 export function wrapNativeError(e: unknown, stackHolder?: { stack?: string }): NodetrainError {
   if (e instanceof NodetrainError) return e;
   const err = e as { code?: unknown; message?: unknown };
-  const code = typeof err?.code === 'string' ? err.code : 'ERR_NT_NATIVE';
+  const code = typeof err?.code === 'string' ? err.code : ERR.NATIVE;
   const message = typeof err?.message === 'string' ? err.message : String(e);
   const out = new NodetrainError(code, message, { cause: e });
   if (stackHolder?.stack) {
@@ -55,4 +89,16 @@ export function callNative<T>(fn: () => T): T {
     if (e instanceof TypeError || e instanceof RangeError) throw e;
     throw wrapNativeError(e, new Error());
   }
+}
+
+/**
+ * The error an aborted operation rejects with: an AbortError with Node's code ABORT_ERR (as
+ * `fs` and `fetch` use), carrying what was done before the abort. @internal
+ */
+export function abortError(history: unknown): Error & { code: 'ABORT_ERR'; history: unknown } {
+  const e = new Error('Training was aborted') as Error & { code: 'ABORT_ERR'; history: unknown };
+  e.name = 'AbortError';
+  e.code = 'ABORT_ERR';
+  e.history = history;
+  return e;
 }

@@ -134,7 +134,7 @@ async function train(argv: string[]): Promise<void> {
   const model = nt.sequential(layerList, { seed });
 
   const optName = (a.optimizer ?? 'adam') as nt.OptimizerType;
-  const lrArg = a.lr ?? (optName === 'sgd' ? '0.01' : '0.001');
+  const lrArg = a.lr ?? (optName === 'sgd' ? '0.01' : String(nt.DEFAULT_LEARNING_RATE));
   const lr: number | 'auto' = lrArg === 'auto' ? 'auto' : num('lr', lrArg, 0);
   const steps = Math.ceil((train.size * (1 - valFrac)) / batchSize) * epochs;
   const schedule = a['lr-schedule'] ?? 'constant';

@@ -1,112 +1,24 @@
 /**
- * Saving and loading models: `model.json` (architecture, training configuration, seed) beside the
- * weights in safetensors and, optionally, the optimizer state. Crash safety: weights and optimizer
- * state go to new files with unique names first; `model.json`, which names them, is replaced
- * atomically last; only then are the files it named before deleted. A crash at any point leaves a
- * complete model (old or new). Loading validates everything against the architecture.
+ * Loading models saved by saveModel() (./save.ts): validates everything against the architecture
+ * and rebuilds the layers through the layer registry.
  */
-import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { NodetrainError } from '../errors';
+import { ERR, NodetrainError } from '../errors';
+import { layerFromJSON } from '../layers/layer';
 import type * as L from '../layers/layers';
-import type { LayerConfig } from '../layers/layers';
-import { layerFromJSON, layerToJSON } from '../layers/layer';
 import { layerDefinition, layerDefinitions } from '../layers/registry';
-import type { LossSpec } from '../losses';
 import { Model } from '../model/model';
 import type { Graph } from '../model/graph';
-import type { OptimizerConfig } from '../optim/optimizers';
 import { resolveOptimizer } from '../optim/optimizers';
 import * as v from '../validate';
-import { writeFileAtomic } from './atomic';
-import { encodeSafetensors, loadSafetensors } from './safetensors';
+import { loadSafetensors } from './safetensors';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, corrupt } from './save';
+import type { ModelJson } from './save';
 
-export const MODEL_FORMAT = 'nodetrain-model';
-export const MODEL_FORMAT_VERSION = 1;
-
-interface ModelJson {
-  format: string;
-  version: number;
-  seed: number;
-  graph: { nodes: { config: LayerConfig; inputs: number[] }[]; output: number };
-  training: { optimizer: OptimizerConfig; loss: LossSpec; metrics: string[] } | null;
-  weights: string;
-  optimizer: string | null;
-  metadata: Record<string, unknown>;
-}
-
-export interface SaveOptions {
-  /** Save the optimizer state too, so training can resume exactly (default true). */
-  includeOptimizer?: boolean;
-  /** JSON-serialisable extra data (e.g. a fitted standardizer), returned by loadModel. */
-  metadata?: Record<string, unknown>;
-}
-
-function corrupt(file: string, what: string): NodetrainError {
-  return new NodetrainError('ERR_NT_CORRUPT_FILE', `Invalid model file ${file}: ${what}`);
-}
-
-/**
- * Saves a model into a folder (created if needed).
- * @throws NodetrainError ERR_NT_BUSY while the model trains; the fs error when writing fails
- *   (an existing saved model in the folder is left intact).
- * @example await saveModel(model, './my-model');
- */
-export async function saveModel(model: Model, dir: string, options: SaveOptions = {}): Promise<void> {
-  if (!(model instanceof Model)) throw v.typeError('a Model', 'model', model);
-  v.string('dir', dir);
-  const o = v.plainObject('save options', options);
-  v.knownKeys('save options', o, ['includeOptimizer', 'metadata']);
-  const includeOptimizer = v.optional(o.includeOptimizer, true, (x) => v.boolean('includeOptimizer', x));
-  const metadata = v.optional(o.metadata, {} as Record<string, unknown>, (x) => v.plainObject('metadata', x));
-  // Take every snapshot synchronously first, so the saved files are one consistent state.
-  const weights = model.getWeights();
-  const cc = model.compileConfig;
-  const state = includeOptimizer && cc && model.optimizerStep > 0 ? model.getOptimizerState() : null;
-  const g = model.graph;
-  await fs.promises.mkdir(dir, { recursive: true });
-  const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const weightsFile = `weights-${id}.safetensors`;
-  const optFile = state ? `optimizer-${id}.safetensors` : null;
-  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const [k, w] of Object.entries(weights)) tensors[k] = { dtype: 'F32', shape: w.shape, data: w.data };
-  await writeFileAtomic(path.join(dir, weightsFile), encodeSafetensors(tensors, { format: MODEL_FORMAT }));
-  if (state && optFile) {
-    const st: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-    for (const k of ['m', 'v', 'vmax'] as const) st[k] = { dtype: 'F32', shape: [state[k].length], data: state[k] };
-    if (state.hyperDir) st.hyperDir = { dtype: 'F32', shape: [state.hyperDir.length], data: state.hyperDir };
-    const meta: Record<string, string> = { step: String(state.step), optimizer: cc!.optimizer.type };
-    if (state.hyper) meta.hyper = JSON.stringify(Array.from(state.hyper));
-    await writeFileAtomic(path.join(dir, optFile), encodeSafetensors(st, meta));
-  }
-  const json: ModelJson = {
-    format: MODEL_FORMAT,
-    version: MODEL_FORMAT_VERSION,
-    seed: model.seed,
-    graph: {
-      nodes: g.nodes.map((n) => ({ config: layerToJSON(n.layer) as unknown as LayerConfig, inputs: n.inputs })),
-      output: g.output,
-    },
-    training: cc ? { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics } : null,
-    weights: weightsFile,
-    optimizer: optFile,
-    metadata,
-  };
-  const jsonPath = path.join(dir, 'model.json');
-  let previous: string[] = [];
-  try {
-    const old = JSON.parse(await fs.promises.readFile(jsonPath, 'utf8')) as Partial<ModelJson>;
-    previous = [old.weights, old.optimizer].filter((f): f is string => typeof f === 'string' && /^[\w.-]+\.safetensors$/.test(f));
-  } catch {
-    /* no previous model */
-  }
-  await writeFileAtomic(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
-  for (const f of previous) {
-    if (f !== weightsFile && f !== optFile) await fs.promises.rm(path.join(dir, f), { force: true });
-  }
-}
+export { saveModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './save';
+export type { SaveOptions } from './save';
 
 /** Rebuilds (and so validates) a layer from its saved config through the layer registry. */
 function layerFrom(file: string, i: number, c: unknown): L.Layer {
@@ -137,7 +49,7 @@ export async function loadModel(dir: string): Promise<{ model: Model; metadata: 
   try {
     text = await fs.promises.readFile(file, 'utf8');
   } catch (e) {
-    throw new NodetrainError('ERR_NT_IO', `Cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    throw new NodetrainError(ERR.IO, `Cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   let j: ModelJson;
   try {

@@ -3,29 +3,36 @@
  * fused optimizer update) is one native call; fit() runs whole epochs on a native thread and
  * reports through callbacks, so the Node event loop stays free.
  */
-import { Dataset, gatherRows } from '../data/dataset';
+import type { XInput, YInput } from '../data/coerce';
+import type { Dataset } from '../data/dataset';
 import { createRng } from '../data/random';
-import { NodetrainError, callNative, wrapNativeError } from '../errors';
+import { ERR, NodetrainError, callNative } from '../errors';
+import { saveModel } from '../io/save';
+import type { SaveOptions } from '../io/save';
 import { initialize } from '../layers/initializers';
 import { Layer, SymbolicTensor } from '../layers/layers';
 import { layerDefinition } from '../layers/registry';
-import type { LossSpec, ResolvedLoss } from '../losses';
+import type { LossSpec } from '../losses';
 import { resolveLoss } from '../losses';
 import type { MetricName } from '../metrics';
 import { resolveMetrics } from '../metrics';
-import { binding } from '../native';
 import { createNativeModel } from '../native/engine';
-import type { NativeMetric } from '../native/enums';
-import type { NativeFitEvent, NativeModel, NativeOptimizerState, NativeParamInfo } from '../native/engine';
+import type { NativeModel, NativeOptimizerState, NativeParamInfo } from '../native/engine';
+import { baseLearningRate } from '../optim/lr';
 import type { OptimizerConfig, OptimizerSpec } from '../optim/optimizers';
 import { resolveOptimizer, toNativeOptimizer } from '../optim/optimizers';
-import { findLearningRate } from '../schedules/controllers/lr-finder';
-import { oneCycle } from '../schedules/index';
-import type { Schedule } from '../schedules/index';
-import { Tensor, bufferOf, empty, tensor } from '../tensor/tensor';
-import { Callback, History, Logs, ProgressBar, TrainableModel } from '../train/callbacks';
+import type { Schedule } from '../schedules/spec';
+import type { Tensor } from '../tensor/tensor';
+import type { History, Logs, TrainableModel } from '../train/callbacks';
+import { defaultTrainer } from '../train/trainer';
+import type { FitOptions } from '../train/trainer';
 import * as v from '../validate';
-import { Graph, functionalGraph, graphParams, lowerGraph, sequentialGraph } from './graph';
+import { Graph, graphParams, lowerGraph } from './graph';
+import { attachInternals } from './internals';
+import type { Compiled } from './internals';
+
+export type { XInput, YInput } from '../data/coerce';
+export type { FitOptions } from '../train/trainer';
 
 export interface CompileOptions {
   optimizer: OptimizerSpec;
@@ -33,64 +40,8 @@ export interface CompileOptions {
   metrics?: MetricName[] | MetricName;
 }
 
-export type XInput = Tensor | number[][] | Float32Array;
-export type YInput = Tensor | number[][] | number[] | Float32Array | Int32Array;
-
-export interface FitOptions {
-  epochs?: number;
-  batchSize?: number;
-  shuffle?: boolean;
-  /** Fraction of the samples (the last ones, before shuffling, as Keras) held out for validation. */
-  validationSplit?: number;
-  validationData?: Dataset | [XInput, YInput];
-  callbacks?: Callback[];
-  /** Cancels training at the next batch; fit() then rejects with an AbortError. */
-  signal?: AbortSignal;
-  /** Seeds shuffling and dropout (default: random). */
-  seed?: number;
-  /** 0: silent (default), 1: progress bar and a line per epoch on stderr. */
-  verbose?: 0 | 1;
-  /** Epoch to start counting from when resuming (Keras semantics: `epochs` is the final epoch index). */
-  initialEpoch?: number;
-  /**
-   * Divergence guard (default on): a non-finite loss or gradient (the update is then skipped), or
-   * a smoothed loss above `explodeFactor` x its best, restores the last good weights and optimizer
-   * state, halves the learning rate and continues; after `maxRetries` recoveries fit() rejects
-   * with ERR_NT_NON_FINITE. `false` fails at the first non-finite loss.
-   */
-  divergenceGuard?: boolean | { maxRetries?: number; explodeFactor?: number; snapshotEvery?: number };
-  /**
-   * 'auto': run the learning-rate range test first, then train with a one-cycle schedule peaking
-   * at the suggested rate (History.lrFinder holds the test's result).
-   */
-  lr?: 'auto';
-}
-
 /** Named weights: shape and values (float32) per parameter, e.g. 'dense_1/kernel'. */
 export type NamedWeights = Record<string, { shape: number[]; data: Float32Array }>;
-
-interface Compiled {
-  optimizer: OptimizerConfig;
-  loss: ResolvedLoss;
-  lossSpec: LossSpec;
-  metricKinds: NativeMetric[];
-  metricNames: string[];
-}
-
-const verified = new WeakSet<Tensor>();
-
-function checkFiniteTensor(t: Tensor, name: string): void {
-  if (t.dtype !== 'float32' || verified.has(t)) return;
-  const d = t.data();
-  const cols = t.rank === 2 ? t.shape[1] : 1;
-  for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i])) {
-      const at = t.rank === 2 ? `${name}[${Math.floor(i / cols)}][${i % cols}]` : `${name}[${i}]`;
-      throw v.rangeError('a finite number', at, d[i]);
-    }
-  }
-  verified.add(t);
-}
 
 export class Model implements TrainableModel {
   readonly #graph: Graph;
@@ -111,6 +62,15 @@ export class Model implements TrainableModel {
     this.#graph = graph;
     this.#seed = seed;
     this.#host = this.#initialWeights();
+    attachInternals(this, {
+      compiled: () => this.#requireCompiled(),
+      planForBatch: (rows) => this.#ensureBatch(rows),
+      plan: () => this.#ensurePlan(),
+      maxBatch: () => this.#maxBatch,
+      setFitting: (on) => {
+        this.#fitting = on;
+      },
+    });
   }
 
   /** The layers in topological order (the input layer excluded). */
@@ -246,13 +206,13 @@ export class Model implements TrainableModel {
 
   /** The whole parameter arena (fast snapshot for callbacks). @internal */
   getWeightArena(): Float32Array {
-    if (!this.#native) throw new NodetrainError('ERR_NT_INVALID_STATE', 'The model is not compiled');
+    if (!this.#native) throw new NodetrainError(ERR.INVALID_STATE, 'The model is not compiled');
     return callNative(() => this.#native!.readParams());
   }
 
   /** @internal */
   setWeightArena(w: Float32Array): void {
-    if (!this.#native) throw new NodetrainError('ERR_NT_INVALID_STATE', 'The model is not compiled');
+    if (!this.#native) throw new NodetrainError(ERR.INVALID_STATE, 'The model is not compiled');
     callNative(() => this.#native!.writeParams(w));
   }
 
@@ -260,8 +220,7 @@ export class Model implements TrainableModel {
    * Saves the model into a folder (see saveModel): architecture, weights and optimizer state.
    * @example await model.save('./my-model');
    */
-  async save(dir: string, options: { includeOptimizer?: boolean; metadata?: Record<string, unknown> } = {}): Promise<void> {
-    const { saveModel } = await import('../io/model');
+  async save(dir: string, options: SaveOptions = {}): Promise<void> {
     return saveModel(this, dir, options);
   }
 
@@ -275,7 +234,7 @@ export class Model implements TrainableModel {
    */
   compile(opts: CompileOptions): void {
     if (this.#fitting) {
-      throw new NodetrainError('ERR_NT_BUSY', 'The model cannot be recompiled while fit() runs; do it after fit() resolves');
+      throw new NodetrainError(ERR.BUSY, 'The model cannot be recompiled while fit() runs; do it after fit() resolves');
     }
     const o = v.plainObject('compile options', opts);
     v.knownKeys('compile options', o, ['optimizer', 'loss', 'metrics']);
@@ -360,10 +319,9 @@ export class Model implements TrainableModel {
     return this.#native ? this.#native.lastGradNorm : 0;
   }
 
-  #requireCompiled(): void {
-    if (!this.#compiled || !this.#native) {
-      throw new NodetrainError('ERR_NT_NOT_COMPILED', 'The model must be compiled first: call model.compile({optimizer, loss})');
-    }
+  #requireCompiled(): Compiled {
+    if (!this.#compiled || !this.#native) throw notCompiled();
+    return this.#compiled;
   }
 
   #groupOf(): (layer: string) => number {
@@ -377,7 +335,7 @@ export class Model implements TrainableModel {
   /** (Re)creates the native plan for batches up to maxBatch, carrying weights and optimizer state. */
   #rebuild(maxBatch: number): void {
     if (this.#fitting) {
-      throw new NodetrainError('ERR_NT_BUSY', 'The model cannot be recompiled or re-planned while fit() runs; do it after fit() resolves');
+      throw new NodetrainError(ERR.BUSY, 'The model cannot be recompiled or re-planned while fit() runs; do it after fit() resolves');
     }
     const prevWeights = this.getWeights();
     const prev = this.#native;
@@ -389,7 +347,7 @@ export class Model implements TrainableModel {
     const c = this.#compiled;
     const loss = c?.loss ?? resolveLoss('meanSquaredError');
     const { nodes, output } = lowerGraph(this.#graph, this.#groupOf());
-    const optimizer = c ? toNativeOptimizer(c.optimizer, this.#lrOverride ?? (c.optimizer.lr === 'auto' ? 1e-3 : undefined)) : toNativeOptimizer(resolveOptimizer('sgd'));
+    const optimizer = c ? toNativeOptimizer(c.optimizer, baseLearningRate(c.optimizer.lr, this.#lrOverride)) : toNativeOptimizer(resolveOptimizer('sgd'));
     const spec = {
       nodes,
       output,
@@ -427,100 +385,19 @@ export class Model implements TrainableModel {
     }
   }
 
-  /** Makes sure a plan exists for batches of `batch` rows (training needs the whole batch). */
-  #ensureBatch(batch: number): void {
+  /** A plan for batches of `batch` rows (training needs the whole batch). */
+  #ensureBatch(batch: number): NativeModel {
     if (!this.#native || batch > this.#maxBatch) this.#rebuild(Math.max(batch, this.#maxBatch, 32));
+    return this.#native!;
   }
 
   /** Evaluate and predict run in chunks of the plan's batch size: they only need some plan. */
-  #ensurePlan(): void {
+  #ensurePlan(): NativeModel {
     if (!this.#native) this.#rebuild(Math.max(this.#maxBatch, 32));
+    return this.#native!;
   }
 
-  // ---- data -----------------------------------------------------------------------------------------
-  #toX(name: string, x: unknown): { t: Tensor; owned: boolean } {
-    let t: Tensor;
-    let owned = false;
-    if (x instanceof Tensor) {
-      bufferOf(x, name);
-      t = x;
-    } else if (Array.isArray(x) || v.isTypedArrayOf(x, 'Float32Array')) {
-      t = v.isTypedArrayOf(x, 'Float32Array') ? tensor(x, [x.length / this.inputWidth, this.inputWidth]) : tensor(x as number[][]);
-      owned = true;
-    } else {
-      throw v.typeError('a Tensor, a nested number array or a Float32Array', name, x);
-    }
-    if (t.dtype !== 'float32' || t.rank !== 2 || t.shape[1] !== this.inputWidth) {
-      const err = v.rangeError(`a float32 Tensor of shape [n, ${this.inputWidth}]`, name, t);
-      if (owned) t.dispose();
-      throw err;
-    }
-    checkFiniteTensor(t, name);
-    return { t, owned };
-  }
-
-  #toY(name: string, y: unknown, rows: number): { t: Tensor; owned: boolean } {
-    const loss = this.#compiled!.loss;
-    let t: Tensor;
-    let owned = false;
-    if (y instanceof Tensor) {
-      bufferOf(y, name);
-      t = y;
-    } else if (Array.isArray(y) || v.isTypedArrayOf(y, 'Float32Array') || v.isTypedArrayOf(y, 'Int32Array')) {
-      if (loss.sparse && !(v.isTypedArrayOf(y, 'Float32Array'))) {
-        const flat = v.isTypedArrayOf(y, 'Int32Array') ? y : Int32Array.from(y as number[], (val, i) => {
-          if (!Number.isInteger(val) || val < 0) throw v.rangeError('a non-negative integer class label', `${name}[${i}]`, val);
-          return val;
-        });
-        t = tensor(flat, [flat.length], 'int32');
-      } else {
-        t = v.isTypedArrayOf(y, 'Float32Array') || v.isTypedArrayOf(y, 'Int32Array') ? tensor(Float32Array.from(y)) : tensor(y as number[][]);
-      }
-      owned = true;
-    } else {
-      throw v.typeError('a Tensor, a number array or a typed array', name, y);
-    }
-    const fail = (what: string): never => {
-      const err = v.rangeError(what, name, t);
-      if (owned) t.dispose();
-      throw err;
-    };
-    if (t.shape[0] !== rows) fail(`targets for ${rows} samples (one per row of x)`);
-    if (loss.sparse) {
-      if (t.dtype !== 'int32' || t.rank !== 1) fail(`an int32 Tensor of shape [${rows}] with class labels for ${loss.name}`);
-      const d = t.data();
-      for (let i = 0; i < d.length; i++) {
-        if (d[i] < 0 || d[i] >= this.outputWidth) throw v.rangeError(`a class label in [0, ${this.outputWidth - 1}]`, `${name}[${i}]`, d[i]);
-      }
-    } else {
-      const k = t.rank === 1 ? 1 : t.shape[1];
-      if (t.dtype !== 'float32' || t.rank > 2 || k !== this.outputWidth) {
-        fail(`a float32 Tensor of shape [${rows}, ${this.outputWidth}]${t.dtype === 'int32' ? ` (integer labels need a sparse loss such as sparseCategoricalCrossentropy)` : ''}`);
-      }
-      checkFiniteTensor(t, name);
-    }
-    return { t, owned };
-  }
-
-  #data(name: string, x: unknown, y: unknown): { x: Tensor; y: Tensor; owned: Tensor[] } {
-    if (x instanceof Dataset) return this.#data(name, x.x, x.y);
-    const xs = this.#toX(`${name === 'data' ? '' : `${name}.`}x`, x);
-    try {
-      const ys = this.#toY(`${name === 'data' ? '' : `${name}.`}y`, y, xs.t.shape[0]);
-      return { x: xs.t, y: ys.t, owned: [...(xs.owned ? [xs.t] : []), ...(ys.owned ? [ys.t] : [])] };
-    } catch (e) {
-      if (xs.owned) xs.t.dispose();
-      throw e;
-    }
-  }
-
-  #logs(prefix: string, loss: number, metrics: number[]): Logs {
-    const out: Logs = { [`${prefix}loss`]: loss };
-    this.#compiled!.metricNames.forEach((n, i) => (out[`${prefix}${n}`] = metrics[i]));
-    return out;
-  }
-
-  // ---- training -------------------------------------------------------------------------------------
+  // ---- training (train/trainer.ts) -----------------------------------------------------------------
   /**
    * Trains for a number of epochs on a native thread; the event loop stays free. Accepts
    * `fit(x, y, options)` or `fit(dataset, options)`.
@@ -530,179 +407,8 @@ export class Model implements TrainableModel {
    *   (the model stays usable; `error.history` holds the completed epochs).
    * @example const h = await model.fit(xTrain, yTrain, {epochs: 10, batchSize: 64, validationSplit: 0.1});
    */
-  async fit(x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
-    const holder = new Error();
-    this.#requireCompiled();
-    let opts: FitOptions;
-    let xIn: unknown = x;
-    let yIn: unknown = y;
-    if (x instanceof Dataset) {
-      opts = (y as FitOptions) ?? {};
-      xIn = x.x;
-      yIn = x.y;
-    } else {
-      opts = options ?? {};
-    }
-    const o = v.plainObject('fit options', opts);
-    v.knownKeys('fit options', o, ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch', 'divergenceGuard', 'lr']);
-    const guard = ((): { guard: boolean; guardMaxRetries: number; guardExplodeFactor: number; guardSnapshotEvery: number } => {
-      const g = o.divergenceGuard;
-      if (g === false) return { guard: false, guardMaxRetries: 0, guardExplodeFactor: 0, guardSnapshotEvery: 20 };
-      const go = g === undefined || g === true ? {} : v.plainObject('divergenceGuard', g);
-      v.knownKeys('divergenceGuard', go, ['maxRetries', 'explodeFactor', 'snapshotEvery']);
-      return {
-        guard: true,
-        guardMaxRetries: v.optional(go.maxRetries, 5, (x) => v.integer('divergenceGuard.maxRetries', x, 0, 1000)),
-        guardExplodeFactor: v.optional(go.explodeFactor, 10, (x) => {
-          const f = v.finiteNumber('divergenceGuard.explodeFactor', x, { min: 0 });
-          if (f !== 0 && f <= 1) throw v.rangeError('0 (off) or a number > 1', 'divergenceGuard.explodeFactor', f);
-          return f;
-        }),
-        guardSnapshotEvery: v.optional(go.snapshotEvery, 20, (x) => v.integer('divergenceGuard.snapshotEvery', x, 1, 1e9)),
-      };
-    })();
-    const autoLr = o.lr === undefined ? this.#compiled!.optimizer.lr === 'auto' : v.oneOf('lr', o.lr, ['auto'] as const) === 'auto';
-    const epochs = v.optional(o.epochs, 1, (e) => v.integer('epochs', e, 1, 1e7));
-    const batchSize = v.optional(o.batchSize, 32, (e) => v.integer('batchSize', e, 1, 1 << 20));
-    const shuffle = v.optional(o.shuffle, true, (e) => v.boolean('shuffle', e));
-    const split = v.optional(o.validationSplit, 0, (e) => v.finiteNumber('validationSplit', e, { min: 0, max: 1, maxExclusive: true }));
-    const seed = v.optional(o.seed, Math.floor(Math.random() * 2 ** 31), (e) => v.integer('seed', e, 0, 2 ** 52));
-    const verbose = v.optional(o.verbose, 0, (e) => v.integer('verbose', e, 0, 1));
-    const initialEpoch = v.optional(o.initialEpoch, 0, (e) => v.integer('initialEpoch', e, 0, 1e7));
-    // Keras/tfjs semantics: `epochs` is the index at which training stops, so a fit resuming at
-    // initialEpoch runs epochs - initialEpoch epochs.
-    if (epochs <= initialEpoch) throw v.rangeError(`an epochs value greater than initialEpoch (${initialEpoch})`, 'epochs', epochs);
-    const runEpochs = epochs - initialEpoch;
-    const callbacks = v.optional(o.callbacks, [] as Callback[], (c) => {
-      if (!Array.isArray(c)) throw v.typeError('an array of callbacks', 'callbacks', c);
-      c.forEach((cb, i) => {
-        if (typeof cb !== 'object' || cb === null) throw v.typeError('a callback object', `callbacks[${i}]`, cb);
-      });
-      return c as Callback[];
-    });
-    const signal = o.signal as AbortSignal | undefined;
-    if (signal !== undefined && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) throw v.typeError('an AbortSignal', 'signal', signal);
-    if (o.validationData !== undefined && split > 0) throw v.rangeError('either validationSplit or validationData, not both', 'fit options', v.described('both'));
-
-    const owned: Tensor[] = [];
-    try {
-      let { x: tx, y: ty, owned: o1 } = this.#data('data', xIn, yIn);
-      owned.push(...o1);
-      let vx: Tensor | null = null;
-      let vy: Tensor | null = null;
-      if (split > 0) {
-        const n = tx.shape[0];
-        const nVal = Math.floor(n * split);
-        if (nVal < 1 || nVal >= n) throw v.rangeError(`a split leaving at least one sample on each side of ${n}`, 'validationSplit', split);
-        const trainIdx = Int32Array.from({ length: n - nVal }, (_, i) => i);
-        const valIdx = Int32Array.from({ length: nVal }, (_, i) => n - nVal + i);
-        const [a, b, c, d] = [gatherRows(tx, trainIdx), gatherRows(ty, trainIdx), gatherRows(tx, valIdx), gatherRows(ty, valIdx)];
-        owned.push(a, b, c, d);
-        [tx, ty, vx, vy] = [a, b, c, d];
-      } else if (o.validationData !== undefined) {
-        const vd = o.validationData;
-        const pair = vd instanceof Dataset ? [vd.x, vd.y] : Array.isArray(vd) && vd.length === 2 ? vd : null;
-        if (!pair) throw v.typeError('a Dataset or an [x, y] pair', 'validationData', vd);
-        const r = this.#data('validationData', pair[0], pair[1]);
-        owned.push(...r.owned);
-        vx = r.x;
-        vy = r.y;
-      }
-      this.#ensureBatch(batchSize);
-      const native = this.#native!;
-      const rows = tx.shape[0];
-      const steps = Math.ceil(rows / batchSize);
-      const history = new History();
-      if (autoLr) {
-        const r = await findLearningRate(this, { x: tx, y: ty }, { batchSize: Math.min(batchSize, rows), seed });
-        const peak = Number.isFinite(r.suggested) && r.suggested > 0 ? r.suggested : 1e-3;
-        history.lrFinder = { suggested: peak, suggestions: r.suggestions, lrs: r.lrs, losses: r.losses };
-        this.setLearningRate(oneCycle({ maxLr: peak, totalSteps: Math.max(4, runEpochs * steps) }));
-      }
-      const all: Callback[] = [...callbacks];
-      if (verbose === 1) all.push(new ProgressBar({ epochs, stepsPerEpoch: steps }));
-      all.push(history);
-      for (const cb of all) cb.setModel?.(this);
-      // Only user callbacks may need the model paused at epoch boundaries (they read or write
-      // weights there, or set stopTraining, which then takes effect by the next epoch at the
-      // latest); History and the progress bar take their events without stalling training.
-      const syncEpochs = callbacks.length > 0;
-      this.stopTraining = false;
-      if (signal?.aborted) throw abortError(history);
-      let cbError: unknown = null;
-      // onTrainBegin runs at the first epoch boundary, while the native thread waits: native.fit
-      // is called synchronously below, so the data are pinned before any await.
-      let began = false;
-      const onAbort = (): void => native.stop();
-      signal?.addEventListener('abort', onAbort);
-      const epochLogs = (l: NonNullable<Extract<NativeFitEvent, { type: 'epochEnd' }>['logs']>): Logs => {
-        const logs = this.#logs('', l.loss, l.metrics);
-        if (l.valLoss !== undefined) Object.assign(logs, this.#logs('val_', l.valLoss, l.valMetrics ?? []));
-        logs.lr = l.lr;
-        if (l.recoveries > 0) logs.recoveries = l.recoveries;
-        return logs;
-      };
-      const onEvent = (e: NativeFitEvent): void => {
-        if (e.type === 'batchEnd') {
-          const logs: Logs = { ...this.#logs('', e.loss, e.metrics), size: e.size, lr: e.lr };
-          for (const cb of all) {
-            try {
-              cb.onBatchEnd?.(e.batch, logs);
-            } catch (err) {
-              cbError ??= err;
-              native.stop();
-            }
-          }
-          if (this.stopTraining) native.stop();
-          return;
-        }
-        void (async () => {
-          try {
-            if (e.type === 'epochBegin') {
-              if (!began) {
-                began = true;
-                for (const cb of all) await cb.onTrainBegin?.({});
-              }
-              for (const cb of all) await cb.onEpochBegin?.(e.epoch, {});
-            } else {
-              const logs = epochLogs(e.logs);
-              for (const cb of all) await cb.onEpochEnd?.(e.epoch, logs);
-            }
-          } catch (err) {
-            cbError ??= err;
-          } finally {
-            const stop = this.stopTraining || cbError !== null || (signal?.aborted ?? false);
-            if (syncEpochs) native.resumeFit(stop);
-            else if (stop) native.stop();
-          }
-        })();
-      };
-      this.#fitting = true;
-      try {
-        await native.fit(bufferOf(tx, 'x'), bufferOf(ty, 'y'), rows, this.inputWidth, vx ? bufferOf(vx, 'validation x') : null, vy ? bufferOf(vy, 'validation y') : null, vx ? vx.shape[0] : 0,
-          { epochs: runEpochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: this.#maxBatch, batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, ...guard }, onEvent);
-      } catch (err) {
-        throw wrapNativeError(err, holder);
-      } finally {
-        this.#fitting = false;
-        signal?.removeEventListener('abort', onAbort);
-      }
-      const last = history.history;
-      const lastLogs: Logs = {};
-      for (const [k, vals] of Object.entries(last)) lastLogs[k] = vals[vals.length - 1];
-      for (const cb of all) {
-        try {
-          await cb.onTrainEnd?.(lastLogs);
-        } catch (err) {
-          cbError ??= err;
-        }
-      }
-      if (cbError) throw cbError;
-      if (signal?.aborted) throw abortError(history);
-      return history;
-    } finally {
-      for (const t of owned) t.dispose();
-    }
+  fit(x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
+    return defaultTrainer.fit(this, x, y, options);
   }
 
   /**
@@ -710,44 +416,16 @@ export class Model implements TrainableModel {
    * @returns the batch's loss and metrics, and the learning rate used
    * @example const {loss} = await model.trainOnBatch(xb, yb);
    */
-  async trainOnBatch(x: XInput, y: YInput): Promise<Logs> {
-    const holder = new Error();
-    this.#requireCompiled();
-    const d = this.#data('data', x, y);
-    try {
-      const rows = d.x.shape[0];
-      if (rows < 1) throw v.rangeError('at least one sample', 'x', d.x);
-      this.#ensureBatch(rows);
-      const r = await this.#native!.trainBatch(bufferOf(d.x, 'x'), bufferOf(d.y, 'y'), rows, this.inputWidth).catch((e) => {
-        throw wrapNativeError(e, holder);
-      });
-      return { ...this.#logs('', r.loss, r.metrics), lr: r.lr };
-    } finally {
-      d.owned.forEach((t) => t.dispose());
-    }
+  trainOnBatch(x: XInput, y: YInput): Promise<Logs> {
+    return defaultTrainer.trainOnBatch(this, x, y);
   }
 
   /**
    * Mean loss and metrics over a data set, in inference mode (off the main thread).
    * @example const {loss, accuracy} = await model.evaluate(xTest, yTest);
    */
-  async evaluate(x: XInput | Dataset, y?: YInput | { batchSize?: number }, options?: { batchSize?: number }): Promise<Logs> {
-    const holder = new Error();
-    this.#requireCompiled();
-    const opts = x instanceof Dataset ? ((y as { batchSize?: number }) ?? {}) : (options ?? {});
-    const batchSize = v.optional(opts.batchSize, 256, (b) => v.integer('batchSize', b, 1, 1 << 20));
-    const d = x instanceof Dataset ? this.#data('data', x.x, x.y) : this.#data('data', x, y);
-    try {
-      const rows = d.x.shape[0];
-      if (rows < 1) throw v.rangeError('at least one sample', 'x', d.x);
-      this.#ensurePlan();
-      const r = await this.#native!.evaluate(bufferOf(d.x, 'x'), bufferOf(d.y, 'y'), rows, this.inputWidth, Math.min(batchSize, this.#maxBatch)).catch((e) => {
-        throw wrapNativeError(e, holder);
-      });
-      return this.#logs('', r.loss, r.metrics);
-    } finally {
-      d.owned.forEach((t) => t.dispose());
-    }
+  evaluate(x: XInput | Dataset, y?: YInput | { batchSize?: number }, options?: { batchSize?: number }): Promise<Logs> {
+    return defaultTrainer.evaluate(this, x, y, options);
   }
 
   /**
@@ -755,63 +433,11 @@ export class Model implements TrainableModel {
    * @returns a float32 Tensor [n, outputs] (probabilities for a softmax output)
    * @example const probs = await model.predict(xTest);
    */
-  async predict(x: XInput, options: { batchSize?: number } = {}): Promise<Tensor> {
-    const holder = new Error();
-    const o = v.plainObject('predict options', options);
-    v.knownKeys('predict options', o, ['batchSize']);
-    const batchSize = v.optional(o.batchSize, 256, (b) => v.integer('batchSize', b, 1, 1 << 20));
-    const { t, owned } = this.#toX('x', x);
-    try {
-      const rows = t.shape[0];
-      const out = empty([rows, this.outputWidth]);
-      if (rows === 0) return out;
-      this.#ensurePlan();
-      try {
-        await this.#native!.predict(bufferOf(t, 'x'), rows, this.inputWidth, Math.min(batchSize, this.#maxBatch), bufferOf(out, 'out'));
-      } catch (e) {
-        out.dispose();
-        throw wrapNativeError(e, holder);
-      }
-      return out;
-    } finally {
-      if (owned) t.dispose();
-    }
+  predict(x: XInput, options: { batchSize?: number } = {}): Promise<Tensor> {
+    return defaultTrainer.predict(this, x, options);
   }
 }
 
-function abortError(history: History): Error {
-  const e = new Error('Training was aborted') as Error & { code: string; history: History };
-  e.name = 'AbortError';
-  e.code = 'ABORT_ERR';
-  e.history = history;
-  return e;
-}
-
-/**
- * A model from a list of layers applied one after another; the first needs `inputShape`.
- * @throws TypeError / RangeError for invalid layers.
- * @example const m = sequential([dense({units: 64, activation: 'relu', inputShape: [4]}), dense({units: 3, activation: 'softmax'})]);
- */
-export function sequential(layers: Layer[], options: { seed?: number; inputShape?: number[] } = {}): Model {
-  const o = v.plainObject('sequential options', options);
-  v.knownKeys('sequential options', o, ['seed', 'inputShape']);
-  const seed = v.optional(o.seed, Math.floor(Math.random() * 2 ** 31), (s) => v.integer('seed', s, 0, 2 ** 52));
-  const shape = o.inputShape === undefined ? undefined : [v.integer('inputShape[0]', (o.inputShape as number[])[0], 1)];
-  return new Model(sequentialGraph(layers, shape), seed);
-}
-
-/**
- * A model from the functional API: a DAG from one input to one output (residual and skip
- * connections through add() and concatenate()).
- * @example
- * const x = input({shape: [16]});
- * const h = dense({units: 16, activation: 'relu'}).apply(x);
- * const y = dense({units: 1}).apply(add().apply(x, h));
- * const m = model({inputs: x, outputs: y});
- */
-export function model(args: { inputs: SymbolicTensor; outputs: SymbolicTensor; seed?: number }): Model {
-  const o = v.plainObject('model options', args);
-  v.knownKeys('model options', o, ['inputs', 'outputs', 'seed']);
-  const seed = v.optional(o.seed, Math.floor(Math.random() * 2 ** 31), (s) => v.integer('seed', s, 0, 2 ** 52));
-  return new Model(functionalGraph(o.inputs, o.outputs), seed);
+function notCompiled(): NodetrainError {
+  return new NodetrainError(ERR.NOT_COMPILED, 'The model must be compiled first: call model.compile({optimizer, loss})');
 }

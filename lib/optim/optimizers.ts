@@ -4,8 +4,9 @@
  * (torch.optim.SGD, Adam, AdamW, RMSprop, Adagrad) and so are the defaults.
  */
 import type { NativeOptimizerSpec } from '../native/engine';
-import { normalizeLr } from '../schedules/index';
-import type { LrSpec, Schedule } from '../schedules/index';
+import { normalizeLr } from '../schedules/spec';
+import type { LrSpec, Schedule } from '../schedules/spec';
+import { DEFAULT_LEARNING_RATE } from './lr';
 import * as v from '../validate';
 
 export type OptimizerType = 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
@@ -178,7 +179,7 @@ export function adamw(options: Parameters<typeof adam>[0] = {}): OptimizerConfig
 
 function adamLike(type: 'adam' | 'adamw', options: unknown, wd: number): OptimizerConfig {
   const o = opts(type, options, ['beta1', 'beta2', 'eps', 'amsgrad']);
-  const c = base(type, o, 1e-3, wd);
+  const c = base(type, o, DEFAULT_LEARNING_RATE, wd);
   c.beta1 = beta('beta1', o.beta1, 0.9);
   c.beta2 = beta('beta2', o.beta2, 0.999);
   c.eps = positive('eps', o.eps, 1e-8);

@@ -14,6 +14,7 @@ import { ArgumentRangeError, callNative } from '../errors';
 import { binding } from '../native';
 import { bufferOf, checkTensor, Tensor, zeros, fill } from '../tensor/tensor';
 import * as v from '../validate';
+import { DEFAULT_LEARNING_RATE } from './lr';
 
 /** One parameter Tensor or a list of them (float32). */
 export type Params = Tensor | readonly Tensor[];
@@ -283,7 +284,7 @@ export function sgdStep(params: Params, grads: Params, state: SgdState, opts: Sg
   const gs = gradList(ps, grads);
   const o = options(opts, SGD_KEYS);
   const hp = {
-    lr: f32('lr', o.lr, 1e-3, { min: 0 }),
+    lr: f32('lr', o.lr, DEFAULT_LEARNING_RATE, { min: 0 }),
     momentum: f32('momentum', o.momentum, 0, { min: 0 }),
     dampening: f32('dampening', o.dampening, 0),
     nesterov: bool('nesterov', o.nesterov, false),
@@ -322,7 +323,7 @@ function adamImpl(params: Params, grads: Params, state: AdamState, opts: unknown
   const o = options(opts, keys);
   const decoupled = bool('decoupled', o.decoupled, decoupledDefault);
   const hp = {
-    lr: f32('lr', o.lr, 1e-3, { min: 0 }),
+    lr: f32('lr', o.lr, DEFAULT_LEARNING_RATE, { min: 0 }),
     beta1: f32('beta1', o.beta1, 0.9, { min: 0, max: 1, maxExclusive: true }),
     beta2: f32('beta2', o.beta2, 0.999, { min: 0, max: 1, maxExclusive: true }),
     eps: f32('eps', o.eps, 1e-8, { min: 0, minExclusive: true }),

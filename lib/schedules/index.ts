@@ -35,4 +35,3 @@ export type {
   SequenceSchedule,
 } from './spec';
 export { scheduleValues, scheduleMomentum, MAX_PREVIEW_STEPS } from './preview';
-export * from './controllers/index';

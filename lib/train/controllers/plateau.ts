@@ -14,7 +14,7 @@
  * rate x multiplier), so it composes with schedules; `old` is the effective rate of the epoch that
  * just ended (logs.lr), and minLr bounds that effective rate.
  */
-import type { Callback, Logs, TrainableModel } from '../../train/callbacks';
+import type { Callback, Logs, TrainableModel } from '../callbacks';
 import * as v from '../../validate';
 
 export interface ReduceLROnPlateauOptions {

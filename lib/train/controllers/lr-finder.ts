@@ -15,12 +15,13 @@
 import { Dataset, gatherRows } from '../../data/dataset';
 import { createRng, permutation } from '../../data/random';
 import type { Rng } from '../../data/random';
-import { NodetrainError } from '../../errors';
+import { ERR, NodetrainError } from '../../errors';
 import type { NativeOptimizerState } from '../../native/engine';
+import { baseLearningRate } from '../../optim/lr';
 import { Tensor } from '../../tensor/tensor';
-import type { Logs } from '../../train/callbacks';
+import type { Logs } from '../callbacks';
 import * as v from '../../validate';
-import type { LrSpec, Schedule } from '../spec';
+import type { LrSpec, Schedule } from '../../schedules/spec';
 
 /** The suggestion rules: fastai's `valley`, `steep` and `minimum`. */
 export type LrSuggestionRule = 'valley' | 'steepest' | 'minimum';
@@ -238,15 +239,14 @@ function suggestionWindow(lrs: number[], losses: number[], numIterations: number
 }
 
 function isNonFiniteError(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ERR_NT_NON_FINITE';
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === ERR.NON_FINITE;
 }
 
 /** The learning-rate setting to put back after the sweep. */
 function currentLr(model: LrFinderModel): number | Schedule {
   if (model.learningRate !== undefined) return model.learningRate;
-  const lr = model.compileConfig!.optimizer.lr;
-  // 'auto' is resolved by fit's controller; the compiled plan runs 1e-3 until then (see Model.compile).
-  return lr === 'auto' ? 1e-3 : lr;
+  // 'auto' is resolved by fit's controller; the compiled plan runs the default rate until then.
+  return baseLearningRate(model.compileConfig!.optimizer.lr);
 }
 
 /**
@@ -276,7 +276,7 @@ export async function findLearningRate(model: LrFinderModel, data: LrFinderData,
   }
   const o = resolveOptions(options);
   if (!model.compileConfig) {
-    throw new NodetrainError('ERR_NT_NOT_COMPILED', 'The model must be compiled first: call model.compile({optimizer, loss})');
+    throw new NodetrainError(ERR.NOT_COMPILED, 'The model must be compiled first: call model.compile({optimizer, loss})');
   }
   const sampler = new BatchSampler(data, o.batchSize, o.seed);
 

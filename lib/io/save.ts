@@ -1,0 +1,109 @@
+/**
+ * Saving a model: `model.json` (architecture, training configuration, seed) beside the weights in
+ * safetensors and, optionally, the optimizer state. Crash safety: weights and optimizer state go
+ * to new files with unique names first; `model.json`, which names them, is replaced atomically
+ * last; only then are the files it named before deleted. A crash at any point leaves a complete
+ * model (old or new). Loading is in ./model.ts.
+ */
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { ERR, NodetrainError } from '../errors';
+import type { LayerConfig } from '../layers/layers';
+import { layerToJSON } from '../layers/layer';
+import type { LossSpec } from '../losses';
+import { isModel } from '../model/internals';
+import type { Model } from '../model/model';
+import type { OptimizerConfig } from '../optim/optimizers';
+import * as v from '../validate';
+import { writeFileAtomic } from './atomic';
+import { encodeSafetensors } from './safetensors';
+
+export const MODEL_FORMAT = 'nodetrain-model';
+export const MODEL_FORMAT_VERSION = 1;
+
+/** The saved form of model.json. @internal */
+export interface ModelJson {
+  format: string;
+  version: number;
+  seed: number;
+  graph: { nodes: { config: LayerConfig; inputs: number[] }[]; output: number };
+  training: { optimizer: OptimizerConfig; loss: LossSpec; metrics: string[] } | null;
+  weights: string;
+  optimizer: string | null;
+  metadata: Record<string, unknown>;
+}
+
+export interface SaveOptions {
+  /** Save the optimizer state too, so training can resume exactly (default true). */
+  includeOptimizer?: boolean;
+  /** JSON-serialisable extra data (e.g. a fitted standardizer), returned by loadModel. */
+  metadata?: Record<string, unknown>;
+}
+
+/** @internal */
+export function corrupt(file: string, what: string): NodetrainError {
+  return new NodetrainError(ERR.CORRUPT_FILE, `Invalid model file ${file}: ${what}`);
+}
+
+/**
+ * Saves a model into a folder (created if needed).
+ * @throws NodetrainError ERR_NT_BUSY while the model trains; the fs error when writing fails
+ *   (an existing saved model in the folder is left intact).
+ * @example await saveModel(model, './my-model');
+ */
+export async function saveModel(model: Model, dir: string, options: SaveOptions = {}): Promise<void> {
+  if (!isModel(model)) throw v.typeError('a Model', 'model', model);
+  v.string('dir', dir);
+  const o = v.plainObject('save options', options);
+  v.knownKeys('save options', o, ['includeOptimizer', 'metadata']);
+  const includeOptimizer = v.optional(o.includeOptimizer, true, (x) => v.boolean('includeOptimizer', x));
+  const metadata = v.optional(o.metadata, {} as Record<string, unknown>, (x) => v.plainObject('metadata', x));
+  // Take every snapshot synchronously first, so the saved files are one consistent state.
+  const weights = model.getWeights();
+  const cc = model.compileConfig;
+  const state = includeOptimizer && cc && model.optimizerStep > 0 ? model.getOptimizerState() : null;
+  const g = model.graph;
+  await fs.promises.mkdir(dir, { recursive: true });
+  const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const weightsFile = `weights-${id}.safetensors`;
+  const optFile = state ? `optimizer-${id}.safetensors` : null;
+  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const [k, w] of Object.entries(weights)) tensors[k] = { dtype: 'F32', shape: w.shape, data: w.data };
+  await writeFileAtomic(path.join(dir, weightsFile), encodeSafetensors(tensors, { format: MODEL_FORMAT }));
+  if (state && optFile) {
+    const st: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const k of ['m', 'v', 'vmax'] as const) st[k] = { dtype: 'F32', shape: [state[k].length], data: state[k] };
+    if (state.hyperDir) st.hyperDir = { dtype: 'F32', shape: [state.hyperDir.length], data: state.hyperDir };
+    const meta: Record<string, string> = { step: String(state.step), optimizer: cc!.optimizer.type };
+    if (state.hyper) meta.hyper = JSON.stringify(Array.from(state.hyper));
+    await writeFileAtomic(path.join(dir, optFile), encodeSafetensors(st, meta));
+  }
+  const json: ModelJson = {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    seed: model.seed,
+    graph: {
+      nodes: g.nodes.map((n) => ({ config: layerToJSON(n.layer) as unknown as LayerConfig, inputs: n.inputs })),
+      output: g.output,
+    },
+    training: cc ? { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics } : null,
+    weights: weightsFile,
+    optimizer: optFile,
+    metadata,
+  };
+  const jsonPath = path.join(dir, 'model.json');
+  let previous: string[] = [];
+  try {
+    const old = JSON.parse(await fs.promises.readFile(jsonPath, 'utf8')) as Partial<ModelJson>;
+    previous = [old.weights, old.optimizer].filter((f): f is string => typeof f === 'string' && /^[\w.-]+\.safetensors$/.test(f));
+  } catch {
+    /* no previous model */
+  }
+  await writeFileAtomic(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  for (const f of previous) {
+    if (f !== weightsFile && f !== optFile) await fs.promises.rm(path.join(dir, f), { force: true });
+  }
+}
+
