@@ -5,13 +5,10 @@
  */
 import type { XInput, YInput } from '../data/coerce';
 import type { Dataset } from '../data/dataset';
-import { createRng } from '../data/random';
 import { ERR, NodetrainError, callNative } from '../errors';
 import { saveModel } from '../io/save';
 import type { SaveOptions } from '../io/save';
-import { initialize } from '../layers/initializers';
 import { Layer, SymbolicTensor } from '../layers/layers';
-import { layerDefinition } from '../layers/registry';
 import type { LossSpec } from '../losses';
 import { resolveLoss } from '../losses';
 import type { MetricName } from '../metrics';
@@ -27,7 +24,9 @@ import type { History, Logs, TrainableModel } from '../train/callbacks';
 import { defaultTrainer } from '../train/trainer';
 import type { FitOptions } from '../train/trainer';
 import * as v from '../validate';
-import { Graph, graphParams, lowerGraph } from './graph';
+import { Graph, lowerGraph } from './graph';
+import { initialWeights, mergeWeights, summarize } from './weights';
+import type { NamedWeights } from './weights';
 import { attachInternals } from './internals';
 import type { Compiled } from './internals';
 
@@ -40,8 +39,7 @@ export interface CompileOptions {
   metrics?: MetricName[] | MetricName;
 }
 
-/** Named weights: shape and values (float32) per parameter, e.g. 'dense_1/kernel'. */
-export type NamedWeights = Record<string, { shape: number[]; data: Float32Array }>;
+export type { NamedWeights } from './weights';
 
 export class Model implements TrainableModel {
   readonly #graph: Graph;
@@ -61,7 +59,7 @@ export class Model implements TrainableModel {
   constructor(graph: Graph, seed: number) {
     this.#graph = graph;
     this.#seed = seed;
-    this.#host = this.#initialWeights();
+    this.#host = initialWeights(this.#graph, this.#seed);
     attachInternals(this, {
       compiled: () => this.#requireCompiled(),
       planForBatch: (rows) => this.#ensureBatch(rows),
@@ -108,18 +106,6 @@ export class Model implements TrainableModel {
     return l;
   }
 
-  #initialWeights(): NamedWeights {
-    // Draw eagerly, in graph order, so initial values depend only on the seed and layer order.
-    const rng = createRng(this.#seed);
-    const w: NamedWeights = {};
-    for (const p of graphParams(this.#graph)) {
-      const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
-      initialize(p.init, p.fanIn, p.fanOut, rng, data);
-      w[p.name] = { shape: p.shape, data };
-    }
-    return w;
-  }
-
   /** Number of parameters (trainable and not, including batch-norm moving statistics). */
   countParams(): number {
     return Object.values(this.getWeights()).reduce((s, w) => s + w.data.length, 0);
@@ -130,28 +116,7 @@ export class Model implements TrainableModel {
    * @example console.log(model.summary());
    */
   summary(): string {
-    const rows: string[][] = [['Layer (type)', 'Output shape', 'Params', 'Inputs']];
-    const params = graphParams(this.#graph);
-    let total = 0;
-    let trainable = 0;
-    this.#graph.nodes.forEach((n, node) => {
-      let count = 0;
-      let train = 0;
-      for (const p of params) {
-        if (p.node !== node) continue;
-        const size = p.shape.reduce((a, b) => a * b, 1);
-        count += size;
-        if (n.layer.trainable && p.trainable) train += size;
-      }
-      total += count;
-      trainable += train;
-      const kind = layerDefinition(n.layer.type).label(n.layer.config);
-      rows.push([`${n.layer.name!} (${kind})${n.layer.trainable ? '' : ' [frozen]'}`, `[null, ${n.width}]`, String(count), n.inputs.map((i) => this.#graph.nodes[i].layer.name!).join(', ')]);
-    });
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-    const sep = '-'.repeat(widths.reduce((a, b) => a + b + 2, -2));
-    return [sep, line(rows[0]), sep, ...rows.slice(1).map(line), sep, `Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`, sep].join('\n');
+    return summarize(this.#graph);
   }
 
   // ---- weights ------------------------------------------------------------------------------------
@@ -176,21 +141,9 @@ export class Model implements TrainableModel {
    * @throws RangeError for an unknown name or a shape mismatch; TypeError for non-float32 data.
    */
   setWeights(weights: NamedWeights): void {
-    const o = v.plainObject('weights', weights);
+    v.plainObject('weights', weights);
     const current = this.getWeights();
-    for (const [k, w] of Object.entries(o)) {
-      const cur = current[k];
-      if (!cur) throw v.rangeError(`a weight name of this model (${Object.keys(current).slice(0, 6).join(', ')}, ...)`, 'weights', k);
-      const ww = v.plainObject(`weights['${k}']`, w);
-      if (!(v.isTypedArrayOf(ww.data, 'Float32Array'))) throw v.typeError('a Float32Array', `weights['${k}'].data`, ww.data);
-      if (!Array.isArray(ww.shape) || ww.shape.join(',') !== cur.shape.join(',') || ww.data.length !== cur.data.length) {
-        throw v.rangeError(`shape [${cur.shape.join(', ')}]`, `weights['${k}']`, v.described(`shape [${String(ww.shape)}] with ${(ww.data as Float32Array).length} values`));
-      }
-      for (let i = 0; i < ww.data.length; i++) {
-        if (!Number.isFinite(ww.data[i])) throw v.rangeError('finite values', `weights['${k}'].data[${i}]`, ww.data[i]);
-      }
-      cur.data.set(ww.data as Float32Array);
-    }
+    mergeWeights(current, weights);
     this.#writeAll(current);
   }
 
