@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 
-import { NodetrainError } from '../errors';
+import { ERR, NodetrainError } from '../errors';
 import { tensor } from '../tensor/tensor';
 import * as v from '../validate';
 import { Dataset } from './dataset';
@@ -43,7 +43,7 @@ const LF = 10;
 const CR = 13;
 
 function csvError(message: string): NodetrainError {
-  return new NodetrainError('ERR_NT_INVALID_CSV', message);
+  return new NodetrainError(ERR.INVALID_CSV, message);
 }
 
 interface ScanState {

