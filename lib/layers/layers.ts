@@ -17,6 +17,7 @@ export type { NormConfig } from './layerNormalization';
 export * from './batchNormalization';
 export * from './add';
 export * from './concatenate';
+export * from './prelu';
 
 import type { AddConfig } from './add';
 import type { ConcatenateConfig } from './concatenate';
