@@ -5,9 +5,8 @@
  * the file in chunks, so files larger than a JavaScript string can hold are fine. Every error names
  * the file, the 1-based line and the column.
  */
-import * as fs from 'fs';
-
 import { NodetrainError } from '../errors';
+import { openRegularFile } from '../files';
 import { tensor } from '../tensor/tensor';
 import * as v from '../validate';
 import { Dataset } from './dataset';
@@ -35,10 +34,14 @@ export interface CsvOptions {
   classNames?: readonly string[];
   /** Bytes read per chunk by loadCsv (default 1 MiB). */
   chunkSize?: number;
+  /** loadCsv: the longest record accepted, in characters (default 64 Mi); a longer one is an error, not an unbounded buffer. */
+  maxRecordLength?: number;
 }
 
-const OPTION_KEYS = ['target', 'labels', 'columns', 'header', 'delimiter', 'classNames', 'chunkSize'] as const;
+const OPTION_KEYS = ['target', 'labels', 'columns', 'header', 'delimiter', 'classNames', 'chunkSize', 'maxRecordLength'] as const;
 const QUOTE = 34;
+/** Longest record (in UTF-16 code units) accepted by default: a file without line breaks is refused, not buffered forever. */
+export const CSV_MAX_RECORD_LENGTH = 64 * 1024 * 1024;
 const LF = 10;
 const CR = 13;
 
@@ -309,6 +312,10 @@ class CsvBuilder {
     if (!Number.isFinite(num) || (num === 0 && s.trim() === '')) {
       throw csvError(`Expected a number for ${this.#columnName(c)} at line ${line} of ${this.#file} but received ${v.describe(s)}`);
     }
+    // Data are float32: a value beyond its range would silently become Infinity.
+    if (!Number.isFinite(Math.fround(num))) {
+      throw csvError(`Expected a number within the float32 range (magnitude <= 3.4e38) for ${this.#columnName(c)} at line ${line} of ${this.#file} but received ${v.describe(s)}`);
+    }
     return num;
   }
 
@@ -345,6 +352,7 @@ class CsvBuilder {
 
   finish(): Dataset {
     if (this.#ncols < 0) throw csvError(`Expected a header row or data for ${this.#file} but received an empty file`);
+    if (this.#rows === 0) throw csvError(`Expected at least one data row in ${this.#file} but received only a header`);
     const n = this.#rows;
     const f = this.#featureCols.length;
     const featureNames = this.#names ? this.#featureCols.map((c) => this.#names![c]) : undefined;
@@ -398,6 +406,7 @@ function checkOptions(opts: CsvOptions): Required<Pick<CsvOptions, 'header' | 'l
     throw v.rangeError('a single character other than a quote or a line break', 'options.delimiter', delimiter);
   }
   if (opts.chunkSize !== undefined) v.integer('options.chunkSize', opts.chunkSize, 1, 2 ** 30);
+  if (opts.maxRecordLength !== undefined) v.integer('options.maxRecordLength', opts.maxRecordLength, 1, 2 ** 29);
   if (opts.columns !== undefined && !Array.isArray(opts.columns)) throw v.typeError('an array of column names or indices', 'options.columns', opts.columns);
   if (opts.classNames !== undefined) {
     if (!Array.isArray(opts.classNames)) throw v.typeError('an array of strings', 'options.classNames', opts.classNames);
@@ -440,16 +449,22 @@ export async function loadCsv(path: string, opts: CsvOptions): Promise<Dataset> 
   const o = checkOptions(opts);
   const b = new CsvBuilder(path, o);
   const state: ScanState = { line: 1, atStart: true };
-  const stream = fs.createReadStream(path, { encoding: 'utf8', highWaterMark: o.chunkSize ?? 1 << 20 });
+  const maxRecord = o.maxRecordLength ?? CSV_MAX_RECORD_LENGTH;
+  const { handle } = await openRegularFile(path, 'path');
+  const stream = handle.createReadStream({ encoding: 'utf8', highWaterMark: o.chunkSize ?? 1 << 20 });
   let carry = '';
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
       const text = carry.length === 0 ? chunk : carry + chunk;
       const used = scanRecords(text, o.delim, false, state, path, b.record);
       carry = text.slice(used);
+      if (carry.length > maxRecord) {
+        throw csvError(`Expected records of at most ${maxRecord} characters (options.maxRecordLength) at line ${state.line} of ${path} but received a longer one`);
+      }
     }
   } finally {
     stream.destroy();
+    await handle.close().catch(() => undefined);
   }
   scanRecords(carry, o.delim, true, state, path, b.record);
   return b.finish();
