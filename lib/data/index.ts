@@ -7,6 +7,8 @@ export type { DatasetOptions, DataInput, TargetKind } from './dataset';
 export { loadCsv, parseCsv, loadCsvTable, parseCsvTable, CSV_MAX_RECORD_LENGTH } from './csv';
 export type { CsvOptions, CsvTable, CsvTableOptions } from './csv';
 export { Preprocessor } from './preprocess';
+export { classificationReport, regressionReport, formatConfusion } from './scores';
+export type { ClassificationReport, RegressionReport } from './scores';
 export type { PreprocessorOptions, PreprocessorJSON, ColumnType, TabularTask, RawRows } from './preprocess';
 export { loadDigits, DIGIT_PIXELS, DIGITS_AVAILABLE, DIGITS_DEFAULT_TEST_SIZE } from './digits';
 export type { DigitsOptions } from './digits';
