@@ -5,9 +5,8 @@
  * the file in chunks, so files larger than a JavaScript string can hold are fine. Every error names
  * the file, the 1-based line and the column.
  */
-import * as fs from 'fs';
-
 import { ERR, NodetrainError } from '../errors';
+import { openRegularFile } from '../files';
 import { tensor } from '../tensor/tensor';
 import * as v from '../validate';
 import { Dataset } from './dataset';
@@ -35,10 +34,14 @@ export interface CsvOptions {
   classNames?: readonly string[];
   /** Bytes read per chunk by loadCsv (default 1 MiB). */
   chunkSize?: number;
+  /** loadCsv: the longest record accepted, in characters (default 64 Mi); a longer one is an error, not an unbounded buffer. */
+  maxRecordLength?: number;
 }
 
-const OPTION_KEYS = ['target', 'labels', 'columns', 'header', 'delimiter', 'classNames', 'chunkSize'] as const;
+const OPTION_KEYS = ['target', 'labels', 'columns', 'header', 'delimiter', 'classNames', 'chunkSize', 'maxRecordLength'] as const;
 const QUOTE = 34;
+/** Longest record (in UTF-16 code units) accepted by default: a file without line breaks is refused, not buffered forever. */
+export const CSV_MAX_RECORD_LENGTH = 64 * 1024 * 1024;
 const LF = 10;
 const CR = 13;
 
@@ -309,6 +312,10 @@ class CsvBuilder {
     if (!Number.isFinite(num) || (num === 0 && s.trim() === '')) {
       throw csvError(`Expected a number for ${this.#columnName(c)} at line ${line} of ${this.#file} but received ${v.describe(s)}`);
     }
+    // Data are float32: a value beyond its range would silently become Infinity.
+    if (!Number.isFinite(Math.fround(num))) {
+      throw csvError(`Expected a number within the float32 range (magnitude <= 3.4e38) for ${this.#columnName(c)} at line ${line} of ${this.#file} but received ${v.describe(s)}`);
+    }
     return num;
   }
 
@@ -345,6 +352,7 @@ class CsvBuilder {
 
   finish(): Dataset {
     if (this.#ncols < 0) throw csvError(`Expected a header row or data for ${this.#file} but received an empty file`);
+    if (this.#rows === 0) throw csvError(`Expected at least one data row in ${this.#file} but received only a header`);
     const n = this.#rows;
     const f = this.#featureCols.length;
     const featureNames = this.#names ? this.#featureCols.map((c) => this.#names![c]) : undefined;
@@ -398,6 +406,7 @@ function checkOptions(opts: CsvOptions): Required<Pick<CsvOptions, 'header' | 'l
     throw v.rangeError('a single character other than a quote or a line break', 'options.delimiter', delimiter);
   }
   if (opts.chunkSize !== undefined) v.integer('options.chunkSize', opts.chunkSize, 1, 2 ** 30);
+  if (opts.maxRecordLength !== undefined) v.integer('options.maxRecordLength', opts.maxRecordLength, 1, 2 ** 29);
   if (opts.columns !== undefined && !Array.isArray(opts.columns)) throw v.typeError('an array of column names or indices', 'options.columns', opts.columns);
   if (opts.classNames !== undefined) {
     if (!Array.isArray(opts.classNames)) throw v.typeError('an array of strings', 'options.classNames', opts.classNames);
@@ -439,18 +448,127 @@ export async function loadCsv(path: string, opts: CsvOptions): Promise<Dataset> 
   v.string('path', path);
   const o = checkOptions(opts);
   const b = new CsvBuilder(path, o);
+  await streamRecords(path, o.delim, o.chunkSize, o.maxRecordLength, b.record);
+  return b.finish();
+}
+
+/** Streams the records of a regular file through the scanner, chunk by chunk. */
+async function streamRecords(
+  path: string,
+  delim: number,
+  chunkSize: number | undefined,
+  maxRecordLength: number | undefined,
+  onRecord: (fields: Fields, line: number) => void,
+): Promise<void> {
   const state: ScanState = { line: 1, atStart: true };
-  const stream = fs.createReadStream(path, { encoding: 'utf8', highWaterMark: o.chunkSize ?? 1 << 20 });
+  const maxRecord = maxRecordLength ?? CSV_MAX_RECORD_LENGTH;
+  const { handle } = await openRegularFile(path, 'path');
+  const stream = handle.createReadStream({ encoding: 'utf8', highWaterMark: chunkSize ?? 1 << 20 });
   let carry = '';
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
       const text = carry.length === 0 ? chunk : carry + chunk;
-      const used = scanRecords(text, o.delim, false, state, path, b.record);
+      const used = scanRecords(text, delim, false, state, path, onRecord);
       carry = text.slice(used);
+      if (carry.length > maxRecord) {
+        throw csvError(`Expected records of at most ${maxRecord} characters (options.maxRecordLength) at line ${state.line} of ${path} but received a longer one`);
+      }
     }
   } finally {
     stream.destroy();
+    await handle.close().catch(() => undefined);
   }
-  scanRecords(carry, o.delim, true, state, path, b.record);
+  scanRecords(carry, delim, true, state, path, onRecord);
+}
+
+/** A CSV file as text cells: column names and one array of strings per column. */
+export interface CsvTable {
+  /** Column names (from the header row, or "0", "1", ... without one). */
+  names: string[];
+  /** columns[j][i]: the text of row i, column j (quotes removed, no other processing). */
+  columns: string[][];
+  /** Number of data rows. */
+  rows: number;
+}
+
+export interface CsvTableOptions {
+  /** Whether the first row names the columns (default true). */
+  header?: boolean;
+  /** One-character field delimiter (default ','). */
+  delimiter?: string;
+  /** Bytes read per chunk (default 1 MiB). */
+  chunkSize?: number;
+  /** The longest record accepted, in characters (default 64 Mi). */
+  maxRecordLength?: number;
+}
+
+class TableBuilder {
+  names: string[] | null = null;
+  columns: string[][] = [];
+  rows = 0;
+  constructor(private readonly file: string, private readonly header: boolean) {}
+  record = (f: Fields, line: number): void => {
+    if (this.names === null) {
+      const first = f.strings();
+      this.names = this.header ? first : first.map((_, j) => String(j));
+      this.columns = first.map(() => []);
+      if (this.header) {
+        const seen = new Set<string>();
+        for (const n of first) {
+          if (seen.has(n)) throw csvError(`Expected distinct column names in the header of ${this.file} but received ${v.describe(n)} twice`);
+          seen.add(n);
+        }
+        return;
+      }
+    }
+    if (f.count !== this.columns.length) throw csvError(`Expected ${this.columns.length} fields for line ${line} of ${this.file} but received ${f.count}`);
+    // Flatten each cell so it does not keep the chunk it was sliced from alive.
+    for (let j = 0; j < f.count; j++) this.columns[j].push(JSON.parse(JSON.stringify(f.str(j))) as string);
+    this.rows++;
+  };
+  finish(): CsvTable {
+    if (this.names === null) throw csvError(`Expected a header row or data for ${this.file} but received an empty file`);
+    if (this.rows === 0) throw csvError(`Expected at least one data row in ${this.file} but received only a header`);
+    return { names: this.names, columns: this.columns, rows: this.rows };
+  }
+}
+
+function checkTableOptions(opts: CsvTableOptions): { header: boolean; delim: number } {
+  v.plainObject('options', opts);
+  v.knownKeys('options', opts as Record<string, unknown>, ['header', 'delimiter', 'chunkSize', 'maxRecordLength']);
+  const header = v.optional(opts.header, true, (x) => v.boolean('options.header', x));
+  const delimiter = v.optional(opts.delimiter, ',', (x) => v.string('options.delimiter', x));
+  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+    throw v.rangeError('a single character other than a quote or a line break', 'options.delimiter', delimiter);
+  }
+  if (opts.chunkSize !== undefined) v.integer('options.chunkSize', opts.chunkSize, 1, 2 ** 30);
+  if (opts.maxRecordLength !== undefined) v.integer('options.maxRecordLength', opts.maxRecordLength, 1, 2 ** 29);
+  return { header, delim: delimiter.charCodeAt(0) };
+}
+
+/**
+ * Parses CSV text into text columns (for mixed-type data: see Preprocessor).
+ * @throws NodetrainError ERR_NT_INVALID_CSV for malformed content, an empty or header-only text.
+ * @example const t = parseCsvTable('a,b\n1,x\n2,y\n'); // t.names ['a', 'b'], t.columns [['1', '2'], ['x', 'y']]
+ */
+export function parseCsvTable(text: string, opts: CsvTableOptions = {}, fileName = 'CSV text'): CsvTable {
+  v.string('text', text);
+  const o = checkTableOptions(opts);
+  const b = new TableBuilder(fileName, o.header);
+  scanRecords(text, o.delim, true, { line: 1, atStart: true }, fileName, b.record);
+  return b.finish();
+}
+
+/**
+ * Loads a CSV file into text columns, streaming it (see parseCsvTable).
+ * @throws NodetrainError ERR_NT_INVALID_CSV naming the file and line; RangeError for a path that is
+ *   not a regular file; the fs error when it cannot be read.
+ * @example const table = await loadCsvTable('houses.csv');
+ */
+export async function loadCsvTable(path: string, opts: CsvTableOptions = {}): Promise<CsvTable> {
+  v.string('path', path);
+  const o = checkTableOptions(opts);
+  const b = new TableBuilder(path, o.header);
+  await streamRecords(path, o.delim, opts.chunkSize, opts.maxRecordLength, b.record);
   return b.finish();
 }

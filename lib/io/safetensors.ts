@@ -13,10 +13,10 @@
  * NodetrainError ERR_NT_CORRUPT_FILE naming the file (when known) and the tensor. Data is copied out
  * into fresh typed arrays, so an unaligned data section is fine.
  */
-import * as fs from 'fs';
 import * as os from 'os';
 
 import { ERR, NodetrainError } from '../errors';
+import { openRegularFile, readAt } from '../files';
 import { Tensor } from '../tensor/tensor';
 import * as v from '../validate';
 import { AtomicWriteOptions, writeFileAtomic } from './atomic';
@@ -182,7 +182,9 @@ export function decodeSafetensors(buf: Uint8Array, opts: DecodeOptions = {}): Sa
 
   const dataStart = 8 + n;
   const dataLen = buf.length - dataStart;
-  const metadata: Record<string, string> = {};
+  const dup = duplicateTopLevelKey(buf.subarray(8, 8 + n));
+  if (dup !== null) throw corrupt(file, `the header names ${JSON.stringify(dup)} twice`);
+  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   const entries: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === METADATA) {
@@ -240,7 +242,7 @@ export function decodeSafetensors(buf: Uint8Array, opts: DecodeOptions = {}): Sa
   }
   if (pos !== dataLen) throw corrupt(file, `${dataLen - pos} trailing bytes after the last tensor`);
 
-  const tensors: Record<string, SafetensorsTensor> = {};
+  const tensors: Record<string, SafetensorsTensor> = Object.create(null) as Record<string, SafetensorsTensor>;
   for (const e of entries) {
     const ctor = DTYPES[e.dtype];
     // A fresh ArrayBuffer: aligned for the typed array whatever the data section's alignment
@@ -254,6 +256,39 @@ export function decodeSafetensors(buf: Uint8Array, opts: DecodeOptions = {}): Sa
   return { tensors, metadata };
 }
 
+/**
+ * The first key that appears twice at the top level of a JSON object text (JSON.parse keeps the
+ * last one silently), or null. The text is already known to be valid JSON.
+ */
+function duplicateTopLevelKey(bytes: Uint8Array): string | null {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \\ */ ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++;
+      expectKey = depth === 1;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--;
+    } else if (c === 0x2c /* , */ && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return null;
+}
+
 function shapeBytes(shape: number[], width: number): string {
   const total = shape.reduce((a, b) => a * b, width);
   return Number.isSafeInteger(total) ? `${total} bytes` : 'more bytes than the file holds';
@@ -264,7 +299,7 @@ function checkExpected(file: string | undefined, tensors: Record<string, Safeten
   const where = file ? ` in ${file}` : '';
   const mismatch = (msg: string) => new NodetrainError(ERR.WEIGHTS_MISMATCH, msg);
   for (const [name, exp] of Object.entries(expected)) {
-    const t = tensors[name];
+    const t = Object.prototype.hasOwnProperty.call(tensors, name) ? tensors[name] : undefined;
     if (!t) throw mismatch(`Expected a tensor ${JSON.stringify(name)}${where} but received none`);
     if (exp.dtype !== undefined && t.dtype !== exp.dtype) {
       throw mismatch(`Expected dtype ${exp.dtype} for tensor ${JSON.stringify(name)}${where} but received ${t.dtype}`);
@@ -303,7 +338,19 @@ export async function saveSafetensors(
  */
 export async function loadSafetensors(path: string, opts: Omit<DecodeOptions, 'file'> = {}): Promise<SafetensorsFile> {
   v.string('path', path);
-  const buf = await fs.promises.readFile(path);
+  // Regular files only, and the 8-byte header size checked against the file's size before the
+  // rest is read: a huge or endless file is rejected on its first bytes.
+  const { handle, size } = await openRegularFile(path, 'path');
+  let buf: Buffer;
+  try {
+    if (size < 8) throw corrupt(path, `the file has ${size} bytes, fewer than the 8 of the header size`);
+    const n64 = (await readAt(handle, 8, 0)).readBigUInt64LE(0);
+    if (n64 > BigInt(SAFETENSORS_MAX_HEADER)) throw corrupt(path, `the header size ${n64} exceeds the limit of ${SAFETENSORS_MAX_HEADER} bytes`);
+    if (8 + Number(n64) > size) throw corrupt(path, `the header size ${n64} runs past the end of the file (${size} bytes)`);
+    buf = await readAt(handle, size, 0);
+  } finally {
+    await handle.close();
+  }
   return decodeSafetensors(buf, { ...opts, file: path });
 }
 
