@@ -138,5 +138,18 @@ describe('packed install', () => {
     expect(out.loaded.length).toBe(1);
     expect(out.loaded[0]).toContain(path.join('node_modules', 'nodetrain', 'prebuilds', `${process.platform}-${process.arch}`));
   }, 600_000);
+
+  it('resolves through the exports map from ESM and CommonJS, and runs its command line', () => {
+    const app = path.join(pkg.tmp, 'app');
+    const env = { ...process.env, PATH: `${path.join(app, 'node_modules', '.bin')}${path.delimiter}${path.dirname(process.execPath)}`, NODETRAIN_ADDON: '' };
+    const esm = "import { tensor, matmul, loadDigits } from 'nodetrain'; import * as nt from 'nodetrain'; " +
+      "console.log(JSON.stringify([Array.from(matmul(tensor([[2]]), tensor([[3]])).data()), typeof loadDigits, typeof nt.sequential]));";
+    expect(JSON.parse(run(process.execPath, ['--input-type=module', '-e', esm], app, env).trim())).toEqual([[6], 'function', 'function']);
+    const version = run(process.execPath, ['-p', "require('nodetrain/package.json').version"], app, env).trim();
+    expect(version).toBe(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+    // Deep imports are closed by the exports map.
+    expect(() => run(process.execPath, ['-e', "require('nodetrain/dist/lib/data/digits.js')"], app, env)).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+    expect(run('nodetrain', ['help'], app, env)).toMatch(/nodetrain train/);
+  }, 120_000);
 });
 
