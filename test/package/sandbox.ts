@@ -49,7 +49,12 @@ export function packInSandbox(): PackedPackage {
   }
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(src, 'node_modules'), 'dir');
   const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
-  run(bin('prebuildify'), ['--napi', '--strip', '--tag-libc'], src);
+  // node-gyp finds Node's headers through npm's `nodedir` setting when run by npm; outside npm,
+  // point it at this Node's own installation when that carries the headers, so nothing is downloaded.
+  const env = { ...process.env };
+  const prefix = path.join(path.dirname(process.execPath), '..');
+  if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) env.npm_config_nodedir = prefix;
+  run(bin('prebuildify'), ['--napi', '--strip', '--tag-libc'], src, env);
   run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(src, 'lib', 'tsconfig.json')], src);
   fs.chmodSync(path.join(src, 'dist', 'lib', 'cli', 'main.js'), 0o755);
   const out = run('npm', ['pack', '--pack-destination', tmp, '--ignore-scripts', '--json'], src);
