@@ -31,3 +31,7 @@ export { TrialPruned } from './objective';
 export type { Objective, ObjectiveResult, TrialContext, Executor, TrialTask, TrialHooks, TrialOutcome } from './objective';
 export { InlineExecutor, inlineExecutor } from './executors/inline';
 export { dominates, nonDominatedSort, crowdingDistance } from './pareto';
+export { WorkerExecutor, workerExecutor } from './executors/worker';
+export type { WorkerExecutorOptions, WorkerObjective } from './executors/worker';
+export { MlpSpace, mlpSpace, mlpObjective, mlpObjectiveId, loadData } from './mlp';
+export type { MlpSpaceOptions, MlpObjectiveSpec, MlpIO, DataSpec } from './mlp';

@@ -276,6 +276,7 @@ export class Study {
     opts.signal?.addEventListener('abort', onAbort);
     const budgetTimer = Number.isFinite(deadline) ? setTimeout(() => stopAll.abort(), Math.max(0, deadline - Date.now())) : null;
     const running = new Map<number, Promise<void>>();
+    const stopped = abortPromise(stopAll.signal);
     let reason: OptimizeResult['reason'] = 'trials';
     let exhausted = false;
     const progress = (): void => {
@@ -299,7 +300,7 @@ export class Study {
           break;
         }
         if (running.size >= executor.concurrency) {
-          await Promise.race([...running.values(), abortPromise(stopAll.signal)]);
+          await Promise.race([...running.values(), stopped]);
           continue;
         }
         let trial: Trial | null | 'wait' = await this.#claimStale();
@@ -310,7 +311,7 @@ export class Study {
               if (exhausted) reason = 'exhausted';
               break;
             }
-            await Promise.race([...running.values(), abortPromise(stopAll.signal)]);
+            await Promise.race([...running.values(), stopped]);
             continue;
           }
           trial = await this.#createTrial(W, deterministic);
@@ -320,7 +321,7 @@ export class Study {
           }
           if (trial === 'wait') {
             if (running.size === 0) await new Promise((r) => setTimeout(r, 50));
-            else await Promise.race([...running.values(), abortPromise(stopAll.signal)]);
+            else await Promise.race([...running.values(), stopped]);
             continue;
           }
         }

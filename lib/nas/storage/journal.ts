@@ -104,7 +104,16 @@ export class JournalStorage implements StudyStorage {
     if (!fs.existsSync(this.file)) fs.closeSync(fs.openSync(this.file, 'a'));
   }
 
-  async readNew(): Promise<StudyRecord[]> {
+  #reading: Promise<unknown> = Promise.resolve();
+
+  /** Concurrent callers are served one after another, so each record is delivered once. */
+  readNew(): Promise<StudyRecord[]> {
+    const p = this.#reading.then(() => this.#readNew());
+    this.#reading = p.catch(() => undefined);
+    return p;
+  }
+
+  async #readNew(): Promise<StudyRecord[]> {
     const fh = await fs.promises.open(this.file, 'r');
     let text: string;
     try {
