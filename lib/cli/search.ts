@@ -247,3 +247,31 @@ export async function searchCommand(argv: string[]): Promise<void> {
     }
   } else out('no trial completed\n');
 }
+
+export const REPORT_HELP = `Usage: nodetrain report <study dir> [--out <file.html>]
+
+Writes one self-contained HTML page (default <study dir>/report.html) with the optimisation history,
+parallel coordinates, parameter importances, intermediate values and the Pareto front.
+`;
+
+/**
+ * Runs `nodetrain report <study>` (the arguments after "report").
+ * @throws NodetrainError ERR_NT_USAGE for invalid arguments; ERR_NT_NO_STUDY for a folder without a study.
+ * @example await reportCommand(['./nodetrain-search']);
+ */
+export async function reportCommand(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(REPORT_HELP);
+    return;
+  }
+  if (parsed.positionals.length !== 1) usage(`Expected one study folder for report but received ${parsed.positionals.length} arguments`);
+  const dir = path.resolve(parsed.positionals[0]);
+  const file = nas.writeReport(dir, parsed.values.out ? path.resolve(parsed.values.out) : undefined);
+  process.stdout.write(`nodetrain: wrote ${file}\n`);
+}

@@ -35,3 +35,5 @@ export { WorkerExecutor, workerExecutor } from './executors/worker';
 export type { WorkerExecutorOptions, WorkerObjective } from './executors/worker';
 export { MlpSpace, mlpSpace, mlpObjective, mlpObjectiveId, loadData } from './mlp';
 export type { MlpSpaceOptions, MlpObjectiveSpec, MlpIO, DataSpec } from './mlp';
+export { readStudy, renderReport, writeReport, importances, reportData } from './report/report';
+export type { StudyLog } from './report/report';

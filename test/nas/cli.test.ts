@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { searchCommand, parseDuration } from '../../lib/cli/search';
+import { reportCommand, searchCommand, parseDuration } from '../../lib/cli/search';
 import { transpileLib } from '../helpers/transpile';
 
 let tmp: string;
@@ -44,6 +44,16 @@ test('a digits search in this thread: progress, final table, best model; the sam
   expect(r2.out).toMatch(/search ended \(trials\): 4 trials/);
   expect(r2.err).toBe('');
   await expect(capture(['--digits', '--train-size', '500', '--workers', '0', '--study', study])).rejects.toMatchObject({ code: 'ERR_NT_STUDY_MISMATCH' });
+  let out = '';
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  try {
+    await reportCommand([study]);
+  } finally {
+    spy.mockRestore();
+  }
+  expect(out).toMatch(/wrote .*report\.html/);
+  expect(fs.readFileSync(path.join(study, 'report.html'), 'utf8')).toMatch(/<canvas id="history">/);
+  await expect(reportCommand([])).rejects.toThrow(/Expected one study folder for report but received 0 arguments/);
 });
 
 test('a CSV search on 2 worker threads with two objectives prints the Pareto front', async () => {

@@ -159,6 +159,8 @@ describe('pruners', () => {
     expect(p.shouldPrune({ trial: mk(9, { 1: 0.55, 2: 0.1 }), step: 2, others, direction: 'maximize' })).toBe(false); // between rungs
     expect(p.shouldPrune({ trial: mk(9, { 1: 0.2 }), step: 1, others: others.slice(0, 1), direction: 'maximize' })).toBe(true);
     expect(p.shouldPrune({ trial: mk(9, { 1: 0.2 }), step: 1, others: others.slice(0, 1), direction: 'minimize' })).toBe(false);
+    // At its full budget a trial completes instead of being pruned.
+    expect(p.shouldPrune({ trial: mk(9, { 1: 0.55 }), step: 1, others, direction: 'maximize', maxSteps: 1 })).toBe(false);
   });
 
   test('median pruner stops trials below the median of complete trials at the same step', () => {

@@ -6,7 +6,8 @@
  * value there is within the top 1/eta of every value recorded at that rung so far (its own
  * included; with fewer than eta values it must be the best). The rung values of the other trials
  * are read from their intermediate values at the rung's step, so the pruner keeps no state and a
- * resumed study decides exactly as before.
+ * resumed study decides exactly as before. When the study knows the full budget (maxSteps), a
+ * trial that reached it is never pruned.
  */
 import type { PruneContext, Pruner, Trial } from '../types';
 
@@ -42,9 +43,11 @@ export class AshaPruner implements Pruner {
     return this.minResource * this.eta ** (this.s + k);
   }
 
-  shouldPrune({ trial, step, others, direction }: PruneContext): boolean {
+  shouldPrune({ trial, step, others, direction, maxSteps }: PruneContext): boolean {
     const value = trial.intermediate.get(step);
     if (value === undefined) return false;
+    // A trial at its full budget has nothing left to save: it completes.
+    if (maxSteps !== undefined && step >= maxSteps) return false;
     for (let k = 0; ; k++) {
       const rs = this.rungStep(k);
       if (rs > step) return false;
