@@ -37,3 +37,7 @@ export { MlpSpace, mlpSpace, mlpObjective, mlpObjectiveId, loadData } from './ml
 export type { MlpSpaceOptions, MlpObjectiveSpec, MlpIO, DataSpec } from './mlp';
 export { readStudy, renderReport, writeReport, importances, reportData } from './report/report';
 export type { StudyLog } from './report/report';
+export { QueueSampler, queueSampler } from './samplers/queue';
+export { kendallTau, spearman, ranks } from './rank';
+export { oneShotSearch } from './oneshot';
+export type { OneShotStrategy, OneShotContext, OneShotOptions, OneShotResult } from './oneshot';

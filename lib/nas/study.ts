@@ -70,6 +70,8 @@ export interface OptimizeOptions {
   signal?: AbortSignal;
   /** The most steps (epochs) a trial reports, for pruners that need it. */
   maxSteps?: number;
+  /** A sampler for this call only (default: the study's), e.g. a queue of configurations to retrain. */
+  sampler?: Sampler;
   onTrial?: (t: Trial) => void;
   onProgress?: (p: Progress) => void;
 }
@@ -205,7 +207,7 @@ export class Study {
   }
 
   /** Creates trial n under the lock, or returns null when the space or sampler is used up. */
-  async #createTrial(W: number, deterministic: boolean): Promise<Trial | null | 'wait'> {
+  async #createTrial(W: number, deterministic: boolean, sampler: Sampler): Promise<Trial | null | 'wait'> {
     return this.storage.withLock(async () => {
       await this.sync();
       const n = this.#replay.trials.length;
@@ -217,7 +219,7 @@ export class Study {
       let params: Params | null = null;
       for (let attempt = 0; attempt < 10; attempt++) {
         const rng = nt.createRng(deriveSeed(this.seed, n, 0x5a3, attempt));
-        const p = this.sampler.suggest({ space: this.space, number: n, rng, trials: view, directions: this.directions });
+        const p = sampler.suggest({ space: this.space, number: n, rng, trials: view, directions: this.directions });
         if (p === null) return null;
         const valid = this.space.validate(p);
         if (!taken.has(this.space.key(valid))) {
@@ -314,7 +316,7 @@ export class Study {
             await Promise.race([...running.values(), stopped]);
             continue;
           }
-          trial = await this.#createTrial(W, deterministic);
+          trial = await this.#createTrial(W, deterministic, opts.sampler ?? this.sampler);
           if (trial === null) {
             exhausted = true;
             continue;
