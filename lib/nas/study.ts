@@ -14,6 +14,7 @@
  * heartbeat is older than staleAfterMs is marked stale (kept apart from failed) and retried with the
  * same parameters and seed. An aborted study marks its running trials stale too, so a resume reruns them.
  */
+import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -28,7 +29,6 @@ import { Params, ParamSpec, Space, canonicalJson, deriveSeed } from './space';
 import { JournalStorage, processAlive } from './storage/journal';
 import { MemoryStorage, Replay, StudyHeader, StudyRecord, StudyStorage } from './storage/storage';
 import { Direction, ObjectiveSpec, Pruner, Sampler, Trial, isFinished, signs } from './types';
-import { createHash, randomBytes } from 'crypto';
 
 export interface StudyOptions {
   space: Space | Record<string, ParamSpec>;
@@ -110,7 +110,6 @@ export class Study {
   readonly #heartbeatMs: number;
   readonly #staleAfterMs: number;
   readonly #log: (line: string) => void;
-  readonly #mine = new Set<number>();
   #bestSaved: number | null = null;
 
   /** @internal use createStudy() */
@@ -151,9 +150,18 @@ export class Study {
     return (fronts[0] ?? []).map((i) => done[i]).sort((a, b) => a.number - b.number);
   }
 
-  /** Reads records appended since the last sync (by any process). */
-  async sync(): Promise<void> {
-    this.#replay.apply(await this.storage.readNew());
+  #cursor: unknown = undefined;
+  #syncing: Promise<void> = Promise.resolve();
+
+  /** Reads records appended since the last sync (by any process); concurrent calls run in turn. */
+  sync(): Promise<void> {
+    const p = this.#syncing.then(async () => {
+      const { records, cursor } = await this.storage.read(this.#cursor);
+      this.#cursor = cursor;
+      this.#replay.apply(records);
+    });
+    this.#syncing = p.catch(() => undefined);
+    return p;
   }
 
   async #append(records: StudyRecord[]): Promise<void> {
@@ -328,10 +336,8 @@ export class Study {
           }
         }
         const t = trial;
-        this.#mine.add(t.number);
         const p = this.#runTrial(t, executor, W, deterministic, stopAll.signal, opts).finally(() => {
           running.delete(t.number);
-          this.#mine.delete(t.number);
           progress();
           opts.onTrial?.(this.#replay.trials[t.number]);
         });
@@ -493,10 +499,9 @@ export async function createStudy(opts: StudyOptions): Promise<Study> {
   if (study.header && study.header.seed !== seed) study.seed = study.header.seed;
   const existing = study.trials.length;
   if (existing > 0) {
-    const stale = await study.markStale();
+    await study.markStale();
     const toRetry = study.trials.filter((t) => t.state === 'stale').length;
     study.resumeInfo = { resumed: true, trials: existing, stale: toRetry };
-    void stale;
     log(`resumed: ${existing} trials, ${toRetry} stale retried`);
   }
   return study;

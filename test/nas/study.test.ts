@@ -158,6 +158,19 @@ const bench = require(${JSON.stringify(path.join(__dirname, 'fixtures', 'nasbenc
   });
 });
 
+test('heartbeats keep a long trial of another study instance from being judged stale', async () => {
+  const storage = new nas.MemoryStorage();
+  const slow = async (t: nas.TrialContext) => (await new Promise((r) => setTimeout(r, 300)), t.params.x as number);
+  for (const [beat, expected] of [[20, 0], [10_000, 1]] as const) {
+    const a = await nas.createStudy({ space: { x: nas.float(0, 1) }, storage, heartbeatMs: beat });
+    const run = a.optimize({ trials: a.trials.length + 1, executor: nas.inlineExecutor(slow) });
+    await new Promise((r) => setTimeout(r, 200));
+    const b = await nas.createStudy({ space: { x: nas.float(0, 1) }, storage, staleAfterMs: 100 });
+    expect(b.resumeInfo.stale).toBe(expected);
+    await run;
+  }
+});
+
 describe('failures and stopping', () => {
   test('diverged (NaN) and throwing trials are failed with their error; an abort stops cleanly and leaves the running trials to retry', async () => {
     const ac = new AbortController();

@@ -57,6 +57,17 @@ export function decodeLine(line: string): StudyRecord | null {
   }
 }
 
+/** Where a reader stopped: a byte offset, the unterminated tail, and the line count for messages. */
+export interface JournalCursor {
+  offset: number;
+  pending: string;
+  lineNo: number;
+}
+
+function isCursor(x: unknown): x is JournalCursor {
+  return !!x && typeof x === 'object' && typeof (x as JournalCursor).offset === 'number';
+}
+
 interface Lease {
   owner: string;
   pid: number;
@@ -85,9 +96,6 @@ export class JournalStorage implements StudyStorage {
   readonly #leaseMs: number;
   readonly #timeoutMs: number;
   readonly #warn: (m: string) => void;
-  #offset = 0;
-  #pending = '';
-  #lineNo = 0;
   /** Marks async flows running inside withLock (re-entrant calls do not wait for themselves). */
   readonly #inLock = new AsyncLocalStorage<boolean>();
   #queue: Promise<void> = Promise.resolve();
@@ -104,41 +112,33 @@ export class JournalStorage implements StudyStorage {
     if (!fs.existsSync(this.file)) fs.closeSync(fs.openSync(this.file, 'a'));
   }
 
-  #reading: Promise<unknown> = Promise.resolve();
-
-  /** Concurrent callers are served one after another, so each record is delivered once. */
-  readNew(): Promise<StudyRecord[]> {
-    const p = this.#reading.then(() => this.#readNew());
-    this.#reading = p.catch(() => undefined);
-    return p;
-  }
-
-  async #readNew(): Promise<StudyRecord[]> {
+  async read(cursor?: unknown): Promise<{ records: StudyRecord[]; cursor: JournalCursor }> {
+    const c: JournalCursor = isCursor(cursor) ? { ...cursor } : { offset: 0, pending: '', lineNo: 0 };
     const fh = await fs.promises.open(this.file, 'r');
     let text: string;
     try {
       const { size } = await fh.stat();
-      if (size <= this.#offset) return [];
-      const buf = Buffer.alloc(size - this.#offset);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, this.#offset);
-      this.#offset += bytesRead;
-      text = this.#pending + buf.subarray(0, bytesRead).toString('utf8');
+      if (size <= c.offset) return { records: [], cursor: c };
+      const buf = Buffer.alloc(size - c.offset);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, c.offset);
+      c.offset += bytesRead;
+      text = c.pending + buf.subarray(0, bytesRead).toString('utf8');
     } finally {
       await fh.close();
     }
     const lines = text.split('\n');
     // The last piece has no newline yet: a write in progress (kept for the next read) or a torn
     // line (a later writer terminates it, and then it is skipped below).
-    this.#pending = lines.pop()!;
+    c.pending = lines.pop()!;
     const out: StudyRecord[] = [];
     for (const line of lines) {
-      this.#lineNo++;
+      c.lineNo++;
       if (line === '') continue;
       const r = decodeLine(line);
       if (r) out.push(r);
-      else this.#warn(`study journal ${this.file}: line ${this.#lineNo} is torn or corrupt (checksum mismatch); skipped`);
+      else this.#warn(`study journal ${this.file}: line ${c.lineNo} is torn or corrupt (checksum mismatch); skipped`);
     }
-    return out;
+    return { records: out, cursor: c };
   }
 
   async append(records: StudyRecord[]): Promise<void> {

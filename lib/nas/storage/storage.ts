@@ -31,8 +31,11 @@ export type StudyRecord =
 export interface StudyStorage {
   /** Appends records (in order) durably. */
   append(records: StudyRecord[]): Promise<void>;
-  /** Records appended since the last call (every record on the first call). */
-  readNew(): Promise<StudyRecord[]>;
+  /**
+   * Records after `cursor` (every record without one) and the cursor to pass next time. Cursors are
+   * opaque and belong to the reader, so several studies can share one storage.
+   */
+  read(cursor?: unknown): Promise<{ records: StudyRecord[]; cursor: unknown }>;
   /** Runs fn while holding the study's write lock (a lease: it expires if its holder dies). */
   withLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Where the best model goes (storages without a folder return undefined). */
@@ -44,17 +47,15 @@ export interface StudyStorage {
 export class MemoryStorage implements StudyStorage {
   readonly dir?: string = undefined;
   readonly records: StudyRecord[] = [];
-  #read = 0;
   #lock: Promise<void> = Promise.resolve();
 
   async append(records: StudyRecord[]): Promise<void> {
     this.records.push(...records.map((r) => JSON.parse(JSON.stringify(r)) as StudyRecord));
   }
 
-  async readNew(): Promise<StudyRecord[]> {
-    const out = this.records.slice(this.#read);
-    this.#read = this.records.length;
-    return out;
+  async read(cursor?: unknown): Promise<{ records: StudyRecord[]; cursor: unknown }> {
+    const from = typeof cursor === 'number' ? cursor : 0;
+    return { records: this.records.slice(from).map((r) => JSON.parse(JSON.stringify(r)) as StudyRecord), cursor: this.records.length };
   }
 
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
