@@ -227,7 +227,7 @@ export class Study {
       let params: Params | null = null;
       for (let attempt = 0; attempt < 10; attempt++) {
         const rng = nt.createRng(deriveSeed(this.seed, n, 0x5a3, attempt));
-        const p = sampler.suggest({ space: this.space, number: n, rng, trials: view, directions: this.directions });
+        const p = await sampler.suggest({ space: this.space, number: n, rng, trials: view, directions: this.directions });
         if (p === null) return null;
         const valid = this.space.validate(p);
         if (!taken.has(this.space.key(valid))) {

@@ -56,10 +56,13 @@ export interface SuggestContext {
   directions: readonly Direction[];
 }
 
-/** A sampler proposes a configuration; null means it has nothing left to propose (grid used up). */
+/**
+ * A sampler proposes a configuration; null means it has nothing left to propose (grid used up).
+ * Samplers with heavy models may return a promise and yield to the event loop while they compute.
+ */
 export interface Sampler {
   readonly name: string;
-  suggest(ctx: SuggestContext): Params | null;
+  suggest(ctx: SuggestContext): Params | null | Promise<Params | null>;
 }
 
 /**

@@ -98,16 +98,16 @@ describe('parallel suggestions', () => {
     expect(new Set(keys).size).toBe(24);
   });
 
-  test('TPE without the study-level repeat check: the constant liar alone spreads concurrent suggestions', () => {
+  test('TPE without the study-level repeat check: the constant liar alone spreads concurrent suggestions', async () => {
     const s = nas.space({ x: nas.float(0, 1) });
     const sampler = nas.tpeSampler({ nStartupTrials: 0 });
     const trials: Trial[] = [];
     const mk = (number: number, x: number, state: Trial['state'], v?: number): Trial => ({ number, params: { x }, seed: 0, state, attempt: 1, values: v === undefined ? undefined : [v], intermediate: new Map(), startedAt: 0, lastHeartbeat: 0, steps: 0 });
     for (let i = 0; i < 20; i++) trials.push(mk(i, i / 20, 'complete', Math.abs(i / 20 - 0.5)));
     const rng = () => require('../../lib').createRng(7);
-    const first = sampler.suggest({ space: s, number: 20, rng: rng(), trials, directions: ['minimize'] })!.x as number;
-    const withLiar = sampler.suggest({ space: s, number: 21, rng: rng(), trials: [...trials, mk(20, first, 'running')], directions: ['minimize'] })!.x as number;
-    const noLiar = nas.tpeSampler({ nStartupTrials: 0, constantLiar: false }).suggest({ space: s, number: 21, rng: rng(), trials: [...trials, mk(20, first, 'running')], directions: ['minimize'] })!.x as number;
+    const first = (await sampler.suggest({ space: s, number: 20, rng: rng(), trials, directions: ['minimize'] })).x as number;
+    const withLiar = (await sampler.suggest({ space: s, number: 21, rng: rng(), trials: [...trials, mk(20, first, 'running')], directions: ['minimize'] })).x as number;
+    const noLiar = (await nas.tpeSampler({ nStartupTrials: 0, constantLiar: false }).suggest({ space: s, number: 21, rng: rng(), trials: [...trials, mk(20, first, 'running')], directions: ['minimize'] })).x as number;
     expect(noLiar).toBe(first); // same stream, same model: Optuna's collision
     expect(withLiar).not.toBe(first);
   });

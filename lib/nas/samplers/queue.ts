@@ -16,7 +16,7 @@ export class QueueSampler implements Sampler {
     this.#fallback = fallback;
   }
 
-  suggest(ctx: SuggestContext): Params | null {
+  suggest(ctx: SuggestContext): Params | null | Promise<Params | null> {
     const taken = new Set(ctx.trials.map((t) => ctx.space.key(t.params)));
     for (const c of this.#queue) if (!taken.has(ctx.space.key(c))) return c;
     return this.#fallback ? this.#fallback.suggest(ctx) : null;
