@@ -54,7 +54,7 @@ async function search(name, sampler, pruner, loaded) {
   try {
     const study = await nas.createStudy({ space: nas.mlpSpace(spec.space), objectives: { name: 'accuracy', direction: 'maximize' }, objectiveId: nas.mlpObjectiveId(spec), sampler, pruner, dir, seed: 1 });
     const ex = nas.workerExecutor({ objective: { builtin: 'mlp', spec }, workers: 2, threadsPerWorker: 1 });
-    const h = monitorEventLoopDelay({ resolution: 10 });
+    const h = monitorEventLoopDelay({ resolution: 1 });
     h.enable();
     const t0 = Date.now();
     const r = await study.optimize({ timeBudgetMs: budgetMs, executor: ex, maxSteps: epochs, onProgress: (p) => process.stderr.isTTY && process.stderr.write(`\r${name}: ${p.done} done, ${p.pruned} pruned, ${p.running} running   `) });
