@@ -15,6 +15,7 @@
  * same parameters and seed. An aborted study marks its running trials stale too, so a resume reruns them.
  */
 import { createHash, randomBytes } from 'crypto';
+import { setMaxListeners } from 'events';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -282,6 +283,8 @@ export class Study {
     const start = Date.now();
     const deadline = opts.timeBudgetMs !== undefined ? start + opts.timeBudgetMs : Infinity;
     const stopAll = new AbortController();
+    // Every running trial listens to it (a dozen or more in flight is normal, not a leak).
+    setMaxListeners(0, stopAll.signal);
     const onAbort = (): void => stopAll.abort();
     opts.signal?.addEventListener('abort', onAbort);
     const budgetTimer = Number.isFinite(deadline) ? setTimeout(() => stopAll.abort(), Math.max(0, deadline - Date.now())) : null;

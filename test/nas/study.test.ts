@@ -115,7 +115,9 @@ const bench = require(${JSON.stringify(path.join(__dirname, 'fixtures', 'nasbenc
       for (;;) {
         await new Promise((r) => setTimeout(r, 30));
         const text = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8') : '';
-        if ((text.match(/"op":"finish"/g) ?? []).length >= 7) break;
+        const finished = (text.match(/"op":"finish"/g) ?? []).length;
+        const created = (text.match(/"op":"create"/g) ?? []).length;
+        if (finished >= 7 && created > finished) break; // a trial is running right now
       }
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));
