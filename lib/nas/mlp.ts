@@ -136,7 +136,8 @@ export function mlpSpace(opts: MlpSpaceOptions = {}): MlpSpace {
   put('normalization', axis(opts.normalization, ['none', 'batch', 'layer']));
   const skip = opts.skip ?? 'search';
   if (skip === 'search') {
-    if (dMax > 1) params.skip = choice([false, true]);
+    // Skips join hidden layers 2.. to the layer before, so they exist only for depth >= 2.
+    if (dMax > 1) params.skip = choice([false, true], dMin < 2 ? { when: { param: 'depth', gte: 2 } } : {});
     else fixed.skip = false;
   } else fixed.skip = skip;
   put('optimizer', axis(opts.optimizers, ['adam', 'adamw', 'sgd']));
