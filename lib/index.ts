@@ -30,3 +30,4 @@ export { METRICS } from './metrics';
 export type { MetricName } from './metrics';
 export { History, EarlyStopping, earlyStopping, ProgressBar, CsvLogger } from './train/callbacks';
 export type { Callback, Logs, EarlyStoppingOptions } from './train/callbacks';
+export * from './nas/index';

@@ -9,6 +9,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 
 import * as nt from '../index';
+import { reportCommand, searchCommand } from './search';
 import { adaptiveDefaults, predictionCsv, scoreLines, selectRows, splitRows } from './tabular';
 
 const HELP = `Usage: nodetrain <command> [options]
@@ -17,6 +18,8 @@ Commands:
   train      train an MLP (bundled digits by default, or a CSV file), report test scores, save it
   evaluate   score a saved model on a CSV file:   nodetrain evaluate --model <dir> --data <file.csv>
   predict    predict raw CSV rows:                 nodetrain predict --model <dir> --data <file.csv> [--output <file.csv>]
+  search     architecture search (nodetrain search --help)
+  report     HTML report of a search study:        nodetrain report <study dir>
   help       this text
 
 nodetrain train [options]
@@ -328,6 +331,8 @@ async function main(): Promise<void> {
   if (cmd === 'train') return train(rest);
   if (cmd === 'evaluate') return evaluate(rest);
   if (cmd === 'predict') return predict(rest);
+  if (cmd === 'search') return searchCommand(rest);
+  if (cmd === 'report') return reportCommand(rest);
   fail(`unknown command "${cmd}"`);
 }
 

@@ -1,0 +1,13 @@
+/** Never prunes (the default). */
+import type { Pruner } from '../types';
+
+export class NopPruner implements Pruner {
+  readonly name = 'none';
+  shouldPrune(): boolean {
+    return false;
+  }
+}
+
+export function nopPruner(): NopPruner {
+  return new NopPruner();
+}
