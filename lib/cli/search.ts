@@ -68,7 +68,7 @@ function fmtValue(name: string, v: number | undefined): string {
   return v.toPrecision(4);
 }
 
-function fmtParams(p: nas.Params): string {
+function fmtParams(p: nas.TrialParams): string {
   const d = p.depth as number;
   const parts: string[] = [];
   if (d !== undefined) {

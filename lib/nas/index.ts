@@ -5,7 +5,7 @@
  * space and objective. One-shot (weight-sharing) search plugs in as another executor/strategy pair.
  */
 export { Space, space, int, float, choice, bool, cardinality, deriveSeed } from './space';
-export type { ParamSpec, ParamValue, Params, Condition, IntParam, FloatParam, ChoiceParam, BoolParam } from './space';
+export type { ParamSpec, ParamValue, Params as TrialParams, Condition, IntParam, FloatParam, ChoiceParam, BoolParam } from './space';
 export type { Direction, ObjectiveSpec, Trial, TrialState, Sampler, SuggestContext, Pruner, PruneContext } from './types';
 export { RandomSampler, randomSampler } from './samplers/random';
 export { GridSampler, gridSampler } from './samplers/grid';

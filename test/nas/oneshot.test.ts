@@ -17,7 +17,7 @@ test('Kendall tau-b and Spearman rho, ties included', () => {
   expect(() => nas.spearman([1, 2], [1])).toThrow(/Expected two lists of equal length for a rank correlation but received 2 and 1/);
 });
 
-function standIn(score: (p: nas.Params) => number): nas.OneShotStrategy & { trained: number } {
+function standIn(score: (p: nas.TrialParams) => number): nas.OneShotStrategy & { trained: number } {
   return {
     name: 'stand-in',
     trained: 0,
@@ -31,8 +31,8 @@ function standIn(score: (p: nas.Params) => number): nas.OneShotStrategy & { trai
 }
 
 test.each([
-  ['a faithful proxy', (p: nas.Params) => bench.trueAccuracy(p), (tau: number) => tau > 0.5],
-  ['an inverted proxy', (p: nas.Params) => -bench.trueAccuracy(p), (tau: number) => tau < 0],
+  ['a faithful proxy', (p: nas.TrialParams) => bench.trueAccuracy(p), (tau: number) => tau > 0.5],
+  ['an inverted proxy', (p: nas.TrialParams) => -bench.trueAccuracy(p), (tau: number) => tau < 0],
 ])('oneShotSearch with %s: retrains top + held-out candidates and measures the ranking', async (_n, score, ok) => {
   const study = await nas.createStudy({ space: nas.space(bench.spaceSpec(nas)), objectives: { name: 'accuracy', direction: 'maximize' }, objective: bench.objective, seed: 6 });
   const s = standIn(score);
