@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Lists the addon's C++ sources for binding.gyp and CMakeLists.txt, so both build paths compile
 // exactly the same files. Usage: node scripts/list-sources.js core|avx2 [--sep=;]
-// core: native/{cpu,kernels,engine,binding}/*.cc; avx2: native/cpu/x86/*.cc (built with -mavx2 -mfma).
+// core: native/{cpu,kernels,engine,engine/ops,binding}/*.cc (new files in these folders, such as
+// an op or a kernel that registers itself, need no edit here or in the build files); avx2: native/cpu/x86/*.cc (built with -mavx2 -mfma).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
 const groups = {
-  core: ['native/cpu', 'native/kernels', 'native/engine', 'native/binding'],
+  core: ['native/cpu', 'native/kernels', 'native/engine', 'native/engine/ops', 'native/binding'],
   avx2: ['native/cpu/x86'],
 };
 const which = process.argv[2];

@@ -7,7 +7,7 @@
  * fields left out take the kernel defaults; `step` is the 1-based step count after increment
  * (PyTorch's t). `useRef` runs the scalar single-threaded `_ref` twin instead of the fast kernel.
  * Out-of-range hyperparameters and overlapping arrays throw an Error with code
- * ERR_NT_INVALID_ARGUMENT (the public API in lib/optim/steps.ts validates first, with friendlier
+ * ERR_NT_INVALID_ARGUMENT_TYPE / ERR_NT_INVALID_ARGUMENT_VALUE (the public API in lib/optim/steps.ts validates first, with friendlier
  * messages).
  */
 import type { NativeBuffer } from './binding';

@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOptim(env, exports);
   InitEngine(env, exports);
   InitSchedule(env, exports);
+  InitEnums(env, exports);
   return exports;
 }
 

@@ -1,5 +1,6 @@
 #include "common.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -9,7 +10,8 @@ namespace ntb {
 
 // ---- errors -------------------------------------------------------------------------------------
 Napi::Error MakeError(Napi::Env env, const nt::Status& st) {
-  Napi::Error e = Napi::Error::New(env, st.message());
+  Napi::Error e = st.code() == nt::StatusCode::kInvalidArgumentType ? Napi::TypeError::New(env, st.message())
+                                                                     : Napi::Error::New(env, st.message());
   e.Set("code", Napi::String::New(env, nt::status_code_name(st.code())));
   return e;
 }
@@ -20,10 +22,8 @@ bool ThrowIfError(Napi::Env env, const nt::Status& st) {
   return true;
 }
 
-void ThrowError(Napi::Env env, const char* code, const std::string& message, bool type_error) {
-  Napi::Error e = type_error ? Napi::TypeError::New(env, message) : Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  e.ThrowAsJavaScriptException();
+void ThrowError(Napi::Env env, nt::StatusCode code, const std::string& message) {
+  MakeError(env, nt::Status(code, message)).ThrowAsJavaScriptException();
 }
 
 // ---- argument helpers ---------------------------------------------------------------------------
@@ -36,12 +36,12 @@ bool ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* name, Nativ
   }
   AddonData* data = env.GetInstanceData<AddonData>();
   if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->native_buffer.Value())) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a NativeBuffer for ") + name, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a NativeBuffer for ") + name);
     return false;
   }
   NativeBuffer* b = NativeBuffer::Unwrap(v.As<Napi::Object>());
   if (b->disposed()) {
-    ThrowError(env, "ERR_NT_DISPOSED", std::string("Expected a live buffer for ") + name + " but it was disposed");
+    ThrowError(env, nt::StatusCode::kDisposed, std::string("Expected a live buffer for ") + name + " but it was disposed");
     return false;
   }
   *out = b;
@@ -52,12 +52,12 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t*
   Napi::Env env = info.Env();
   Napi::Value v = info[i];
   if (!v.IsNumber()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected an integer for ") + name, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected an integer for ") + name);
     return false;
   }
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
                std::string("Expected an integer in [") + std::to_string(min) + ", " + std::to_string(max) + "] for " +
                    name);
     return false;
@@ -66,10 +66,46 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t*
   return true;
 }
 
+std::string Describe(Napi::Value v) {
+  if (v.IsString()) return "'" + v.As<Napi::String>().Utf8Value() + "'";
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (d == static_cast<double>(static_cast<int64_t>(d)) && std::fabs(d) < 9007199254740992.0)
+      return std::to_string(static_cast<int64_t>(d));
+    return std::to_string(d);
+  }
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsArray()) return "an array";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+bool NameIndex(Napi::Env env, Napi::Value v, const std::string& name, const char* const* table, size_t count,
+               int* out) {
+  std::string names;
+  for (size_t i = 0; i < count; ++i) names += (i ? ", '" : "'") + std::string(table[i]) + "'";
+  if (!v.IsString()) {
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType,
+               "Expected one of " + names + " for " + name + " but received " + Describe(v));
+    return false;
+  }
+  const std::string s = v.As<Napi::String>().Utf8Value();
+  for (size_t i = 0; i < count; ++i) {
+    if (s == table[i]) {
+      *out = static_cast<int>(i);
+      return true;
+    }
+  }
+  ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
+             "Expected one of " + names + " for " + name + " but received '" + s + "'");
+  return false;
+}
+
 bool ArgCount(const Napi::CallbackInfo& info, size_t n, const char* fn) {
   if (info.Length() >= n) return true;
-  ThrowError(info.Env(), "ERR_NT_INVALID_ARGUMENT", std::string(fn) + " expects " + std::to_string(n) + " arguments",
-             true);
+  ThrowError(info.Env(), nt::StatusCode::kInvalidArgumentType, std::string(fn) + " expects " + std::to_string(n) + " arguments");
   return false;
 }
 
@@ -77,7 +113,7 @@ bool ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* name, doubl
   Napi::Env env = info.Env();
   Napi::Value v = info[i];
   if (!v.IsNumber()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a number for ") + name, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a number for ") + name);
     return false;
   }
   *out = v.As<Napi::Number>().DoubleValue();
@@ -95,7 +131,7 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool* o
   Napi::Env env = info.Env();
   Napi::Value v = info[i];
   if (!v.IsBoolean()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a boolean for ") + name, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a boolean for ") + name);
     return false;
   }
   *out = v.As<Napi::Boolean>().Value();
@@ -104,17 +140,16 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool* o
 
 bool CheckBuffer(Napi::Env env, NativeBuffer* b, const char* name, DType dtype, int64_t needed) {
   if (b == nullptr) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a buffer for ") + name);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, std::string("Expected a buffer for ") + name);
     return false;
   }
   if (b->dtype() != dtype) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
-               std::string("Expected a ") + (dtype == DType::kFloat32 ? "float32" : "int32") + " buffer for " + name,
-               true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType,
+               std::string("Expected a ") + (dtype == DType::kFloat32 ? "float32" : "int32") + " buffer for " + name);
     return false;
   }
   if (needed < 0 || b->length() < needed) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
                std::string("Expected at least ") + std::to_string(needed) + " elements in " + name + " but it has " +
                    std::to_string(b->length()));
     return false;
@@ -145,7 +180,7 @@ NativeBuffer::NativeBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   data_ = std::aligned_alloc(64, rounded);
   if (data_ == nullptr) {
     length_ = 0;
-    ThrowError(info.Env(), "ERR_NT_OUT_OF_MEMORY",
+    ThrowError(info.Env(), nt::StatusCode::kOutOfMemory,
                "Could not allocate " + std::to_string(bytes) + " bytes for a tensor");
     return;
   }
@@ -170,7 +205,7 @@ NativeBuffer::~NativeBuffer() {
 
 void NativeBuffer::Dispose(const Napi::CallbackInfo& info) {
   if (pins_ > 0) {
-    ThrowError(info.Env(), "ERR_NT_BUSY", "Cannot dispose a tensor while a running fit, evaluate or predict uses it");
+    ThrowError(info.Env(), nt::StatusCode::kBusy, "Cannot dispose a tensor while a running fit, evaluate or predict uses it");
     return;
   }
   Free();
@@ -190,7 +225,7 @@ Napi::Value NativeBuffer::GetDisposed(const Napi::CallbackInfo& info) {
 Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) {
-    ThrowError(env, "ERR_NT_DISPOSED", "Cannot read a disposed tensor");
+    ThrowError(env, nt::StatusCode::kDisposed, "Cannot read a disposed tensor");
     return env.Undefined();
   }
   int64_t off = 0, count = length_;
@@ -208,30 +243,29 @@ Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
 void NativeBuffer::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) {
-    ThrowError(env, "ERR_NT_DISPOSED", "Cannot write a disposed tensor");
+    ThrowError(env, nt::StatusCode::kDisposed, "Cannot write a disposed tensor");
     return;
   }
   if (pins_ > 0) {
-    ThrowError(env, "ERR_NT_BUSY", "Cannot write a tensor while a running fit, evaluate or predict uses it");
+    ThrowError(env, nt::StatusCode::kBusy, "Cannot write a tensor while a running fit, evaluate or predict uses it");
     return;
   }
   if (!info[0].IsTypedArray()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected a typed array for src", true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, "Expected a typed array for src");
     return;
   }
   Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
   napi_typedarray_type want = dtype_ == DType::kFloat32 ? napi_float32_array : napi_int32_array;
   if (ta.TypedArrayType() != want) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
-               std::string("Expected a ") + (dtype_ == DType::kFloat32 ? "Float32Array" : "Int32Array") + " for src",
-               true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType,
+               std::string("Expected a ") + (dtype_ == DType::kFloat32 ? "Float32Array" : "Int32Array") + " for src");
     return;
   }
   int64_t off = 0;
   if (info.Length() > 1 && !info[1].IsUndefined() && !ArgInt(info, 1, "offset", &off, 0, length_)) return;
   int64_t n = static_cast<int64_t>(ta.ElementLength());
   if (off + n > length_) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected src to fit in the buffer: " + std::to_string(n) +
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected src to fit in the buffer: " + std::to_string(n) +
                                                   " elements at offset " + std::to_string(off) + " exceed length " +
                                                   std::to_string(length_));
     return;

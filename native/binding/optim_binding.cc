@@ -24,7 +24,7 @@ namespace {
 
 bool HpObject(const Napi::CallbackInfo& info, size_t i, Napi::Object* out) {
   if (!info[i].IsObject()) {
-    ThrowError(info.Env(), "ERR_NT_INVALID_ARGUMENT", "Expected an object for hp", true);
+    ThrowError(info.Env(), nt::StatusCode::kInvalidArgumentType, "Expected an object for hp");
     return false;
   }
   *out = info[i].As<Napi::Object>();
@@ -35,7 +35,7 @@ bool HpFloat(Napi::Env env, const Napi::Object& hp, const char* key, float* out)
   Napi::Value v = hp.Get(key);
   if (v.IsUndefined()) return true;
   if (!v.IsNumber()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a number for hp.") + key, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a number for hp.") + key);
     return false;
   }
   *out = static_cast<float>(v.As<Napi::Number>().DoubleValue());
@@ -46,7 +46,7 @@ bool HpBool(Napi::Env env, const Napi::Object& hp, const char* key, bool* out) {
   Napi::Value v = hp.Get(key);
   if (v.IsUndefined()) return true;
   if (!v.IsBoolean()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a boolean for hp.") + key, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a boolean for hp.") + key);
     return false;
   }
   *out = v.As<Napi::Boolean>().Value();
@@ -58,7 +58,7 @@ bool HpStep(Napi::Env env, const Napi::Object& hp, int64_t* out) {
   if (v.IsUndefined()) return true;
   double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0;
   if (!v.IsNumber() || !(d >= 1.0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected an integer >= 1 for hp.step", !v.IsNumber());
+    ThrowError(env, ArgCode(!v.IsNumber()), "Expected an integer >= 1 for hp.step but received " + Describe(v));
     return false;
   }
   *out = static_cast<int64_t>(d);
@@ -238,13 +238,13 @@ void StreamPass(float* const* b, int64_t n) {
 void MemoryPassBench(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArray()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected an array of buffers for buffers", true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, "Expected an array of buffers for buffers");
     return;
   }
   Napi::Array arr = info[0].As<Napi::Array>();
   const uint32_t r = arr.Length();
   if (r < 1 || r > 5) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected 1 to 5 buffers for buffers");
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected 1 to 5 buffers for buffers");
     return;
   }
   int64_t w, n;
@@ -254,18 +254,18 @@ void MemoryPassBench(const Napi::CallbackInfo& info) {
   for (uint32_t k = 0; k < r; ++k) {
     Napi::Value v = arr.Get(k);
     if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->native_buffer.Value())) {
-      ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected a NativeBuffer for buffers[" + std::to_string(k) + "]", true);
+      ThrowError(env, nt::StatusCode::kInvalidArgumentType, "Expected a NativeBuffer for buffers[" + std::to_string(k) + "]");
       return;
     }
     NativeBuffer* b = NativeBuffer::Unwrap(v.As<Napi::Object>());
     std::string name = "buffers[" + std::to_string(k) + "]";
     if (b->disposed() || !CheckBuffer(env, b, name.c_str(), DType::kFloat32, n)) {
-      if (b->disposed()) ThrowError(env, "ERR_NT_DISPOSED", "Expected a live buffer for " + name);
+      if (b->disposed()) ThrowError(env, nt::StatusCode::kDisposed, "Expected a live buffer for " + name);
       return;
     }
     for (uint32_t j = 0; j < k; ++j) {
       if (ptrs[j] == b->f32()) {
-        ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected distinct buffers for buffers");
+        ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected distinct buffers for buffers");
         return;
       }
     }
