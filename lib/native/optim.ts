@@ -86,10 +86,4 @@ export interface OptimBinding {
   ): void;
   /** Adagrad; sum is the accumulator (initialised to initialAccumulatorValue by the caller). */
   adagradStep(param: NativeBuffer, grad: NativeBuffer, sum: NativeBuffer, n: number | undefined, hp: NativeAdagradParams, useRef?: boolean): void;
-  /**
-   * Benchmarks only: reads buffers[0..k) and writes buffers[0..written) in place over n elements,
-   * chunked and threaded like the optimizer kernels: the memory-bandwidth ceiling of a step with
-   * the same streams (Adam: 4 buffers, 3 written). 1 to 5 distinct float32 buffers.
-   */
-  memoryPassBench(buffers: NativeBuffer[], written: number, n: number): void;
 }

@@ -118,5 +118,8 @@ void InitOptim(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 void InitSchedule(Napi::Env env, Napi::Object exports);
 void InitEnums(Napi::Env env, Napi::Object exports);
+#if defined(NT_BENCH)
+void InitBench(Napi::Env env, Napi::Object exports);  // native/bench/ (bench builds only)
+#endif
 
 }  // namespace ntb
