@@ -52,33 +52,57 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t*
   Napi::Env env = info.Env();
   Napi::Value v = info[i];
   if (!v.IsNumber()) {
-    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected an integer for ") + name);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected an integer for ") + name + " but received " + Describe(v));
     return false;
   }
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || d != static_cast<double>(static_cast<int64_t>(d))) {
     ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
                std::string("Expected an integer in [") + std::to_string(min) + ", " + std::to_string(max) + "] for " +
-                   name);
+                   name + " but received " + Describe(v));
     return false;
   }
   *out = static_cast<int64_t>(d);
   return true;
 }
 
+// Renders a received value the way lib/validate.ts describe() does, so that messages read the same
+// on both sides of the boundary.
 std::string Describe(Napi::Value v) {
-  if (v.IsString()) return "'" + v.As<Napi::String>().Utf8Value() + "'";
-  if (v.IsNumber()) {
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && std::fabs(d) < 9007199254740992.0)
-      return std::to_string(static_cast<int64_t>(d));
-    return std::to_string(d);
-  }
-  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
-  if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
-  if (v.IsArray()) return "an array";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsString()) {
+    std::string t = v.As<Napi::String>().Utf8Value();
+    if (t.size() > 40) t = t.substr(0, 37) + "...";
+    std::string q = "\"";
+    for (char c : t) {
+      if (c == '"' || c == '\\') q += '\\';
+      q += c;
+    }
+    return q + "\"";
+  }
+  if (v.IsNumber() || v.IsBoolean()) return v.ToString().Utf8Value();
   if (v.IsFunction()) return "a function";
+  if (v.IsArray()) return "an array of length " + std::to_string(v.As<Napi::Array>().Length());
+  if (v.IsTypedArray()) {
+    static const char* const kNames[] = {"Int8Array",    "Uint8Array",   "Uint8ClampedArray", "Int16Array",
+                                         "Uint16Array",  "Int32Array",   "Uint32Array",       "Float32Array",
+                                         "Float64Array", "BigInt64Array", "BigUint64Array"};
+    Napi::TypedArray a = v.As<Napi::TypedArray>();
+    const size_t k = static_cast<size_t>(a.TypedArrayType());
+    const char* name = k < sizeof(kNames) / sizeof(kNames[0]) ? kNames[k] : "TypedArray";
+    return std::string("a ") + name + " of length " + std::to_string(a.ElementLength());
+  }
+  if (v.IsObject()) {
+    Napi::Value ctor = v.As<Napi::Object>().Get("constructor");
+    if (ctor.IsFunction()) {
+      Napi::Value name = ctor.As<Napi::Object>().Get("name");
+      if (name.IsString()) {
+        const std::string n = name.As<Napi::String>().Utf8Value();
+        if (!n.empty() && n != "Object") return "a " + n;
+      }
+    }
+  }
   return "an object";
 }
 
@@ -99,13 +123,14 @@ bool NameIndex(Napi::Env env, Napi::Value v, const std::string& name, const char
     }
   }
   ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
-             "Expected one of " + names + " for " + name + " but received '" + s + "'");
+             "Expected one of " + names + " for " + name + " but received " + Describe(v));
   return false;
 }
 
 bool ArgCount(const Napi::CallbackInfo& info, size_t n, const char* fn) {
   if (info.Length() >= n) return true;
-  ThrowError(info.Env(), nt::StatusCode::kInvalidArgumentType, std::string(fn) + " expects " + std::to_string(n) + " arguments");
+  ThrowError(info.Env(), nt::StatusCode::kInvalidArgumentType, "Expected " + std::to_string(n) + " arguments for " + fn +
+                                                                " but received " + std::to_string(info.Length()));
   return false;
 }
 
@@ -225,7 +250,7 @@ Napi::Value NativeBuffer::GetDisposed(const Napi::CallbackInfo& info) {
 Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) {
-    ThrowError(env, nt::StatusCode::kDisposed, "Cannot read a disposed tensor");
+    ThrowError(env, nt::StatusCode::kDisposed, "Expected a live tensor for read but it was disposed");
     return env.Undefined();
   }
   int64_t off = 0, count = length_;
@@ -243,11 +268,11 @@ Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
 void NativeBuffer::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) {
-    ThrowError(env, nt::StatusCode::kDisposed, "Cannot write a disposed tensor");
+    ThrowError(env, nt::StatusCode::kDisposed, "Expected a live tensor for write but it was disposed");
     return;
   }
   if (pins_ > 0) {
-    ThrowError(env, nt::StatusCode::kBusy, "Cannot write a tensor while a running fit, evaluate or predict uses it");
+    ThrowError(env, nt::StatusCode::kBusy, "Expected a tensor no running work uses for write but a running fit, evaluate or predict uses it");
     return;
   }
   if (!info[0].IsTypedArray()) {

@@ -54,7 +54,7 @@ ModelWrap::~ModelWrap() {
 
 bool ModelWrap::CheckIdle(Napi::Env env, bool allow_paused) {
   if (!model_) {
-    ThrowError(env, nt::StatusCode::kInvalidState, "The model was not built");
+    ThrowError(env, nt::StatusCode::kInvalidState, "Expected a built model for this call but the model failed to build");
     return false;
   }
   if (busy_) {

@@ -73,7 +73,7 @@ void KernelCall(const Napi::CallbackInfo& info) {
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   const nt::KernelVariants* k = nt::find_kernel(name.c_str());
   if (!k) {
-    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected a registered kernel for name but received '" + name + "'");
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected a registered kernel for name but received \"" + name + "\"");
     return;
   }
   bool use_ref;

@@ -24,10 +24,7 @@ int64_t Extent(int64_t rows, int64_t cols, int64_t ld) {
 
 void Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 16) {
-    ThrowError(env, nt::StatusCode::kInvalidArgumentType, "gemm expects 16 arguments");
-    return;
-  }
+  if (!ArgCount(info, 16, "gemm")) return;
   NativeBuffer *a, *b, *c, *bias;
   nt::GemmArgs g;
   bool use_ref;

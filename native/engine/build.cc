@@ -60,8 +60,8 @@ Status Model::build(const ModelSpec& spec, int64_t max_batch) {
     if (!op) {
       std::string names;
       for (const auto& r : registered_ops()) names += (names.empty() ? "'" : ", '") + r + "'";
-      return InvalidArgument("Expected one of " + names + " for the op of layer '" + s.name + "' but received '" +
-                             s.op + "'");
+      return InvalidArgument("Expected one of " + names + " for the op of layer '" + s.name + "' but received \"" +
+                             s.op + "\"");
     }
     BuildContext ctx(be, s, i, in_widths, max_batch);
     NT_RETURN_IF_ERROR(op->build(ctx));

@@ -15,7 +15,7 @@ std::vector<std::pair<std::string, OpFactory>>& registry() {
 
 std::string describe(const AttrValue& v) {
   switch (v.type) {
-    case AttrValue::Type::kString: return "'" + v.string + "'";
+    case AttrValue::Type::kString: return "\"" + v.string + "\"";  // as lib/validate.ts describe()
     case AttrValue::Type::kBool: return v.boolean ? "true" : "false";
     case AttrValue::Type::kNumber: {
       if (std::isfinite(v.number) && v.number == std::floor(v.number) && std::fabs(v.number) < 9e15)
@@ -124,7 +124,7 @@ Status AttrReader::only(std::initializer_list<const char*> known) const {
       std::string names;
       for (const char* k : known) names += (names.empty() ? "'" : ", '") + std::string(k) + "'";
       return InvalidArgument("Expected " + (names.empty() ? std::string("no attributes") : "attributes among " + names) +
-                             " for " + s_.op + " layer '" + s_.name + "' but received '" + kv.first + "'");
+                             " for " + s_.op + " layer '" + s_.name + "' but received \"" + kv.first + "\"");
     }
   }
   return Status::Ok();

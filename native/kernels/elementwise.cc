@@ -532,7 +532,7 @@ namespace {
 Status check_from_output(const char* who, Act a, int64_t n, const void* y, const void* dy, const void* dz) {
   if (!act_backward_from_output_supported(a))
     return InvalidArgument(std::string("Expected one of 'linear', 'relu', 'sigmoid', 'tanh' for the ") + who +
-                           " activation but received '" + act_name(a) + "'");
+                           " activation but received \"" + act_name(a) + "\"");
   if (n < 0) return InvalidArgument(std::string("Expected n >= 0 for ") + who + " but received " + std::to_string(n));
   if (n > 0 && (y == nullptr || dy == nullptr || dz == nullptr))
     return InvalidArgument(std::string("Expected non-null buffers for ") + who + " but received null");
@@ -540,17 +540,30 @@ Status check_from_output(const char* who, Act a, int64_t n, const void* y, const
 }
 }  // namespace
 
+namespace {
+// dz[i] = f(y[i], dy[i]). In place (dz == dy, the engine's case) the loop reads and writes one
+// pointer, so the compiler vectorises it without an overlap check that would send it scalar.
+template <class F>
+void from_output_loop(const float* y, const float* dy, int64_t n, float* dz, F f) {
+  if (dz == dy) {
+    for (int64_t i = 0; i < n; ++i) dz[i] = f(y[i], dz[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dz[i] = f(y[i], dy[i]);
+  }
+}
+}  // namespace
+
 Status act_backward_from_output_f32(Act a, const float* y, const float* dy, int64_t n, float* dz) {
   NT_RETURN_IF_ERROR(check_from_output("act_backward_from_output_f32", a, n, y, dy, dz));
   switch (a) {
     case Act::kRelu:
-      for (int64_t i = 0; i < n; ++i) dz[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+      from_output_loop(y, dy, n, dz, [](float yi, float g) { return yi > 0.0f ? g : 0.0f; });
       break;
     case Act::kSigmoid:
-      for (int64_t i = 0; i < n; ++i) dz[i] = dy[i] * y[i] * (1.0f - y[i]);
+      from_output_loop(y, dy, n, dz, [](float yi, float g) { return g * yi * (1.0f - yi); });
       break;
     case Act::kTanh:
-      for (int64_t i = 0; i < n; ++i) dz[i] = dy[i] * (1.0f - y[i] * y[i]);
+      from_output_loop(y, dy, n, dz, [](float yi, float g) { return g * (1.0f - yi * yi); });
       break;
     default:
       if (dz != dy && n > 0) std::memcpy(dz, dy, static_cast<size_t>(n) * sizeof(float));

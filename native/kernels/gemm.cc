@@ -357,7 +357,7 @@ Status validate(const GemmArgs& g, const char* who) {
   if (g.m > 0 && g.n > 0 && g.c == nullptr) return InvalidArgument(w + ": C is null");
   if (!epilogue_act_supported(g.act))
     return InvalidArgument("Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the " + w +
-                           " epilogue activation but received '" + act_name(g.act) + "'");
+                           " epilogue activation but received \"" + act_name(g.act) + "\"");
   return Status::Ok();
 }
 

@@ -506,7 +506,7 @@ describe('elementwise', () => {
     expect(() => b.binary(0, 1, x, small, 2, 3, x, false)).toThrow('Expected at least 3 elements in b but it has 2');
     expect(() => b.binary(0, 2, x, small, 2, 3, x, false)).not.toThrow();
     expect(() => b.actForward('swish' as never, 0, x, 6, x, false)).toThrow(
-      "Expected one of 'linear', 'relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'softplus' for act but received 'swish'",
+      "Expected one of 'linear', 'relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'softplus' for act but received \"swish\"",
     );
     expect(() => b.actForward(3 as never, 0, x, 6, x, false)).toThrow(expect.objectContaining({ code: 'ERR_NT_INVALID_ARGUMENT_TYPE' }));
     expect(() => b.softmax(x, 4, 2, x, false)).toThrow('Expected at least 8 elements in x but it has 6');

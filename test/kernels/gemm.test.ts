@@ -369,7 +369,7 @@ describe('matmul / gemm (public API)', () => {
       }
       expect(err).toMatchObject({
         code: 'ERR_NT_INVALID_ARGUMENT_VALUE',
-        message: "Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the gemm_f32 epilogue activation but received 'leakyRelu'",
+        message: "Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the gemm_f32 epilogue activation but received \"leakyRelu\"",
       });
       expect(NodetrainError).toBeDefined();
     });

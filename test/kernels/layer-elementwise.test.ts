@@ -76,7 +76,7 @@ describeVariants('layer elementwise kernels', () => {
   it('the kernels refuse activations and strides they cannot serve', () => {
     const a = nbuf(4);
     expect(() => call('act_backward_from_output_f32', false, [a, a, a], [4, 2])).toThrow(
-      "Expected one of 'linear', 'relu', 'sigmoid', 'tanh' for the act_backward_from_output_f32 activation but received 'leakyRelu'",
+      "Expected one of 'linear', 'relu', 'sigmoid', 'tanh' for the act_backward_from_output_f32 activation but received \"leakyRelu\"",
     );
     expect(() => call('copy_cols_f32', true, [a, a], [2, 3, 2, 3, 0])).toThrow(expect.objectContaining({ code: 'ERR_NT_INVALID_ARGUMENT_VALUE' }));
     expect(() => call('dropout_forward_f32', false, [a, a, a, a], [4], [0])).toThrow('Expected a keep probability in (0, 1] for dropout_forward_f32');

@@ -601,7 +601,7 @@ describe('optimizer step errors', () => {
       expectNative(() => b.rmspropStep(p, g, m, null, null, n, { alpha: 2 }, useRef), 'Expected a number in [0, 1] for alpha but received 2');
       expectNative(() => b.adagradStep(p, g, m, n, { lrDecay: -1 }, useRef), 'Expected a finite number >= 0 for lr_decay but received -1');
     }
-    expectNative(() => b.adamStep(p, g, m, v, null, 8, {}), 'Expected an integer in [0, 7] for n');
+    expectNative(() => b.adamStep(p, g, m, v, null, 8, {}), 'Expected an integer in [0, 7] for n but received 8');
     expectNative(() => b.adamStep(p, g, short, v, null, undefined, {}), 'Expected at least 7 elements in m but it has 3');
     expectNative(() => b.adagradStep(p, g, m, n, { step: 0 }), 'Expected an integer >= 1 for hp.step but received 0');
     expect(() => b.adamStep(p, g, m, v, null, n, { lr: 'x' as unknown as number })).toThrow(new TypeError('Expected a number for hp.lr'));

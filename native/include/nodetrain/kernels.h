@@ -1,7 +1,9 @@
 // The kernel API: device-neutral, pointer + shape + stride signatures returning Status.
 // Every fast kernel has a scalar `<op>_ref` twin with the same signature (declared here too) that
-// tests compare against; the fast entry point falls back to the portable path for shapes it can't
-// handle and when nt::force_portable() is set. A CUDA backend implements the same signatures.
+// tests compare against. The plain names of the dispatched kernels (gemm_f32, the optimizer steps)
+// call through the active Backend table (nodetrain/backend.h, filled once by native/cpu/dispatch.cc;
+// the portable table while nt::force_portable() is set); the engine's ops call the Backend
+// directly. A CUDA backend fills its own table with the same signatures.
 // Conventions: float32, row-major, leading dimension = row stride in elements (>= row length).
 // Sizes are int64_t; zero sizes are valid and do nothing (except where documented).
 #pragma once
