@@ -3,6 +3,7 @@
  * interface (lib/native/<family>.ts); Binding is their union. Only lib/native/ loads the addon.
  */
 import type { ElementwiseBinding } from './elementwise';
+import type { NativeActivation, NativeLoss, NativeMetric, NativeOptimizer, NativeStatusCode } from './enums';
 import type { EngineBinding } from './engine';
 import type { GemmBinding } from './gemm';
 import type { OptimBinding } from './optim';
@@ -36,6 +37,21 @@ export interface CoreBinding {
   setForcePortable(on: boolean): void;
   getForcePortable(): boolean;
   cpuFeatures(): { avx2: boolean; fma: boolean; avx2Kernels: boolean; useAvx2: boolean };
+  /** The native name tables (nodetrain/enums.h), the registered ops and kernels. @internal */
+  enums(): {
+    activations: NativeActivation[];
+    losses: NativeLoss[];
+    metrics: NativeMetric[];
+    optimizers: NativeOptimizer[];
+    statusCodes: NativeStatusCode[];
+    ops: string[];
+    kernels: string[];
+  };
+  /**
+   * Calls a registered kernel (NT_REGISTER_KERNEL) by name with generic arguments, each kernel
+   * documenting their order; useRef selects its scalar reference twin. For kernel tests. @internal
+   */
+  kernelCall(name: string, useRef: boolean, buffers: (NativeBuffer | null)[], ints: number[], nums: number[]): void;
 }
 
 export interface Binding extends CoreBinding, GemmBinding, ReduceBinding, ElementwiseBinding, OptimBinding, EngineBinding, ScheduleBinding {}

@@ -4,13 +4,14 @@
  * `useRef` selects the scalar reference kernel instead of the fast one.
  */
 import type { NativeBuffer } from './binding';
+import type { NativeActivation } from './enums';
 
 /** 0 add, 1 sub, 2 mul, 3 div (nt::BinaryOp). */
 export type NativeBinaryOp = 0 | 1 | 2 | 3;
 /** 0 full [rows, cols], 1 row [cols], 2 column [rows], 3 scalar [1] (nt::Broadcast). */
 export type NativeBroadcast = 0 | 1 | 2 | 3;
-/** 0 none, 1 relu, 2 leaky relu, 3 elu, 4 gelu (tanh), 5 sigmoid, 6 tanh, 7 softplus (nt::Act). */
-export type NativeAct = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
+/** An activation name (NATIVE_ACTIVATIONS; gelu is the tanh approximation). */
+export type NativeAct = NativeActivation;
 
 export interface ElementwiseBinding {
   /** out = a (op) b with b broadcast over the [rows, cols] a; out may be a or b. */

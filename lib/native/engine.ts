@@ -1,6 +1,7 @@
-/** Native training engine (see native/binding/engine_binding.cc). */
+/** Native training engine (see native/binding/model_wrap.h and native/engine/). */
 import type { NativeBuffer } from './binding';
 import type { NativeLoss, NativeMetric, NativeOptimizer } from './enums';
+import { binding } from './index';
 
 export interface NativeParamInfo {
   name: string;
@@ -148,51 +149,7 @@ export interface EngineBinding {
   NativeModel: new (spec: NativeModelSpec, maxBatch: number) => NativeModel;
 }
 
-// ------------------------------------------------------------------------------------------------
-// TRANSITIONAL: translates the string-typed specs above to the numeric form the current addon
-// parses. Removed when the binding parses names itself; callers use createNativeModel only.
-import { binding } from './index';
-import { NATIVE_ACTIVATIONS, NATIVE_LOSSES, NATIVE_METRICS, NATIVE_OPTIMIZERS } from './enums';
-
-const LEGACY_OPS: Record<string, number> = { input: 0, dense: 1, activation: 2, dropout: 3, layerNorm: 4, batchNorm: 5, add: 6, concat: 7, softmax: 8 };
-
-function legacyNode(n: NativeNodeSpec): Record<string, unknown> {
-  const kind = LEGACY_OPS[n.op];
-  if (kind === undefined) throw new Error(`op '${n.op}' is not supported by this addon build`);
-  const a = n.attrs ?? {};
-  const out: Record<string, unknown> = { kind, name: n.name, inputs: n.inputs, group: n.group, trainable: n.trainable };
-  if (a.units !== undefined) out.units = a.units;
-  if (a.useBias !== undefined) out.useBias = a.useBias;
-  if (a.activation !== undefined) out.act = NATIVE_ACTIVATIONS.indexOf(a.activation as never);
-  if (a.alpha !== undefined) out.alpha = a.alpha;
-  if (a.rate !== undefined) out.rate = a.rate;
-  if (a.epsilon !== undefined) out.eps = a.epsilon;
-  if (a.momentum !== undefined) out.momentum = a.momentum;
-  if (a.center !== undefined) out.center = a.center;
-  if (a.scale !== undefined) out.scale = a.scale;
-  return out;
-}
-
-function legacyOptimizer(o: NativeOptimizerSpec): unknown {
-  return { ...o, kind: NATIVE_OPTIMIZERS.indexOf(o.kind) };
-}
-
-/** Builds the native plan of a model spec. @internal */
+/** Builds the native plan of a model spec (the addon parses the names itself). @internal */
 export function createNativeModel(spec: NativeModelSpec, maxBatch: number): NativeModel {
-  const legacy = {
-    ...spec,
-    nodes: spec.nodes.map(legacyNode),
-    loss: { ...spec.loss, kind: NATIVE_LOSSES.indexOf(spec.loss.kind) },
-    metrics: spec.metrics.map((m) => NATIVE_METRICS.indexOf(m)),
-    optimizer: legacyOptimizer(spec.optimizer),
-  };
-  const Ctor = binding().NativeModel as unknown as new (s: unknown, b: number) => NativeModel;
-  const m = new Ctor(legacy, maxBatch);
-  return new Proxy(m, {
-    get(target, prop) {
-      if (prop === 'setOptimizer') return (o: NativeOptimizerSpec, reset: boolean) => target.setOptimizer(legacyOptimizer(o) as NativeOptimizerSpec, reset);
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return new (binding().NativeModel)(spec, maxBatch);
 }

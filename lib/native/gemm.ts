@@ -1,8 +1,9 @@
 /** Native gemm functions (see native/binding/gemm_binding.cc). */
 import type { NativeBuffer } from './binding';
 
-/** Epilogue activation codes (nt::Act in native/include/nodetrain/kernels.h). */
-export const GEMM_ACT = { linear: 0, relu: 1, gelu: 4, sigmoid: 5, tanh: 6 } as const;
+/** The activations the GEMM epilogue fuses (a subset of NATIVE_ACTIVATIONS). */
+export const GEMM_ACTIVATIONS = ['linear', 'relu', 'gelu', 'sigmoid', 'tanh'] as const;
+export type GemmActivation = (typeof GEMM_ACTIVATIONS)[number];
 
 export interface GemmBinding {
   /**
@@ -11,10 +12,11 @@ export interface GemmBinding {
    * lda/ldb/ldc are the row strides (in elements) of the stored matrices and must be at least
    * their row lengths. Each buffer must hold the elements the kernel touches: a stored as
    * rows x cols needs (rows - 1) * ld + cols elements (0 when rows or cols is 0). beta == 0 makes
-   * c write-only. bias (length >= n) may be null; act is one of GEMM_ACT. c must be a buffer
+   * c write-only. bias (length >= n) may be null; act is one of GEMM_ACTIVATIONS. c must be a buffer
    * distinct from a, b and bias. useRef selects the scalar reference kernel (gemm_f32_ref).
    * Runs synchronously on the calling thread plus the process-wide pool.
-   * @throws Error with code ERR_NT_INVALID_ARGUMENT (bad sizes, strides, extents, activation) or
+   * @throws TypeError with code ERR_NT_INVALID_ARGUMENT_TYPE (a wrong argument type), Error with
+   *   code ERR_NT_INVALID_ARGUMENT_VALUE (bad sizes, strides, extents, activation) or
    *   ERR_NT_DISPOSED (a disposed buffer).
    */
   gemm(
@@ -32,7 +34,7 @@ export interface GemmBinding {
     ldb: number,
     ldc: number,
     bias: NativeBuffer | null,
-    act: number,
+    act: GemmActivation,
     useRef: boolean,
   ): void;
 }

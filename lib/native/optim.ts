@@ -7,7 +7,7 @@
  * fields left out take the kernel defaults; `step` is the 1-based step count after increment
  * (PyTorch's t). `useRef` runs the scalar single-threaded `_ref` twin instead of the fast kernel.
  * Out-of-range hyperparameters and overlapping arrays throw an Error with code
- * ERR_NT_INVALID_ARGUMENT (the public API in lib/optim/steps.ts validates first, with friendlier
+ * ERR_NT_INVALID_ARGUMENT_TYPE / ERR_NT_INVALID_ARGUMENT_VALUE (the public API in lib/optim/steps.ts validates first, with friendlier
  * messages).
  */
 import type { NativeBuffer } from './binding';
@@ -86,10 +86,4 @@ export interface OptimBinding {
   ): void;
   /** Adagrad; sum is the accumulator (initialised to initialAccumulatorValue by the caller). */
   adagradStep(param: NativeBuffer, grad: NativeBuffer, sum: NativeBuffer, n: number | undefined, hp: NativeAdagradParams, useRef?: boolean): void;
-  /**
-   * Benchmarks only: reads buffers[0..k) and writes buffers[0..written) in place over n elements,
-   * chunked and threaded like the optimizer kernels: the memory-bandwidth ceiling of a step with
-   * the same streams (Adam: 4 buffers, 3 written). 1 to 5 distinct float32 buffers.
-   */
-  memoryPassBench(buffers: NativeBuffer[], written: number, n: number): void;
 }

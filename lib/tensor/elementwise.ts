@@ -6,6 +6,7 @@
 import { callNative } from '../errors';
 import { binding } from '../native';
 import type { NativeAct, NativeBinaryOp, NativeBroadcast } from '../native/elementwise';
+import { NATIVE_ACTIVATIONS } from '../native/enums';
 import * as v from '../validate';
 import { bufferOf, checkTensor, empty, Tensor } from './tensor';
 
@@ -149,20 +150,10 @@ export function axpy(alpha: number, x: Tensor, y: Tensor): Tensor {
 
 // ---- activations ----------------------------------------------------------------------------------
 
-/** Activation names accepted by activationBackward. */
-export type ActivationName = 'linear' | 'relu' | 'leakyRelu' | 'elu' | 'gelu' | 'sigmoid' | 'tanh' | 'softplus';
+/** Activation names accepted by activationBackward (the native activation names). */
+export type ActivationName = NativeAct;
 
-const ACTIVATIONS: readonly ActivationName[] = ['linear', 'relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'softplus'];
-const ACT_CODE: Record<ActivationName, NativeAct> = {
-  linear: 0,
-  relu: 1,
-  leakyRelu: 2,
-  elu: 3,
-  gelu: 4,
-  sigmoid: 5,
-  tanh: 6,
-  softplus: 7,
-};
+const ACTIVATIONS: readonly ActivationName[] = NATIVE_ACTIVATIONS;
 const DEFAULT_ALPHA: Record<ActivationName, number> = {
   linear: 0,
   relu: 0,
@@ -177,7 +168,7 @@ const DEFAULT_ALPHA: Record<ActivationName, number> = {
 function activation(act: ActivationName, x: unknown, alpha: number): Tensor {
   const t = checkTensor('x', x, { dtype: 'float32' });
   const out = empty(t.shape);
-  callNative(() => binding().actForward(ACT_CODE[act], alpha, bufferOf(t, 'x'), t.size, bufferOf(out, 'out'), false));
+  callNative(() => binding().actForward(act, alpha, bufferOf(t, 'x'), t.size, bufferOf(out, 'out'), false));
   return out;
 }
 
@@ -266,7 +257,7 @@ export function activationBackward(name: ActivationName, x: Tensor, y: Tensor, d
   const a = alpha === undefined ? DEFAULT_ALPHA[act] : v.finiteNumber('alpha', alpha);
   const out = empty(xt.shape);
   callNative(() =>
-    binding().actBackward(ACT_CODE[act], a, bufferOf(xt, 'x'), bufferOf(yt, 'y'), bufferOf(gt, 'dy'), xt.size, bufferOf(out, 'out'), false),
+    binding().actBackward(act, a, bufferOf(xt, 'x'), bufferOf(yt, 'y'), bufferOf(gt, 'dy'), xt.size, bufferOf(out, 'out'), false),
   );
   return out;
 }

@@ -4,14 +4,15 @@
  */
 import { ArgumentRangeError, callNative } from '../errors';
 import { binding } from '../native';
-import { GEMM_ACT } from '../native/gemm';
+import { GEMM_ACTIVATIONS } from '../native/gemm';
+import type { GemmActivation } from '../native/gemm';
 import * as v from '../validate';
 import { bufferOf, checkTensor, empty, Tensor } from './tensor';
 
 /** Activations the GEMM epilogue fuses ('linear' = none; 'gelu' is the tanh approximation). */
-export type MatmulActivation = 'linear' | 'relu' | 'gelu' | 'sigmoid' | 'tanh';
+export type MatmulActivation = GemmActivation;
 
-const ACTIVATIONS = ['linear', 'relu', 'gelu', 'sigmoid', 'tanh'] as const;
+const ACTIVATIONS = GEMM_ACTIVATIONS;
 
 export interface MatmulOptions {
   /** Use aᵀ (a is stored [k, m]). Default false. */
@@ -45,7 +46,7 @@ interface Plan {
   alpha: number;
   beta: number;
   bias: Tensor | null;
-  act: number;
+  act: GemmActivation;
 }
 
 function plan(a: unknown, b: unknown, options: unknown, keys: readonly string[], withBeta: boolean): Plan {
@@ -78,7 +79,7 @@ function plan(a: unknown, b: unknown, options: unknown, keys: readonly string[],
       throw v.rangeError(`a Tensor of shape [${n}] (the columns of the product)`, 'options.bias', bias);
     }
   }
-  return { a: ta, b: tb, transA, transB, m, n, k, alpha, beta, bias, act: GEMM_ACT[activation] };
+  return { a: ta, b: tb, transA, transB, m, n, k, alpha, beta, bias, act: activation };
 }
 
 function run(p: Plan, c: Tensor): void {

@@ -18,6 +18,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOptim(env, exports);
   InitEngine(env, exports);
   InitSchedule(env, exports);
+  InitEnums(env, exports);
+#if defined(NT_BENCH)
+  InitBench(env, exports);
+#endif
   return exports;
 }
 

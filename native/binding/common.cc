@@ -1,5 +1,6 @@
 #include "common.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -9,7 +10,8 @@ namespace ntb {
 
 // ---- errors -------------------------------------------------------------------------------------
 Napi::Error MakeError(Napi::Env env, const nt::Status& st) {
-  Napi::Error e = Napi::Error::New(env, st.message());
+  Napi::Error e = st.code() == nt::StatusCode::kInvalidArgumentType ? Napi::TypeError::New(env, st.message())
+                                                                     : Napi::Error::New(env, st.message());
   e.Set("code", Napi::String::New(env, nt::status_code_name(st.code())));
   return e;
 }
@@ -20,10 +22,8 @@ bool ThrowIfError(Napi::Env env, const nt::Status& st) {
   return true;
 }
 
-void ThrowError(Napi::Env env, const char* code, const std::string& message, bool type_error) {
-  Napi::Error e = type_error ? Napi::TypeError::New(env, message) : Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  e.ThrowAsJavaScriptException();
+void ThrowError(Napi::Env env, nt::StatusCode code, const std::string& message) {
+  MakeError(env, nt::Status(code, message)).ThrowAsJavaScriptException();
 }
 
 // ---- argument helpers ---------------------------------------------------------------------------
@@ -36,12 +36,12 @@ bool ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* name, Nativ
   }
   AddonData* data = env.GetInstanceData<AddonData>();
   if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->native_buffer.Value())) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a NativeBuffer for ") + name, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a NativeBuffer for ") + name);
     return false;
   }
   NativeBuffer* b = NativeBuffer::Unwrap(v.As<Napi::Object>());
   if (b->disposed()) {
-    ThrowError(env, "ERR_NT_DISPOSED", std::string("Expected a live buffer for ") + name + " but it was disposed");
+    ThrowError(env, nt::StatusCode::kDisposed, std::string("Expected a live buffer for ") + name + " but it was disposed");
     return false;
   }
   *out = b;
@@ -52,24 +52,85 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t*
   Napi::Env env = info.Env();
   Napi::Value v = info[i];
   if (!v.IsNumber()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected an integer for ") + name, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected an integer for ") + name + " but received " + Describe(v));
     return false;
   }
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= static_cast<double>(min) && d <= static_cast<double>(max)) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
                std::string("Expected an integer in [") + std::to_string(min) + ", " + std::to_string(max) + "] for " +
-                   name);
+                   name + " but received " + Describe(v));
     return false;
   }
   *out = static_cast<int64_t>(d);
   return true;
 }
 
+// Renders a received value the way lib/validate.ts describe() does, so that messages read the same
+// on both sides of the boundary.
+std::string Describe(Napi::Value v) {
+  if (v.IsNull()) return "null";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsString()) {
+    std::string t = v.As<Napi::String>().Utf8Value();
+    if (t.size() > 40) t = t.substr(0, 37) + "...";
+    std::string q = "\"";
+    for (char c : t) {
+      if (c == '"' || c == '\\') q += '\\';
+      q += c;
+    }
+    return q + "\"";
+  }
+  if (v.IsNumber() || v.IsBoolean()) return v.ToString().Utf8Value();
+  if (v.IsFunction()) return "a function";
+  if (v.IsArray()) return "an array of length " + std::to_string(v.As<Napi::Array>().Length());
+  if (v.IsTypedArray()) {
+    static const char* const kNames[] = {"Int8Array",    "Uint8Array",   "Uint8ClampedArray", "Int16Array",
+                                         "Uint16Array",  "Int32Array",   "Uint32Array",       "Float32Array",
+                                         "Float64Array", "BigInt64Array", "BigUint64Array"};
+    Napi::TypedArray a = v.As<Napi::TypedArray>();
+    const size_t k = static_cast<size_t>(a.TypedArrayType());
+    const char* name = k < sizeof(kNames) / sizeof(kNames[0]) ? kNames[k] : "TypedArray";
+    return std::string("a ") + name + " of length " + std::to_string(a.ElementLength());
+  }
+  if (v.IsObject()) {
+    Napi::Value ctor = v.As<Napi::Object>().Get("constructor");
+    if (ctor.IsFunction()) {
+      Napi::Value name = ctor.As<Napi::Object>().Get("name");
+      if (name.IsString()) {
+        const std::string n = name.As<Napi::String>().Utf8Value();
+        if (!n.empty() && n != "Object") return "a " + n;
+      }
+    }
+  }
+  return "an object";
+}
+
+bool NameIndex(Napi::Env env, Napi::Value v, const std::string& name, const char* const* table, size_t count,
+               int* out) {
+  std::string names;
+  for (size_t i = 0; i < count; ++i) names += (i ? ", '" : "'") + std::string(table[i]) + "'";
+  if (!v.IsString()) {
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType,
+               "Expected one of " + names + " for " + name + " but received " + Describe(v));
+    return false;
+  }
+  const std::string s = v.As<Napi::String>().Utf8Value();
+  for (size_t i = 0; i < count; ++i) {
+    if (s == table[i]) {
+      *out = static_cast<int>(i);
+      return true;
+    }
+  }
+  ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
+             "Expected one of " + names + " for " + name + " but received " + Describe(v));
+  return false;
+}
+
 bool ArgCount(const Napi::CallbackInfo& info, size_t n, const char* fn) {
   if (info.Length() >= n) return true;
-  ThrowError(info.Env(), "ERR_NT_INVALID_ARGUMENT", std::string(fn) + " expects " + std::to_string(n) + " arguments",
-             true);
+  ThrowError(info.Env(), nt::StatusCode::kInvalidArgumentType, "Expected " + std::to_string(n) + " arguments for " + fn +
+                                                                " but received " + std::to_string(info.Length()));
   return false;
 }
 
@@ -77,7 +138,7 @@ bool ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* name, doubl
   Napi::Env env = info.Env();
   Napi::Value v = info[i];
   if (!v.IsNumber()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a number for ") + name, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a number for ") + name);
     return false;
   }
   *out = v.As<Napi::Number>().DoubleValue();
@@ -95,7 +156,7 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool* o
   Napi::Env env = info.Env();
   Napi::Value v = info[i];
   if (!v.IsBoolean()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a boolean for ") + name, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a boolean for ") + name);
     return false;
   }
   *out = v.As<Napi::Boolean>().Value();
@@ -104,17 +165,16 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool* o
 
 bool CheckBuffer(Napi::Env env, NativeBuffer* b, const char* name, DType dtype, int64_t needed) {
   if (b == nullptr) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a buffer for ") + name);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, std::string("Expected a buffer for ") + name);
     return false;
   }
   if (b->dtype() != dtype) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
-               std::string("Expected a ") + (dtype == DType::kFloat32 ? "float32" : "int32") + " buffer for " + name,
-               true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType,
+               std::string("Expected a ") + (dtype == DType::kFloat32 ? "float32" : "int32") + " buffer for " + name);
     return false;
   }
   if (needed < 0 || b->length() < needed) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
                std::string("Expected at least ") + std::to_string(needed) + " elements in " + name + " but it has " +
                    std::to_string(b->length()));
     return false;
@@ -145,7 +205,7 @@ NativeBuffer::NativeBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   data_ = std::aligned_alloc(64, rounded);
   if (data_ == nullptr) {
     length_ = 0;
-    ThrowError(info.Env(), "ERR_NT_OUT_OF_MEMORY",
+    ThrowError(info.Env(), nt::StatusCode::kOutOfMemory,
                "Could not allocate " + std::to_string(bytes) + " bytes for a tensor");
     return;
   }
@@ -170,7 +230,7 @@ NativeBuffer::~NativeBuffer() {
 
 void NativeBuffer::Dispose(const Napi::CallbackInfo& info) {
   if (pins_ > 0) {
-    ThrowError(info.Env(), "ERR_NT_BUSY", "Cannot dispose a tensor while a running fit, evaluate or predict uses it");
+    ThrowError(info.Env(), nt::StatusCode::kBusy, "Cannot dispose a tensor while a running fit, evaluate or predict uses it");
     return;
   }
   Free();
@@ -190,7 +250,7 @@ Napi::Value NativeBuffer::GetDisposed(const Napi::CallbackInfo& info) {
 Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) {
-    ThrowError(env, "ERR_NT_DISPOSED", "Cannot read a disposed tensor");
+    ThrowError(env, nt::StatusCode::kDisposed, "Expected a live tensor for read but it was disposed");
     return env.Undefined();
   }
   int64_t off = 0, count = length_;
@@ -208,30 +268,29 @@ Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
 void NativeBuffer::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) {
-    ThrowError(env, "ERR_NT_DISPOSED", "Cannot write a disposed tensor");
+    ThrowError(env, nt::StatusCode::kDisposed, "Expected a live tensor for write but it was disposed");
     return;
   }
   if (pins_ > 0) {
-    ThrowError(env, "ERR_NT_BUSY", "Cannot write a tensor while a running fit, evaluate or predict uses it");
+    ThrowError(env, nt::StatusCode::kBusy, "Expected a tensor no running work uses for write but a running fit, evaluate or predict uses it");
     return;
   }
   if (!info[0].IsTypedArray()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected a typed array for src", true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, "Expected a typed array for src");
     return;
   }
   Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
   napi_typedarray_type want = dtype_ == DType::kFloat32 ? napi_float32_array : napi_int32_array;
   if (ta.TypedArrayType() != want) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT",
-               std::string("Expected a ") + (dtype_ == DType::kFloat32 ? "Float32Array" : "Int32Array") + " for src",
-               true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType,
+               std::string("Expected a ") + (dtype_ == DType::kFloat32 ? "Float32Array" : "Int32Array") + " for src");
     return;
   }
   int64_t off = 0;
   if (info.Length() > 1 && !info[1].IsUndefined() && !ArgInt(info, 1, "offset", &off, 0, length_)) return;
   int64_t n = static_cast<int64_t>(ta.ElementLength());
   if (off + n > length_) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected src to fit in the buffer: " + std::to_string(n) +
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected src to fit in the buffer: " + std::to_string(n) +
                                                   " elements at offset " + std::to_string(off) + " exceed length " +
                                                   std::to_string(length_));
     return;

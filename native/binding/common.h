@@ -9,6 +9,7 @@
 #include <new>
 #include <string>
 
+#include "nodetrain/enums.h"
 #include "nodetrain/status.h"
 
 namespace ntb {
@@ -57,7 +58,12 @@ struct AddonData {
 // Throws a JS Error with .code for a non-ok status. Returns true when it threw.
 bool ThrowIfError(Napi::Env env, const nt::Status& st);
 Napi::Error MakeError(Napi::Env env, const nt::Status& st);
-void ThrowError(Napi::Env env, const char* code, const std::string& message, bool type_error = false);
+// Throws a JS Error whose .code is the status code's name (a TypeError for kInvalidArgumentType).
+void ThrowError(Napi::Env env, nt::StatusCode code, const std::string& message);
+// The code of a failed argument check: a wrong JavaScript type or a value out of range.
+inline nt::StatusCode ArgCode(bool type_error) {
+  return type_error ? nt::StatusCode::kInvalidArgumentType : nt::StatusCode::kInvalidArgumentValue;
+}
 
 // Argument extraction. Each throws (and returns false) with a clear message on failure.
 bool ArgBuffer(const Napi::CallbackInfo& info, size_t i, const char* name, NativeBuffer** out, bool allow_null = false);
@@ -66,6 +72,18 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t*
 bool ArgFloat(const Napi::CallbackInfo& info, size_t i, const char* name, float* out);
 bool ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* name, double* out);
 bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name, bool* out);
+// A name from one of the enum tables in nodetrain/enums.h: a string (else kInvalidArgumentType)
+// that the table lists (else kInvalidArgumentValue). *out is the name's index.
+bool NameIndex(Napi::Env env, Napi::Value v, const std::string& name, const char* const* table, size_t count, int* out);
+template <class E, size_t N>
+bool ParseName(Napi::Env env, Napi::Value v, const std::string& name, const char* const (&table)[N], E* out) {
+  int i;
+  if (!NameIndex(env, v, name, table, N, &i)) return false;
+  *out = static_cast<E>(i);
+  return true;
+}
+// JavaScript description of a received value for error messages ('abc' quoted, numbers plain).
+std::string Describe(Napi::Value v);
 // Checks buffer has dtype and at least `needed` elements.
 bool CheckBuffer(Napi::Env env, NativeBuffer* b, const char* name, DType dtype, int64_t needed);
 
@@ -99,5 +117,9 @@ void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 void InitSchedule(Napi::Env env, Napi::Object exports);
+void InitEnums(Napi::Env env, Napi::Object exports);
+#if defined(NT_BENCH)
+void InitBench(Napi::Env env, Napi::Object exports);  // native/bench/ (bench builds only)
+#endif
 
 }  // namespace ntb

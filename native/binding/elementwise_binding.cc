@@ -3,6 +3,7 @@
 //                                                       bc: 0 full 1 row 2 col 3 scalar
 //   scale(x, alpha, n, out, useRef);  axpy(alpha, x, n, y, useRef)
 //   actForward(act, alpha, x, n, y, useRef);  actBackward(act, alpha, x, y, dy, n, dx, useRef)
+//                                                       act: a name from nt::kActNames
 //   softmax(x, rows, cols, y, useRef);  logSoftmax(x, rows, cols, y, useRef)
 //   softmaxBackward(y, dy, rows, cols, dx, useRef)
 //   softmaxXent(logits, targets | null, labels | null, rows, cols, grad | null, gradScale, useRef) -> loss
@@ -87,15 +88,15 @@ void Axpy(const Napi::CallbackInfo& info) {
 void ActForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ArgCount(info, 6, "actForward")) return;
-  int64_t act, n;
+  nt::Act a;
+  int64_t n;
   float alpha;
   NativeBuffer *x, *y;
   bool use_ref;
-  if (!ArgInt(info, 0, "act", &act, 0, 7) || !ArgFloat(info, 1, "alpha", &alpha) || !ArgBuffer(info, 2, "x", &x) ||
+  if (!ParseName(env, info[0], "act", nt::kActNames, &a) || !ArgFloat(info, 1, "alpha", &alpha) || !ArgBuffer(info, 2, "x", &x) ||
       !ArgInt(info, 3, "n", &n, 0, kMaxDim) || !ArgBuffer(info, 4, "y", &y) || !ArgBool(info, 5, "useRef", &use_ref))
     return;
   if (!F32(env, x, "x", n) || !F32(env, y, "y", n)) return;
-  const auto a = static_cast<nt::Act>(act);
   ThrowIfError(env, Guard("actForward", [&] {
                  return use_ref ? nt::act_forward_f32_ref(a, alpha, x->f32(), n, y->f32())
                                 : nt::act_forward_f32(a, alpha, x->f32(), n, y->f32());
@@ -105,16 +106,16 @@ void ActForward(const Napi::CallbackInfo& info) {
 void ActBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!ArgCount(info, 8, "actBackward")) return;
-  int64_t act, n;
+  nt::Act a;
+  int64_t n;
   float alpha;
   NativeBuffer *x, *y, *dy, *dx;
   bool use_ref;
-  if (!ArgInt(info, 0, "act", &act, 0, 7) || !ArgFloat(info, 1, "alpha", &alpha) || !ArgBuffer(info, 2, "x", &x) ||
+  if (!ParseName(env, info[0], "act", nt::kActNames, &a) || !ArgFloat(info, 1, "alpha", &alpha) || !ArgBuffer(info, 2, "x", &x) ||
       !ArgBuffer(info, 3, "y", &y) || !ArgBuffer(info, 4, "dy", &dy) || !ArgInt(info, 5, "n", &n, 0, kMaxDim) ||
       !ArgBuffer(info, 6, "dx", &dx) || !ArgBool(info, 7, "useRef", &use_ref))
     return;
   if (!F32(env, x, "x", n) || !F32(env, y, "y", n) || !F32(env, dy, "dy", n) || !F32(env, dx, "dx", n)) return;
-  const auto a = static_cast<nt::Act>(act);
   ThrowIfError(env, Guard("actBackward", [&] {
                  return use_ref ? nt::act_backward_f32_ref(a, alpha, x->f32(), y->f32(), dy->f32(), n, dx->f32())
                                 : nt::act_backward_f32(a, alpha, x->f32(), y->f32(), dy->f32(), n, dx->f32());
@@ -170,7 +171,7 @@ Napi::Value SoftmaxXent(const Napi::CallbackInfo& info) {
       !ArgFloat(info, 6, "gradScale", &grad_scale) || !ArgBool(info, 7, "useRef", &use_ref))
     return env.Undefined();
   if ((targets == nullptr) == (labels == nullptr)) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected exactly one of targets and labels");
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected exactly one of targets and labels");
     return env.Undefined();
   }
   const int64_t n = Mul(rows, cols);
@@ -180,7 +181,7 @@ Napi::Value SoftmaxXent(const Napi::CallbackInfo& info) {
   if (grad != nullptr) {
     if (!F32(env, grad, "grad", n)) return env.Undefined();
     if (grad == logits || grad == targets) {
-      ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected grad to be a buffer distinct from logits and targets");
+      ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected grad to be a buffer distinct from logits and targets");
       return env.Undefined();
     }
   }

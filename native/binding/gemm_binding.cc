@@ -1,4 +1,5 @@
 // GEMM bindings: gemm(a, b, c, transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, bias, act, useRef)
+// (act: a name from nt::kActNames)
 // over NativeBuffers, computing c = act(alpha * op(a) op(b) + beta * c + bias) in place (see
 // nt::gemm_f32 in nodetrain/kernels.h). Checks every buffer extent the kernel will touch.
 #include <cstdint>
@@ -23,31 +24,28 @@ int64_t Extent(int64_t rows, int64_t cols, int64_t ld) {
 
 void Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 16) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "gemm expects 16 arguments", true);
-    return;
-  }
+  if (!ArgCount(info, 16, "gemm")) return;
   NativeBuffer *a, *b, *c, *bias;
   nt::GemmArgs g;
   bool use_ref;
-  int64_t act;
+  nt::Act act = nt::Act::kNone;
   if (!ArgBuffer(info, 0, "a", &a) || !ArgBuffer(info, 1, "b", &b) || !ArgBuffer(info, 2, "c", &c) ||
       !ArgBool(info, 3, "transA", &g.trans_a) || !ArgBool(info, 4, "transB", &g.trans_b) ||
       !ArgInt(info, 5, "m", &g.m, 0, kMaxDim) || !ArgInt(info, 6, "n", &g.n, 0, kMaxDim) ||
       !ArgInt(info, 7, "k", &g.k, 0, kMaxDim) || !ArgFloat(info, 8, "alpha", &g.alpha) ||
       !ArgFloat(info, 9, "beta", &g.beta) || !ArgInt(info, 10, "lda", &g.lda, 0, kMaxDim) ||
       !ArgInt(info, 11, "ldb", &g.ldb, 0, kMaxDim) || !ArgInt(info, 12, "ldc", &g.ldc, 0, kMaxDim) ||
-      !ArgBuffer(info, 13, "bias", &bias, true) || !ArgInt(info, 14, "act", &act, 0, 7) ||
+      !ArgBuffer(info, 13, "bias", &bias, true) || !ParseName(env, info[14], "act", nt::kActNames, &act) ||
       !ArgBool(info, 15, "useRef", &use_ref))
     return;
   if (c == a || c == b || (bias != nullptr && c == bias)) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected c to be a buffer distinct from a, b and bias");
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected c to be a buffer distinct from a, b and bias");
     return;
   }
   const int64_t a_rows = g.trans_a ? g.k : g.m, a_cols = g.trans_a ? g.m : g.k;
   const int64_t b_rows = g.trans_b ? g.n : g.k, b_cols = g.trans_b ? g.k : g.n;
   if (g.lda < a_cols || g.ldb < b_cols || g.ldc < g.n) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected each leading dimension to be at least its row length");
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected each leading dimension to be at least its row length");
     return;
   }
   if (!CheckBuffer(env, a, "a", DType::kFloat32, Extent(a_rows, a_cols, g.lda)) ||
@@ -59,7 +57,7 @@ void Gemm(const Napi::CallbackInfo& info) {
   g.b = b->f32();
   g.c = c->f32();
   g.bias = bias ? bias->f32() : nullptr;
-  g.act = static_cast<nt::Act>(act);
+  g.act = act;
   nt::Status st;
   try {
     st = use_ref ? nt::gemm_f32_ref(g) : nt::gemm_f32(g);

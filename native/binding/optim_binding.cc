@@ -4,7 +4,6 @@
 //   adamStep(param, grad, m, v, vmax | null, n | undefined, hp, useRef?)
 //   rmspropStep(param, grad, sq, buf | null, gavg | null, n | undefined, hp, useRef?)
 //   adagradStep(param, grad, sum, n | undefined, hp, useRef?)
-//   memoryPassBench(buffers[], written, n)   (benchmarks only: a plain streaming pass)
 //
 // n defaults to param.length; every buffer must be float32 and hold at least n elements. hp holds
 // the camelCase hyperparameters of the kernel's params struct (missing fields take the struct
@@ -24,7 +23,7 @@ namespace {
 
 bool HpObject(const Napi::CallbackInfo& info, size_t i, Napi::Object* out) {
   if (!info[i].IsObject()) {
-    ThrowError(info.Env(), "ERR_NT_INVALID_ARGUMENT", "Expected an object for hp", true);
+    ThrowError(info.Env(), nt::StatusCode::kInvalidArgumentType, "Expected an object for hp");
     return false;
   }
   *out = info[i].As<Napi::Object>();
@@ -35,7 +34,7 @@ bool HpFloat(Napi::Env env, const Napi::Object& hp, const char* key, float* out)
   Napi::Value v = hp.Get(key);
   if (v.IsUndefined()) return true;
   if (!v.IsNumber()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a number for hp.") + key, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a number for hp.") + key);
     return false;
   }
   *out = static_cast<float>(v.As<Napi::Number>().DoubleValue());
@@ -46,7 +45,7 @@ bool HpBool(Napi::Env env, const Napi::Object& hp, const char* key, bool* out) {
   Napi::Value v = hp.Get(key);
   if (v.IsUndefined()) return true;
   if (!v.IsBoolean()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", std::string("Expected a boolean for hp.") + key, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, std::string("Expected a boolean for hp.") + key);
     return false;
   }
   *out = v.As<Napi::Boolean>().Value();
@@ -58,7 +57,7 @@ bool HpStep(Napi::Env env, const Napi::Object& hp, int64_t* out) {
   if (v.IsUndefined()) return true;
   double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0;
   if (!v.IsNumber() || !(d >= 1.0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected an integer >= 1 for hp.step", !v.IsNumber());
+    ThrowError(env, ArgCode(!v.IsNumber()), "Expected an integer >= 1 for hp.step but received " + Describe(v));
     return false;
   }
   *out = static_cast<int64_t>(d);
@@ -205,95 +204,6 @@ void AdagradStep(const Napi::CallbackInfo& info) {
                }));
 }
 
-// ---- benchmark-only streaming pass --------------------------------------------------------------
-// Reads R arrays and writes the first W of them in place: the same DRAM traffic as an optimizer
-// step with R input and W output streams (Adam: R = 4, W = 3), chunked like the kernels. It is the
-// bandwidth ceiling the fused steps are measured against in scripts/bench/optim.js.
-template <int R, int W>
-void StreamChunk(float* const* b, int64_t lo, int64_t hi) {
-  float* __restrict__ x[R];
-  for (int k = 0; k < R; ++k) x[k] = b[k];
-  for (int64_t i = lo; i < hi; ++i) {
-    float s = 0.0f;
-    for (int k = 0; k < R; ++k) s += x[k][i];
-    for (int k = 0; k < W; ++k) x[k][i] = s;
-  }
-}
-
-template <int R, int W>
-void StreamPass(float* const* b, int64_t n) {
-  constexpr int64_t kParallelMin = int64_t(1) << 16, kGrain = int64_t(1) << 15;
-  if (n < kParallelMin || nt::num_threads() <= 1) {
-    StreamChunk<R, W>(b, 0, n);
-    return;
-  }
-  nt::parallel_for(n / kGrain, [&](int ith, int nth) {
-    int64_t lo, hi;
-    nt::partition(n, ith, nth, 16, &lo, &hi);
-    if (lo < hi) StreamChunk<R, W>(b, lo, hi);
-  });
-}
-
-// memoryPassBench(buffers: NativeBuffer[] (1..5, distinct), written: 1..buffers.length, n)
-void MemoryPassBench(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsArray()) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected an array of buffers for buffers", true);
-    return;
-  }
-  Napi::Array arr = info[0].As<Napi::Array>();
-  const uint32_t r = arr.Length();
-  if (r < 1 || r > 5) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected 1 to 5 buffers for buffers");
-    return;
-  }
-  int64_t w, n;
-  if (!ArgInt(info, 1, "written", &w, 1, r) || !ArgInt(info, 2, "n", &n, 0)) return;
-  float* ptrs[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
-  AddonData* data = env.GetInstanceData<AddonData>();
-  for (uint32_t k = 0; k < r; ++k) {
-    Napi::Value v = arr.Get(k);
-    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data->native_buffer.Value())) {
-      ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected a NativeBuffer for buffers[" + std::to_string(k) + "]", true);
-      return;
-    }
-    NativeBuffer* b = NativeBuffer::Unwrap(v.As<Napi::Object>());
-    std::string name = "buffers[" + std::to_string(k) + "]";
-    if (b->disposed() || !CheckBuffer(env, b, name.c_str(), DType::kFloat32, n)) {
-      if (b->disposed()) ThrowError(env, "ERR_NT_DISPOSED", "Expected a live buffer for " + name);
-      return;
-    }
-    for (uint32_t j = 0; j < k; ++j) {
-      if (ptrs[j] == b->f32()) {
-        ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected distinct buffers for buffers");
-        return;
-      }
-    }
-    ptrs[k] = b->f32();
-  }
-  nt::Status st = Guard([&] {
-    switch (r * 10 + static_cast<uint32_t>(w)) {
-      case 11: StreamPass<1, 1>(ptrs, n); break;
-      case 21: StreamPass<2, 1>(ptrs, n); break;
-      case 22: StreamPass<2, 2>(ptrs, n); break;
-      case 31: StreamPass<3, 1>(ptrs, n); break;
-      case 32: StreamPass<3, 2>(ptrs, n); break;
-      case 33: StreamPass<3, 3>(ptrs, n); break;
-      case 41: StreamPass<4, 1>(ptrs, n); break;
-      case 42: StreamPass<4, 2>(ptrs, n); break;
-      case 43: StreamPass<4, 3>(ptrs, n); break;
-      case 44: StreamPass<4, 4>(ptrs, n); break;
-      case 51: StreamPass<5, 1>(ptrs, n); break;
-      case 52: StreamPass<5, 2>(ptrs, n); break;
-      case 53: StreamPass<5, 3>(ptrs, n); break;
-      case 54: StreamPass<5, 4>(ptrs, n); break;
-      default: StreamPass<5, 5>(ptrs, n); break;
-    }
-    return nt::Status::Ok();
-  });
-  ThrowIfError(env, st);
-}
-
 }  // namespace
 
 void InitOptim(Napi::Env env, Napi::Object exports) {
@@ -301,7 +211,6 @@ void InitOptim(Napi::Env env, Napi::Object exports) {
   exports.Set("adamStep", Napi::Function::New<AdamStep>(env, "adamStep"));
   exports.Set("rmspropStep", Napi::Function::New<RmspropStep>(env, "rmspropStep"));
   exports.Set("adagradStep", Napi::Function::New<AdagradStep>(env, "adagradStep"));
-  exports.Set("memoryPassBench", Napi::Function::New<MemoryPassBench>(env, "memoryPassBench"));
 }
 
 }  // namespace ntb

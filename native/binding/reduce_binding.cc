@@ -104,11 +104,11 @@ void ColSum(const Napi::CallbackInfo& info) {
       !ArgBool(info, 6, "useRef", &use_ref))
     return;
   if (ldx < cols) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected ldx to be at least cols");
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected ldx to be at least cols");
     return;
   }
   if (out == x) {
-    ThrowError(env, "ERR_NT_INVALID_ARGUMENT", "Expected out to be a buffer distinct from x");
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected out to be a buffer distinct from x");
     return;
   }
   int64_t extent = 0;

@@ -17,7 +17,6 @@
 namespace ntb {
 namespace {
 
-constexpr const char* kCode = "ERR_NT_INVALID_ARGUMENT";
 // Largest preview: 2^27 doubles (1 GiB) keeps a typo from exhausting memory.
 constexpr int64_t kMaxPreview = int64_t(1) << 27;
 
@@ -83,7 +82,7 @@ class Reader {
   }
 
   bool Fail(const char* key, const char* what, bool type_error) {
-    ThrowError(env_, kCode, std::string("Expected ") + what + " for " + path_ + "." + key, type_error);
+    ThrowError(env_, ArgCode(type_error), std::string("Expected ") + what + " for " + path_ + "." + key);
     return false;
   }
 
@@ -106,7 +105,7 @@ class Reader {
 
 bool ParseAt(Napi::Env env, Napi::Value v, const std::string& path, int depth, nt::ScheduleSpec* out) {
   if (depth > nt::kMaxScheduleDepth) {
-    ThrowError(env, kCode,
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
                "Expected sequences nested at most " + std::to_string(nt::kMaxScheduleDepth) + " deep for " + path);
     return false;
   }
@@ -117,7 +116,7 @@ bool ParseAt(Napi::Env env, Napi::Value v, const std::string& path, int depth, n
     return true;  // validate_schedule checks the value
   }
   if (!v.IsObject() || v.IsArray() || v.IsFunction()) {
-    ThrowError(env, kCode, "Expected a learning-rate schedule or a number for " + path, true);
+    ThrowError(env, nt::StatusCode::kInvalidArgumentType, "Expected a learning-rate schedule or a number for " + path);
     return false;
   }
   Reader r(env, v.As<Napi::Object>(), path);
@@ -135,7 +134,7 @@ bool ParseAt(Napi::Env env, Napi::Value v, const std::string& path, int depth, n
   if (!found) {
     std::string names;
     for (const Kind& k : kKinds) names += std::string(names.empty() ? "'" : ", '") + k.name + "'";
-    ThrowError(env, kCode, "Expected one of " + names + " for " + path + ".type but received '" + t + "'");
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected one of " + names + " for " + path + ".type but received '" + t + "'");
     return false;
   }
   nt::ScheduleSpec& s = *out;
@@ -235,12 +234,12 @@ bool ParseSchedule(Napi::Env env, Napi::Value v, const char* name, nt::ScheduleS
     if (!ParseAt(env, v, name, 0, out)) return false;
     nt::Status st = nt::validate_schedule(*out);
     if (!st.ok()) {
-      ThrowError(env, kCode, st.message() + " (in " + name + ")");
+      ThrowError(env, nt::StatusCode::kInvalidArgumentValue, st.message() + " (in " + name + ")");
       return false;
     }
     return true;
   } catch (const std::bad_alloc&) {
-    ThrowError(env, "ERR_NT_OUT_OF_MEMORY", std::string("Out of memory while reading ") + name);
+    ThrowError(env, nt::StatusCode::kOutOfMemory, std::string("Out of memory while reading ") + name);
     return false;
   }
 }

@@ -1,4 +1,5 @@
-// CPU feature detection (once, at first use) and the force-portable switch used by tests.
+// CPU feature detection (once, at first use). The dispatch tables and the force-portable switch
+// are in dispatch.cc.
 #include "nodetrain/cpu_features.h"
 
 #include <atomic>
@@ -14,23 +15,11 @@ CpuFeatures detect() {
 #endif
   return f;
 }
-std::atomic<bool> g_force_portable{false};
 }  // namespace
 
 const CpuFeatures& cpu_features() {
   static const CpuFeatures f = detect();
   return f;
 }
-
-bool use_avx2() {
-#if defined(NT_HAVE_AVX2_KERNELS)
-  return !g_force_portable.load(std::memory_order_relaxed) && cpu_features().avx2 && cpu_features().fma;
-#else
-  return false;
-#endif
-}
-
-void set_force_portable(bool on) { g_force_portable.store(on, std::memory_order_relaxed); }
-bool force_portable() { return g_force_portable.load(std::memory_order_relaxed); }
 
 }  // namespace nt

@@ -17,18 +17,21 @@ namespace nt {
 
 Status validate_data(const Model& m, const DataView& d, const char* what) {
   const std::string w(what);
-  if (d.rows < 1) return InvalidArgument("The " + w + " data set is empty");
-  if (d.x == nullptr) return InvalidArgument("The " + w + " data set has no features");
-  if (d.cols != const_cast<Model&>(m).input_width())
-    return InvalidArgument("The " + w + " data has " + std::to_string(d.cols) + " features but the model expects " +
-                           std::to_string(const_cast<Model&>(m).input_width()));
+  if (d.rows < 1) return InvalidArgument("Expected at least one row for the " + w + " data but received none");
+  if (d.x == nullptr) return InvalidArgument("Expected features for the " + w + " data but received none");
+  if (d.cols != m.input_width())
+    return InvalidArgument("Expected " + std::to_string(m.input_width()) + " features (the model's input width) for the " +
+                           w + " data but received " + std::to_string(d.cols));
   if (m.spec().sparse_labels) {
-    if (d.labels == nullptr) return InvalidArgument("The " + w + " data needs integer class labels for this loss");
+    if (d.labels == nullptr)
+      return InvalidArgument("Expected integer class labels for the " + w + " targets but received float targets");
   } else {
-    if (d.y == nullptr) return InvalidArgument("The " + w + " data needs float targets for this loss");
+    if (d.y == nullptr)
+      return InvalidArgument("Expected float targets for the " + w + " targets but received integer class labels");
     if (d.y_cols != m.spec().target_width)
-      return InvalidArgument("The " + w + " targets have " + std::to_string(d.y_cols) + " columns but the model's output has " +
-                             std::to_string(m.spec().target_width));
+      return InvalidArgument("Expected " + std::to_string(m.spec().target_width) +
+                             " columns (the model's output width) for the " + w + " targets but received " +
+                             std::to_string(d.y_cols));
   }
   return Status::Ok();
 }
@@ -94,8 +97,10 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
   *epochs_done = 0;
   NT_RETURN_IF_ERROR(validate_data(m, train, "training"));
   if (cfg.has_val) NT_RETURN_IF_ERROR(validate_data(m, cfg.val, "validation"));
-  if (cfg.batch_size < 1 || cfg.batch_size > m.max_batch()) return InvalidArgument("Batch size outside the model's plan");
-  if (train.rows > static_cast<int64_t>(UINT32_MAX)) return InvalidArgument("Too many rows");
+  if (cfg.batch_size < 1 || cfg.batch_size > m.max_batch()) return InvalidArgument("Expected a batch size in [1, " + std::to_string(m.max_batch()) + "] but received " +
+                           std::to_string(cfg.batch_size));
+  if (train.rows > static_cast<int64_t>(UINT32_MAX)) return InvalidArgument("Expected at most " + std::to_string(UINT32_MAX) + " training rows but received " +
+                           std::to_string(train.rows));
   try {
     Batcher batcher(train, cfg.batch_size);
     std::vector<uint32_t> perm(static_cast<size_t>(train.rows));

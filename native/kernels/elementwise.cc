@@ -21,7 +21,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 
+#include "nodetrain/backend.h"
 #include "nodetrain/kernels.h"
 #include "nodetrain/parallel.h"
 
@@ -117,8 +119,9 @@ constexpr double kGeluCd = 0.7978845608028654;
 constexpr double kGeluKd = 0.044715;
 
 Status check_act(Act act) {
-  int a = static_cast<int>(act);
-  if (a < 0 || a > 7) return InvalidArgument("activation: unknown activation");
+  const int a = static_cast<int>(act);
+  if (a < 0 || a >= static_cast<int>(kNumActs))
+    return InvalidArgument("Expected a known activation for the elementwise kernel but received " + std::to_string(a));
   return Status::Ok();
 }
 
@@ -519,5 +522,146 @@ Status softmax_backward_f32_ref(const float* y, const float* dy, int64_t rows, i
   }
   return Status::Ok();
 }
+
+// ---- activation backward from the output, clamp, column-block copies ---------------------------
+bool act_backward_from_output_supported(Act a) {
+  return a == Act::kNone || a == Act::kRelu || a == Act::kSigmoid || a == Act::kTanh;
+}
+
+namespace {
+Status check_from_output(const char* who, Act a, int64_t n, const void* y, const void* dy, const void* dz) {
+  if (!act_backward_from_output_supported(a))
+    return InvalidArgument(std::string("Expected one of 'linear', 'relu', 'sigmoid', 'tanh' for the ") + who +
+                           " activation but received \"" + act_name(a) + "\"");
+  if (n < 0) return InvalidArgument(std::string("Expected n >= 0 for ") + who + " but received " + std::to_string(n));
+  if (n > 0 && (y == nullptr || dy == nullptr || dz == nullptr))
+    return InvalidArgument(std::string("Expected non-null buffers for ") + who + " but received null");
+  return Status::Ok();
+}
+}  // namespace
+
+namespace {
+// dz[i] = f(y[i], dy[i]). In place (dz == dy, the engine's case) the loop reads and writes one
+// pointer, so the compiler vectorises it without an overlap check that would send it scalar.
+template <class F>
+void from_output_loop(const float* y, const float* dy, int64_t n, float* dz, F f) {
+  if (dz == dy) {
+    for (int64_t i = 0; i < n; ++i) dz[i] = f(y[i], dz[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dz[i] = f(y[i], dy[i]);
+  }
+}
+}  // namespace
+
+Status act_backward_from_output_f32(Act a, const float* y, const float* dy, int64_t n, float* dz) {
+  NT_RETURN_IF_ERROR(check_from_output("act_backward_from_output_f32", a, n, y, dy, dz));
+  switch (a) {
+    case Act::kRelu:
+      from_output_loop(y, dy, n, dz, [](float yi, float g) { return yi > 0.0f ? g : 0.0f; });
+      break;
+    case Act::kSigmoid:
+      from_output_loop(y, dy, n, dz, [](float yi, float g) { return g * yi * (1.0f - yi); });
+      break;
+    case Act::kTanh:
+      from_output_loop(y, dy, n, dz, [](float yi, float g) { return g * (1.0f - yi * yi); });
+      break;
+    default:
+      if (dz != dy && n > 0) std::memcpy(dz, dy, static_cast<size_t>(n) * sizeof(float));
+  }
+  return Status::Ok();
+}
+
+Status act_backward_from_output_f32_ref(Act a, const float* y, const float* dy, int64_t n, float* dz) {
+  NT_RETURN_IF_ERROR(check_from_output("act_backward_from_output_f32_ref", a, n, y, dy, dz));
+  for (int64_t i = 0; i < n; ++i) {
+    const double yi = y[i], g = dy[i];
+    double d = g;
+    if (a == Act::kRelu) d = yi > 0.0 ? g : 0.0;
+    if (a == Act::kSigmoid) d = g * yi * (1.0 - yi);
+    if (a == Act::kTanh) d = g * (1.0 - yi * yi);
+    dz[i] = static_cast<float>(d);
+  }
+  return Status::Ok();
+}
+
+Status clamp_f32(float* x, float lo, float hi, int64_t n) {
+  NT_RETURN_IF_ERROR(check_n(n, x, x));
+  for (int64_t t = 0; t < n; ++t) x[t] = std::min(std::max(x[t], lo), hi);
+  return Status::Ok();
+}
+
+Status clamp_f32_ref(float* x, float lo, float hi, int64_t n) {
+  NT_RETURN_IF_ERROR(check_n(n, x, x));
+  for (int64_t t = 0; t < n; ++t) x[t] = x[t] < lo ? lo : (x[t] > hi ? hi : x[t]);
+  return Status::Ok();
+}
+
+namespace {
+Status check_cols(const char* who, int64_t rows, int64_t cols, int64_t lds, int64_t ldd, const void* s, const void* d) {
+  if (rows < 0 || cols < 0 || lds < cols || ldd < cols)
+    return InvalidArgument(std::string("Expected rows, cols >= 0 and strides >= cols for ") + who +
+                           " but received rows " + std::to_string(rows) + ", cols " + std::to_string(cols) +
+                           ", strides " + std::to_string(lds) + " and " + std::to_string(ldd));
+  if (rows > 0 && cols > 0 && (s == nullptr || d == nullptr))
+    return InvalidArgument(std::string("Expected non-null buffers for ") + who + " but received null");
+  return Status::Ok();
+}
+}  // namespace
+
+Status copy_cols_f32(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd,
+                     bool accumulate) {
+  NT_RETURN_IF_ERROR(check_cols("copy_cols_f32", rows, cols, lds, ldd, src, dst));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* s = src + r * lds;
+    float* d = dst + r * ldd;
+    if (accumulate) {
+      for (int64_t t = 0; t < cols; ++t) d[t] += s[t];
+    } else if (cols > 0) {
+      std::memcpy(d, s, static_cast<size_t>(cols) * sizeof(float));
+    }
+  }
+  return Status::Ok();
+}
+
+Status copy_cols_f32_ref(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd,
+                         bool accumulate) {
+  NT_RETURN_IF_ERROR(check_cols("copy_cols_f32_ref", rows, cols, lds, ldd, src, dst));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < cols; ++t)
+      dst[r * ldd + t] = accumulate ? static_cast<float>(static_cast<double>(dst[r * ldd + t]) + src[r * lds + t])
+                                    : src[r * lds + t];
+  return Status::Ok();
+}
+
+namespace {
+// act_backward_from_output: buf y, dy, dz; i n, act.  copy_cols: buf src, dst; i rows, cols, lds, ldd, accumulate.
+template <bool kRef>
+Status abo(const KernelArgs& a) {
+  if (a.nbuf < 3 || a.ni < 2) return InvalidArgument("Expected 3 buffers and 2 integers for act_backward_from_output_f32");
+  const int64_t n = a.i[0];
+  if (a.i[1] < 0 || a.i[1] >= static_cast<int64_t>(kNumActs))
+    return InvalidArgument("Expected an activation index for act_backward_from_output_f32 but received " +
+                           std::to_string(a.i[1]));
+  for (int b = 0; b < 3; ++b)
+    if (n < 0 || !a.buf[b] || a.len[b] < n)
+      return InvalidArgument("Expected at least " + std::to_string(n) + " elements for buffer " + std::to_string(b));
+  return (kRef ? act_backward_from_output_f32_ref : act_backward_from_output_f32)(static_cast<Act>(a.i[1]), a.buf[0],
+                                                                                  a.buf[1], n, a.buf[2]);
+}
+template <bool kRef>
+Status cc(const KernelArgs& a) {
+  if (a.nbuf < 2 || a.ni < 5) return InvalidArgument("Expected 2 buffers and 5 integers for copy_cols_f32");
+  const int64_t rows = a.i[0], cols = a.i[1], lds = a.i[2], ldd = a.i[3];
+  NT_RETURN_IF_ERROR(check_cols("copy_cols_f32", rows, cols, lds, ldd, a.buf[0], a.buf[1]));
+  const int64_t ns = rows && cols ? (rows - 1) * lds + cols : 0, nd = rows && cols ? (rows - 1) * ldd + cols : 0;
+  if (a.len[0] < ns || a.len[1] < nd)
+    return InvalidArgument("Expected buffers of at least " + std::to_string(ns) + " and " + std::to_string(nd) +
+                           " elements for copy_cols_f32");
+  return (kRef ? copy_cols_f32_ref : copy_cols_f32)(a.buf[0], rows, cols, lds, a.buf[1], ldd, a.i[4] != 0);
+}
+}  // namespace
+
+NT_REGISTER_KERNEL(KernelVariants{"act_backward_from_output_f32", abo<false>, abo<true>});
+NT_REGISTER_KERNEL(KernelVariants{"copy_cols_f32", cc<false>, cc<true>});
 
 }  // namespace nt

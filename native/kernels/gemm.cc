@@ -33,7 +33,9 @@
 #include <string>
 
 #include "kernels/gemm_internal.h"
+#include "nodetrain/backend.h"
 #include "nodetrain/cpu_features.h"
+#include "kernels/variants.h"
 #include "nodetrain/kernels.h"
 #include "nodetrain/parallel.h"
 
@@ -158,14 +160,12 @@ struct Kernels {
   PackBT16Fn pack_bt16;
 };
 
-Kernels select_kernels() {
+constexpr Kernels kPortableKernels = {gemm_f32_portable_6x16, gemm_epilogue_f32_portable, gemm_pack_a6_portable,
+                                      gemm_pack_bt16_portable};
 #if defined(NT_HAVE_AVX2_KERNELS)
-  if (use_avx2())
-    return {gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2, gemm_detail::gemm_pack_a6_avx2,
-            gemm_detail::gemm_pack_bt16_avx2};
+constexpr Kernels kAvx2Kernels = {gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2,
+                                  gemm_detail::gemm_pack_a6_avx2, gemm_detail::gemm_pack_bt16_avx2};
 #endif
-  return {gemm_f32_portable_6x16, gemm_epilogue_f32_portable, gemm_pack_a6_portable, gemm_pack_bt16_portable};
-}
 
 // ---- packing ----------------------------------------------------------------------------------
 
@@ -356,18 +356,18 @@ Status validate(const GemmArgs& g, const char* who) {
   if (g.k > 0 && g.n > 0 && g.b == nullptr) return InvalidArgument(w + ": B is null");
   if (g.m > 0 && g.n > 0 && g.c == nullptr) return InvalidArgument(w + ": C is null");
   if (!epilogue_act_supported(g.act))
-    return InvalidArgument(w + ": activation " + std::to_string(static_cast<int>(g.act)) +
-                           " is not supported in the GEMM epilogue (none, relu, gelu, sigmoid, tanh)");
+    return InvalidArgument("Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the " + w +
+                           " epilogue activation but received \"" + act_name(g.act) + "\"");
   return Status::Ok();
 }
 
 }  // namespace
 
-Status gemm_f32(const GemmArgs& args) {
+namespace {
+Status gemm_driver(const GemmArgs& args, const Kernels& kern) {
   NT_RETURN_IF_ERROR(validate(args, "gemm_f32"));
   const GemmArgs& g = args;
   if (g.m == 0 || g.n == 0) return Status::Ok();
-  const Kernels kern = select_kernels();
   const bool has_epilogue = g.bias != nullptr || g.act != Act::kNone;
   if (g.k == 0) {
     // C = beta*C (write-only when beta == 0), then the epilogue.
@@ -405,6 +405,13 @@ Status gemm_f32(const GemmArgs& args) {
   if (oom.load()) return Status(StatusCode::kOutOfMemory, "gemm_f32: packing buffers");
   return Status::Ok();
 }
+}  // namespace
+
+Status gemm_f32_portable(const GemmArgs& args) { return gemm_driver(args, kPortableKernels); }
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status gemm_f32_avx2(const GemmArgs& args) { return gemm_driver(args, kAvx2Kernels); }
+#endif
+Status gemm_f32(const GemmArgs& args) { return cpu_backend().gemm(args); }
 
 Status gemm_f32_ref(const GemmArgs& args) {
   NT_RETURN_IF_ERROR(validate(args, "gemm_f32_ref"));

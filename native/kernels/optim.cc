@@ -21,7 +21,7 @@
 // branch-free loop that g++ vectorises (-O3 -fno-math-errno lets sqrt become sqrtps); large ranges
 // are split into contiguous, 64-byte aligned chunks over nt::parallel_for. The step is memory bound
 // (Adam streams 7 float arrays), so the chunking and vectorisation exist to reach DRAM bandwidth.
-// When nt::use_avx2() holds, the chunks run the 256-bit AVX2/FMA bodies in
+// In the AVX2 table (native/cpu/dispatch.cc), the chunks run the 256-bit AVX2/FMA bodies in
 // native/cpu/x86/optim_f32_avx2.cc instead: the same formulas, except that Adam multiplies sqrt(v)
 // by 1/sqrt(bc2) (rounded once on the host) instead of dividing by sqrt(bc2) — within an ulp of
 // PyTorch's form, and one division fewer per element: sqrt and division throughput, not vector
@@ -33,7 +33,8 @@
 #include <string>
 #include <type_traits>
 
-#include "nodetrain/cpu_features.h"
+#include "nodetrain/backend.h"
+#include "kernels/variants.h"
 #include "nodetrain/kernels.h"
 #include "nodetrain/parallel.h"
 
@@ -336,16 +337,10 @@ void adagrad_loop(AdagradScalars s, float* __restrict__ p, const float* __restri
 }  // namespace
 
 // ---- entry points -------------------------------------------------------------------------------
-Status sgd_step_f32(const SgdParams& hp, float* param, const float* grad, float* momentum_buf, int64_t n) {
+Status sgd_step_f32_portable(const SgdParams& hp, float* param, const float* grad, float* momentum_buf, int64_t n) {
   NT_RETURN_IF_ERROR(sgd_check(hp, param, grad, momentum_buf, n));
   if (n == 0) return Status::Ok();
   const SgdScalars s = sgd_scalars(hp);
-#if defined(NT_HAVE_AVX2_KERNELS)
-  if (use_avx2()) {
-    run_chunks(n, [&](int64_t b, int64_t e) { x86::sgd_f32_avx2(hp, s.gs, param, grad, momentum_buf, b, e); });
-    return Status::Ok();
-  }
-#endif
   with_flags(
       [&](auto wd, auto mom, auto first, auto nest) {
         run_chunks(n, [&](int64_t b, int64_t e) {
@@ -355,6 +350,20 @@ Status sgd_step_f32(const SgdParams& hp, float* param, const float* grad, float*
       },
       hp.weight_decay != 0.0f, hp.momentum != 0.0f, hp.step == 1, hp.nesterov);
   return Status::Ok();
+}
+
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status sgd_step_f32_avx2(const SgdParams& hp, float* param, const float* grad, float* momentum_buf, int64_t n) {
+  NT_RETURN_IF_ERROR(sgd_check(hp, param, grad, momentum_buf, n));
+  if (n == 0) return Status::Ok();
+  const SgdScalars s = sgd_scalars(hp);
+  run_chunks(n, [&](int64_t b, int64_t e) { x86::sgd_f32_avx2(hp, s.gs, param, grad, momentum_buf, b, e); });
+  return Status::Ok();
+}
+#endif
+
+Status sgd_step_f32(const SgdParams& hp, float* param, const float* grad, float* momentum_buf, int64_t n) {
+  return cpu_backend().sgd_step(hp, param, grad, momentum_buf, n);
 }
 
 Status sgd_step_f32_ref(const SgdParams& hp, float* param, const float* grad, float* momentum_buf, int64_t n) {
@@ -373,19 +382,11 @@ Status sgd_step_f32_ref(const SgdParams& hp, float* param, const float* grad, fl
   return Status::Ok();
 }
 
-Status adam_step_f32(const AdamParams& hp, float* param, const float* grad, float* m, float* v, float* vmax,
+Status adam_step_f32_portable(const AdamParams& hp, float* param, const float* grad, float* m, float* v, float* vmax,
                      int64_t n) {
   NT_RETURN_IF_ERROR(adam_check(hp, param, grad, m, v, vmax, n));
   if (n == 0) return Status::Ok();
   const AdamScalars s = adam_scalars(hp);
-#if defined(NT_HAVE_AVX2_KERNELS)
-  if (use_avx2()) {
-    run_chunks(n, [&](int64_t b, int64_t e) {
-      x86::adam_f32_avx2(hp, s.gs, s.decay, s.step_size, s.inv_bc2_sqrt, param, grad, m, v, vmax, b, e);
-    });
-    return Status::Ok();
-  }
-#endif
   with_flags(
       [&](auto wd, auto dec, auto ams) {
         run_chunks(n, [&](int64_t b, int64_t e) {
@@ -395,6 +396,24 @@ Status adam_step_f32(const AdamParams& hp, float* param, const float* grad, floa
       },
       hp.weight_decay != 0.0f, hp.decoupled, hp.amsgrad);
   return Status::Ok();
+}
+
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status adam_step_f32_avx2(const AdamParams& hp, float* param, const float* grad, float* m, float* v, float* vmax,
+                     int64_t n) {
+  NT_RETURN_IF_ERROR(adam_check(hp, param, grad, m, v, vmax, n));
+  if (n == 0) return Status::Ok();
+  const AdamScalars s = adam_scalars(hp);
+  run_chunks(n, [&](int64_t b, int64_t e) {
+    x86::adam_f32_avx2(hp, s.gs, s.decay, s.step_size, s.inv_bc2_sqrt, param, grad, m, v, vmax, b, e);
+  });
+  return Status::Ok();
+}
+#endif
+
+Status adam_step_f32(const AdamParams& hp, float* param, const float* grad, float* m, float* v, float* vmax,
+                     int64_t n) {
+  return cpu_backend().adam_step(hp, param, grad, m, v, vmax, n);
 }
 
 Status adam_step_f32_ref(const AdamParams& hp, float* param, const float* grad, float* m, float* v, float* vmax,
@@ -424,17 +443,11 @@ Status adam_step_f32_ref(const AdamParams& hp, float* param, const float* grad, 
   return Status::Ok();
 }
 
-Status rmsprop_step_f32(const RmspropParams& hp, float* param, const float* grad, float* sq, float* buf, float* gavg,
+Status rmsprop_step_f32_portable(const RmspropParams& hp, float* param, const float* grad, float* sq, float* buf, float* gavg,
                         int64_t n) {
   NT_RETURN_IF_ERROR(rmsprop_check(hp, param, grad, sq, buf, gavg, n));
   if (n == 0) return Status::Ok();
   const RmspropScalars s = rmsprop_scalars(hp);
-#if defined(NT_HAVE_AVX2_KERNELS)
-  if (use_avx2()) {
-    run_chunks(n, [&](int64_t b, int64_t e) { x86::rmsprop_f32_avx2(hp, s.gs, param, grad, sq, buf, gavg, b, e); });
-    return Status::Ok();
-  }
-#endif
   with_flags(
       [&](auto wd, auto cen, auto mom) {
         run_chunks(n, [&](int64_t b, int64_t e) {
@@ -444,6 +457,22 @@ Status rmsprop_step_f32(const RmspropParams& hp, float* param, const float* grad
       },
       hp.weight_decay != 0.0f, hp.centered, hp.momentum > 0.0f);
   return Status::Ok();
+}
+
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status rmsprop_step_f32_avx2(const RmspropParams& hp, float* param, const float* grad, float* sq, float* buf, float* gavg,
+                        int64_t n) {
+  NT_RETURN_IF_ERROR(rmsprop_check(hp, param, grad, sq, buf, gavg, n));
+  if (n == 0) return Status::Ok();
+  const RmspropScalars s = rmsprop_scalars(hp);
+  run_chunks(n, [&](int64_t b, int64_t e) { x86::rmsprop_f32_avx2(hp, s.gs, param, grad, sq, buf, gavg, b, e); });
+  return Status::Ok();
+}
+#endif
+
+Status rmsprop_step_f32(const RmspropParams& hp, float* param, const float* grad, float* sq, float* buf, float* gavg,
+                        int64_t n) {
+  return cpu_backend().rmsprop_step(hp, param, grad, sq, buf, gavg, n);
 }
 
 Status rmsprop_step_f32_ref(const RmspropParams& hp, float* param, const float* grad, float* sq, float* buf,
@@ -471,22 +500,30 @@ Status rmsprop_step_f32_ref(const RmspropParams& hp, float* param, const float* 
   return Status::Ok();
 }
 
-Status adagrad_step_f32(const AdagradParams& hp, float* param, const float* grad, float* sum, int64_t n) {
+Status adagrad_step_f32_portable(const AdagradParams& hp, float* param, const float* grad, float* sum, int64_t n) {
   NT_RETURN_IF_ERROR(adagrad_check(hp, param, grad, sum, n));
   if (n == 0) return Status::Ok();
   const AdagradScalars s = adagrad_scalars(hp);
-#if defined(NT_HAVE_AVX2_KERNELS)
-  if (use_avx2()) {
-    run_chunks(n, [&](int64_t b, int64_t e) { x86::adagrad_f32_avx2(hp, s.gs, s.clr, param, grad, sum, b, e); });
-    return Status::Ok();
-  }
-#endif
   with_flags(
       [&](auto wd) {
         run_chunks(n, [&](int64_t b, int64_t e) { adagrad_loop<decltype(wd)::value>(s, param, grad, sum, b, e); });
       },
       hp.weight_decay != 0.0f);
   return Status::Ok();
+}
+
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status adagrad_step_f32_avx2(const AdagradParams& hp, float* param, const float* grad, float* sum, int64_t n) {
+  NT_RETURN_IF_ERROR(adagrad_check(hp, param, grad, sum, n));
+  if (n == 0) return Status::Ok();
+  const AdagradScalars s = adagrad_scalars(hp);
+  run_chunks(n, [&](int64_t b, int64_t e) { x86::adagrad_f32_avx2(hp, s.gs, s.clr, param, grad, sum, b, e); });
+  return Status::Ok();
+}
+#endif
+
+Status adagrad_step_f32(const AdagradParams& hp, float* param, const float* grad, float* sum, int64_t n) {
+  return cpu_backend().adagrad_step(hp, param, grad, sum, n);
 }
 
 Status adagrad_step_f32_ref(const AdagradParams& hp, float* param, const float* grad, float* sum, int64_t n) {

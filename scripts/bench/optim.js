@@ -3,12 +3,15 @@
 //
 // Each fused step streams its arrays once (Adam reads p, g, m, v and writes p, m, v: 7 streams of
 // float32). The reference is a native streaming kernel (memoryPassBench in
-// native/binding/optim_binding.cc) that reads and writes the same arrays with the same chunking
+// native/bench/memory_pass.cc, only in the bench build of the addon) that reads and writes the
+// same arrays with the same chunking
 // and threads, so the ratio says how close the step gets to memory bandwidth (target >= 0.85).
 // Timing: medians of interleaved repetitions (step, pass, step, pass, ...) to share machine noise.
 //
 // Usage: node scripts/bench/optim.js [--n=10000000] [--reps=11] [--threads=1,2]
-//   The addon is NODETRAIN_ADDON or build/Release/nodetrain.node. Writes .bench/optim.md.
+//   The addon is NODETRAIN_BENCH_ADDON or the bench build (scripts/bench/native: the same sources
+//   as the package's addon plus the bench entry points), built here on first use. Writes
+//   .bench/optim.md.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -22,7 +25,16 @@ const arg = (name, dflt) => {
 const n = Number(arg('n', '10000000'));
 const reps = Number(arg('reps', '11'));
 const threadList = arg('threads', '1,2').split(',').map(Number);
-const addonPath = path.resolve(process.env.NODETRAIN_ADDON || path.join(root, 'build', 'Release', 'nodetrain.node'));
+const benchDir = path.join(__dirname, 'native');
+const addonPath = path.resolve(process.env.NODETRAIN_BENCH_ADDON || path.join(benchDir, 'build', 'Release', 'nodetrain.node'));
+if (!process.env.NODETRAIN_BENCH_ADDON) {
+  // Rebuild when any native source is newer than the bench build (node-gyp build is incremental).
+  const { execFileSync } = require('child_process');
+  if (!fs.existsSync(path.join(benchDir, 'build', 'Makefile')) && !fs.existsSync(path.join(benchDir, 'build', 'config.gypi'))) {
+    execFileSync('npx', ['node-gyp', 'configure'], { cwd: benchDir, stdio: 'inherit' });
+  }
+  execFileSync('npx', ['node-gyp', 'build', '-j', String(Math.max(1, os.cpus().length))], { cwd: benchDir, stdio: 'inherit' });
+}
 const b = require(addonPath);
 
 function filled(seed, lo, hi) {

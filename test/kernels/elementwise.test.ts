@@ -66,16 +66,6 @@ const MODES = [
 // ---- float64 references ---------------------------------------------------------------------------
 type Act = 'linear' | 'relu' | 'leakyRelu' | 'elu' | 'gelu' | 'sigmoid' | 'tanh' | 'softplus';
 const ACTS: Act[] = ['linear', 'relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'softplus'];
-const ACT_CODE: Record<Act, 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7> = {
-  linear: 0,
-  relu: 1,
-  leakyRelu: 2,
-  elu: 3,
-  gelu: 4,
-  sigmoid: 5,
-  tanh: 6,
-  softplus: 7,
-};
 const ALPHA: Record<Act, number> = { linear: 0, relu: 0, leakyRelu: 0.13, elu: 0.7, gelu: 0, sigmoid: 0, tanh: 0, softplus: 0 };
 const C = Math.sqrt(2 / Math.PI);
 
@@ -437,10 +427,10 @@ describe('elementwise', () => {
     const dyd = dy.data();
     for (const act of ACTS) {
       const yb = new b.NativeBuffer(0, n);
-      b.actForward(ACT_CODE[act], ALPHA[act], bufOf(tx), n, yb, true);
+      b.actForward(act, ALPHA[act], bufOf(tx), n, yb, true);
       expect(relErr(yb.read(), Float64Array.from(x, (v) => fwd(act, v, ALPHA[act])), 1e-20)).toBeLessThan(1e-6);
       const dx = new b.NativeBuffer(0, n);
-      b.actBackward(ACT_CODE[act], ALPHA[act], bufOf(tx), yb, bufOf(dy), n, dx, true);
+      b.actBackward(act, ALPHA[act], bufOf(tx), yb, bufOf(dy), n, dx, true);
       expect(relErr(dx.read(), Float64Array.from(x, (v, i) => dyd[i] * deriv(act, v, ALPHA[act])), norm(dyd))).toBeLessThan(2e-6);
     }
     const sx = rand(n, -20, 20);
@@ -457,7 +447,7 @@ describe('elementwise', () => {
     const n = 1003;
     const a = rand(n, -3, 3);
     const t = tensor(a, [n]);
-    b.actForward(ACT_CODE.tanh, 0, bufOf(t), n, bufOf(t), false);
+    b.actForward('tanh', 0, bufOf(t), n, bufOf(t), false);
     expect(relErr(t.data(), Array.from(a, Math.tanh))).toBeLessThan(1e-6);
     const u = tensor(a, [17, 59]);
     b.softmax(bufOf(u), 17, 59, bufOf(u), false);
@@ -515,7 +505,10 @@ describe('elementwise', () => {
     const small = new b.NativeBuffer(0, 2);
     expect(() => b.binary(0, 1, x, small, 2, 3, x, false)).toThrow('Expected at least 3 elements in b but it has 2');
     expect(() => b.binary(0, 2, x, small, 2, 3, x, false)).not.toThrow();
-    expect(() => b.actForward(9 as 0, 0, x, 6, x, false)).toThrow('Expected an integer in [0, 7] for act');
+    expect(() => b.actForward('swish' as never, 0, x, 6, x, false)).toThrow(
+      "Expected one of 'linear', 'relu', 'leakyRelu', 'elu', 'gelu', 'sigmoid', 'tanh', 'softplus' for act but received \"swish\"",
+    );
+    expect(() => b.actForward(3 as never, 0, x, 6, x, false)).toThrow(expect.objectContaining({ code: 'ERR_NT_INVALID_ARGUMENT_TYPE' }));
     expect(() => b.softmax(x, 4, 2, x, false)).toThrow('Expected at least 8 elements in x but it has 6');
     expect(() => b.axpy(1, x, 7, x, false)).toThrow('Expected at least 7 elements in x but it has 6');
   });

@@ -14,7 +14,6 @@ import { gemm, matmul, NodetrainError, Tensor, tensor, zeros } from '../../lib';
 
 const BOUND = 1e-5;
 type ActName = 'linear' | 'relu' | 'gelu' | 'sigmoid' | 'tanh';
-const ACT_CODE: Record<ActName, number> = { linear: 0, relu: 1, gelu: 4, sigmoid: 5, tanh: 6 };
 
 function rand(n: number): Float32Array {
   const out = new Float32Array(n);
@@ -128,7 +127,7 @@ function runNative(p: Problem, useRef: boolean): Float32Array {
   const cb = buffer(p.c);
   const biasb = p.bias ? buffer(p.bias) : null;
   try {
-    binding().gemm(ab, bb, cb, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.beta, p.lda, p.ldb, p.ldc, biasb, ACT_CODE[p.act], useRef);
+    binding().gemm(ab, bb, cb, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.beta, p.lda, p.ldb, p.ldc, biasb, p.act, useRef);
     return cb.read() as Float32Array;
   } finally {
     ab.dispose();
@@ -355,22 +354,22 @@ describe('matmul / gemm (public API)', () => {
       const z = buffer(new Float32Array(12));
       const g = binding().gemm;
       // A is 3 x 4 with lda 4: needs 12 elements.
-      expect(() => g(x, y, z, false, false, 3, 3, 4, 1, 0, 4, 3, 3, null, 0, false)).toThrow('Expected at least 12 elements in a but it has 10');
-      expect(() => g(y, y, z, false, false, 3, 3, 4, 1, 0, 3, 3, 3, null, 0, false)).toThrow(
+      expect(() => g(x, y, z, false, false, 3, 3, 4, 1, 0, 4, 3, 3, null, 'linear', false)).toThrow('Expected at least 12 elements in a but it has 10');
+      expect(() => g(y, y, z, false, false, 3, 3, 4, 1, 0, 3, 3, 3, null, 'linear', false)).toThrow(
         'Expected each leading dimension to be at least its row length',
       );
-      expect(() => g(y, x, y, false, false, 2, 2, 2, 1, 0, 2, 2, 2, null, 0, false)).toThrow(
+      expect(() => g(y, x, y, false, false, 2, 2, 2, 1, 0, 2, 2, 2, null, 'linear', false)).toThrow(
         'Expected c to be a buffer distinct from a, b and bias',
       );
       let err: unknown;
       try {
-        g(y, x, z, false, false, 2, 2, 2, 1, 0, 2, 2, 2, null, 2, false);
+        g(y, x, z, false, false, 2, 2, 2, 1, 0, 2, 2, 2, null, 'leakyRelu', false);
       } catch (e) {
         err = e;
       }
       expect(err).toMatchObject({
-        code: 'ERR_NT_INVALID_ARGUMENT',
-        message: 'gemm_f32: activation 2 is not supported in the GEMM epilogue (none, relu, gelu, sigmoid, tanh)',
+        code: 'ERR_NT_INVALID_ARGUMENT_VALUE',
+        message: "Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the gemm_f32 epilogue activation but received \"leakyRelu\"",
       });
       expect(NodetrainError).toBeDefined();
     });

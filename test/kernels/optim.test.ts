@@ -573,7 +573,7 @@ describe('optimizer step errors', () => {
     expect(() => adamStep(gone, dw, a)).toThrow(expect.objectContaining({ code: 'ERR_NT_DISPOSED' }));
   });
 
-  it('the native kernels reject bad arguments with ERR_NT_INVALID_ARGUMENT instead of aborting', () => {
+  it('the native kernels reject bad arguments with ERR_NT_INVALID_ARGUMENT_VALUE instead of aborting', () => {
     const n = 7;
     const p = buf(randn(n), n), g = buf(randn(n), n), m = buf(0, n), v = buf(0, n), short = buf(0, 3);
     const expectNative = (fn: () => void, message: string): void => {
@@ -584,7 +584,7 @@ describe('optimizer step errors', () => {
         err = e;
       }
       expect((err as Error).message).toBe(message);
-      expect((err as { code?: string }).code).toBe('ERR_NT_INVALID_ARGUMENT');
+      expect((err as { code?: string }).code).toBe('ERR_NT_INVALID_ARGUMENT_VALUE');
     };
     for (const useRef of [false, true]) {
       expectNative(() => b.adamStep(p, g, m, v, null, n, { beta1: 1 }, useRef), 'Expected a number in [0, 1) for beta1 but received 1');
@@ -601,9 +601,9 @@ describe('optimizer step errors', () => {
       expectNative(() => b.rmspropStep(p, g, m, null, null, n, { alpha: 2 }, useRef), 'Expected a number in [0, 1] for alpha but received 2');
       expectNative(() => b.adagradStep(p, g, m, n, { lrDecay: -1 }, useRef), 'Expected a finite number >= 0 for lr_decay but received -1');
     }
-    expectNative(() => b.adamStep(p, g, m, v, null, 8, {}), 'Expected an integer in [0, 7] for n');
+    expectNative(() => b.adamStep(p, g, m, v, null, 8, {}), 'Expected an integer in [0, 7] for n but received 8');
     expectNative(() => b.adamStep(p, g, short, v, null, undefined, {}), 'Expected at least 7 elements in m but it has 3');
-    expectNative(() => b.adagradStep(p, g, m, n, { step: 0 }), 'Expected an integer >= 1 for hp.step');
+    expectNative(() => b.adagradStep(p, g, m, n, { step: 0 }), 'Expected an integer >= 1 for hp.step but received 0');
     expect(() => b.adamStep(p, g, m, v, null, n, { lr: 'x' as unknown as number })).toThrow(new TypeError('Expected a number for hp.lr'));
   });
 });

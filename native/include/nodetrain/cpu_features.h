@@ -1,6 +1,6 @@
-// CPU feature detection and the kernel dispatch switch. The dispatch table is filled once at
-// start-up; set_force_portable(true) makes every kernel take its portable (scalar _ref or
-// auto-vectorised baseline) path so that tests cover both.
+// CPU feature detection and the kernel dispatch switch. The Backend tables (nodetrain/backend.h)
+// are filled once at start-up by native/cpu/dispatch.cc; set_force_portable(true) makes the
+// portable table the active one, so that tests cover both.
 #pragma once
 
 namespace nt {
@@ -11,7 +11,7 @@ struct CpuFeatures {
 };
 
 const CpuFeatures& cpu_features();
-// True when the AVX2+FMA kernels are usable and not disabled.
+// True when the active table uses the AVX2+FMA kernels (reporting only; kernels never ask).
 bool use_avx2();
 void set_force_portable(bool on);
 bool force_portable();

@@ -1,28 +1,18 @@
 // The kernel API: device-neutral, pointer + shape + stride signatures returning Status.
 // Every fast kernel has a scalar `<op>_ref` twin with the same signature (declared here too) that
-// tests compare against; the fast entry point falls back to the portable path for shapes it can't
-// handle and when nt::force_portable() is set. A CUDA backend implements the same signatures.
+// tests compare against. The plain names of the dispatched kernels (gemm_f32, the optimizer steps)
+// call through the active Backend table (nodetrain/backend.h, filled once by native/cpu/dispatch.cc;
+// the portable table while nt::force_portable() is set); the engine's ops call the Backend
+// directly. A CUDA backend fills its own table with the same signatures.
 // Conventions: float32, row-major, leading dimension = row stride in elements (>= row length).
 // Sizes are int64_t; zero sizes are valid and do nothing (except where documented).
 #pragma once
 #include <cstdint>
 
+#include "nodetrain/enums.h"
 #include "nodetrain/status.h"
 
 namespace nt {
-
-// ---------------------------------------------------------------------------------------------
-// Activations (shared by the GEMM epilogue, the elementwise kernels and the engine)
-enum class Act : int {
-  kNone = 0,
-  kRelu = 1,
-  kLeakyRelu = 2,  // alpha = negative slope
-  kElu = 3,        // alpha
-  kGelu = 4,       // tanh approximation (as tfjs / PyTorch approximate='tanh')
-  kSigmoid = 5,
-  kTanh = 6,
-  kSoftplus = 7,
-};
 
 // ---------------------------------------------------------------------------------------------
 // GEMM:  C[M,N] = act( alpha * op(A) op(B) + beta * C + bias[N] )
@@ -97,6 +87,81 @@ Status log_softmax_f32_ref(const float* x, int64_t rows, int64_t cols, float* y)
 // Softmax backward given the softmax output y: dx = y * (dy - sum(dy*y, row)). dx may alias dy.
 Status softmax_backward_f32(const float* y, const float* dy, int64_t rows, int64_t cols, float* dx);
 Status softmax_backward_f32_ref(const float* y, const float* dy, int64_t rows, int64_t cols, float* dx);
+
+// dz = dy * f'(.) for the activations whose derivative is a function of their output y alone:
+// kNone (a copy), kRelu, kSigmoid, kTanh; any other -> InvalidArgument. dz may alias dy.
+bool act_backward_from_output_supported(Act act);
+Status act_backward_from_output_f32(Act act, const float* y, const float* dy, int64_t n, float* dz);
+Status act_backward_from_output_f32_ref(Act act, const float* y, const float* dy, int64_t n, float* dz);
+// x = min(max(x, lo), hi) in place (gradient clipping by value).
+Status clamp_f32(float* x, float lo, float hi, int64_t n);
+Status clamp_f32_ref(float* x, float lo, float hi, int64_t n);
+// Column-block copy between row-major matrices (concatenation forward, its split backward):
+// dst[r*ldd + j] (+)= src[r*lds + j] for r < rows, j < cols. lds, ldd >= cols.
+Status copy_cols_f32(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd,
+                     bool accumulate);
+Status copy_cols_f32_ref(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd,
+                         bool accumulate);
+
+// ---------------------------------------------------------------------------------------------
+// Dropout (inverted): given uniform draws u in [0, 1), mask = u < keep ? 1/keep : 0 and
+// y = x * mask. mask may alias u (the draws are replaced by the mask). keep in (0, 1].
+Status dropout_forward_f32(const float* x, const float* u, int64_t n, float keep, float* mask, float* y);
+Status dropout_forward_f32_ref(const float* x, const float* u, int64_t n, float keep, float* mask, float* y);
+// dx = dy * mask (dx may alias dy).
+Status dropout_backward_f32(const float* dy, const float* mask, int64_t n, float* dx);
+Status dropout_backward_f32_ref(const float* dy, const float* mask, int64_t n, float* dx);
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation over [rows, cols] (Ba et al. 2016, layer normalisation; Ioffe & Szegedy 2015,
+// batch normalisation; Keras' moving-statistics convention). gamma / beta may be null (absent).
+// Layer norm, per row: stats[2r] = mean, stats[2r+1] = 1/sqrt(var + eps) (biased variance,
+// accumulated in double); y = (x - mean) * rstd * gamma + beta.
+Status layer_norm_forward_f32(const float* x, int64_t rows, int64_t cols, const float* gamma, const float* beta,
+                              float eps, float* stats, float* y);
+Status layer_norm_forward_f32_ref(const float* x, int64_t rows, int64_t cols, const float* gamma, const float* beta,
+                                  float eps, float* stats, float* y);
+// dgamma = sum_r dy * xhat, dbeta = sum_r dy (each written, not accumulated; null to skip);
+// dx = rstd * (dxh - mean(dxh) - xhat * mean(dxh * xhat)), dxh = dy * gamma (dx null to skip).
+Status layer_norm_backward_f32(const float* x, const float* stats, const float* dy, int64_t rows, int64_t cols,
+                               const float* gamma, float* dgamma, float* dbeta, float* dx);
+Status layer_norm_backward_f32_ref(const float* x, const float* stats, const float* dy, int64_t rows, int64_t cols,
+                                   const float* gamma, float* dgamma, float* dbeta, float* dx);
+// Batch statistics per column: mean, rstd = 1/sqrt(var + eps) and the biased variance var.
+// work: 2 * cols doubles of scratch (rows >= 1).
+Status batch_norm_batch_stats_f32(const float* x, int64_t rows, int64_t cols, float eps, double* work, float* mean,
+                                  float* rstd, float* var);
+Status batch_norm_batch_stats_f32_ref(const float* x, int64_t rows, int64_t cols, float eps, double* work,
+                                      float* mean, float* rstd, float* var);
+// Inference statistics from the moving ones: mean = moving_mean, rstd = 1/sqrt(moving_var + eps).
+Status batch_norm_moving_stats_f32(const float* moving_mean, const float* moving_var, int64_t cols, float eps,
+                                   float* mean, float* rstd);
+Status batch_norm_moving_stats_f32_ref(const float* moving_mean, const float* moving_var, int64_t cols, float eps,
+                                       float* mean, float* rstd);
+// y = (x - mean[j]) * rstd[j] * gamma[j] + beta[j]
+Status batch_norm_apply_f32(const float* x, int64_t rows, int64_t cols, const float* mean, const float* rstd,
+                            const float* gamma, const float* beta, float* y);
+Status batch_norm_apply_f32_ref(const float* x, int64_t rows, int64_t cols, const float* mean, const float* rstd,
+                                const float* gamma, const float* beta, float* y);
+// Backward through batch statistics: dgamma = sum_r dy * xhat, dbeta = sum_r dy (written; null to
+// skip); dx = gamma * rstd * (dy - mean_r(dy) - xhat * mean_r(dy * xhat)) (null to skip).
+// work: 2 * cols doubles.
+Status batch_norm_backward_f32(const float* x, const float* dy, int64_t rows, int64_t cols, const float* mean,
+                               const float* rstd, const float* gamma, double* work, float* dgamma, float* dbeta,
+                               float* dx);
+Status batch_norm_backward_f32_ref(const float* x, const float* dy, int64_t rows, int64_t cols, const float* mean,
+                                   const float* rstd, const float* gamma, double* work, float* dgamma, float* dbeta,
+                                   float* dx);
+// Backward with fixed statistics (a frozen layer): dx = gamma * rstd * dy.
+Status batch_norm_frozen_backward_f32(const float* dy, int64_t rows, int64_t cols, const float* rstd,
+                                      const float* gamma, float* dx);
+Status batch_norm_frozen_backward_f32_ref(const float* dy, int64_t rows, int64_t cols, const float* rstd,
+                                          const float* gamma, float* dx);
+// moving = momentum * moving + (1 - momentum) * batch, for the mean and the variance (Keras).
+Status batch_norm_update_moving_f32(const float* mean, const float* var, int64_t cols, float momentum,
+                                    float* moving_mean, float* moving_var);
+Status batch_norm_update_moving_f32_ref(const float* mean, const float* var, int64_t cols, float momentum,
+                                        float* moving_mean, float* moving_var);
 
 // ---------------------------------------------------------------------------------------------
 // Losses (reduction: mean over rows; per-row losses optional). Each computes the mean loss into

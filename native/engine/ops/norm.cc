@@ -1,0 +1,137 @@
+// layerNorm and batchNorm {epsilon, momentum, center, scale}: parameters gamma (scale) and beta
+// (center) of shape [width]; batch norm also keeps moving_mean and moving_variance (state, not
+// trained). A frozen (non-trainable) batch-norm layer runs on its moving statistics even while
+// training (Keras semantics); a trainable one commits its batch statistics into the moving ones
+// only after an applied optimizer step.
+#include <cmath>
+
+#include "engine/op.h"
+
+namespace nt {
+namespace {
+
+struct NormAttrs {
+  float eps = 1e-3f, momentum = 0.99f;
+  bool center = true, scale = true;
+};
+
+Status parse_norm(BuildContext& ctx, NormAttrs* n) {
+  AttrReader a(ctx.spec);
+  NT_RETURN_IF_ERROR(a.only({"epsilon", "momentum", "center", "scale"}));
+  NT_RETURN_IF_ERROR(ctx.expect_inputs(1));
+  double eps, mom;
+  NT_RETURN_IF_ERROR(a.number("epsilon", 1e-3, &eps));
+  NT_RETURN_IF_ERROR(a.number("momentum", 0.99, &mom));
+  if (!(eps >= 0)) return InvalidArgument("Expected a number >= 0 for " + a.where("epsilon") + " but received " + std::to_string(eps));
+  NT_RETURN_IF_ERROR(a.boolean("center", true, &n->center));
+  NT_RETURN_IF_ERROR(a.boolean("scale", true, &n->scale));
+  n->eps = static_cast<float>(eps);
+  n->momentum = static_cast<float>(mom);
+  ctx.out_width = ctx.in_widths[0];
+  return Status::Ok();
+}
+
+class LayerNormOp : public Op {
+ public:
+  Status build(BuildContext& ctx) override {
+    NT_RETURN_IF_ERROR(parse_norm(ctx, &a_));
+    w_ = ctx.out_width;
+    trainable_ = ctx.spec.trainable;
+    if (a_.scale) ctx.param("gamma", {w_}, false, 1.0f, &gamma_);
+    if (a_.center) ctx.param("beta", {w_}, false, 0.0f, &beta_);
+    stats_.assign(ctx.be, static_cast<size_t>(ctx.max_batch) * 2, 0.0f);
+    return Status::Ok();
+  }
+  Status forward(RunContext& ctx) override {
+    NT_RETURN_IF_ERROR(ctx.be.layer_norm_forward(ctx.in(0), ctx.rows, w_, ctx.param(gamma_), ctx.param(beta_), a_.eps,
+                                                 stats_.data(), ctx.out()));
+    ctx.set_output(ctx.out());
+    return Status::Ok();
+  }
+  Status backward(RunContext& ctx) override {
+    float* dgamma = trainable_ ? ctx.grad(gamma_) : nullptr;
+    float* dbeta = trainable_ ? ctx.grad(beta_) : nullptr;
+    float* dst = ctx.in_needs_grad(0) ? ctx.grad_target(0) : nullptr;
+    NT_RETURN_IF_ERROR(ctx.be.layer_norm_backward(ctx.in(0), stats_.data(), ctx.dout(), ctx.rows, w_, ctx.param(gamma_),
+                                                  dgamma, dbeta, dst));
+    return dst ? ctx.accumulate_grad(0, dst, ctx.count()) : Status::Ok();
+  }
+
+ private:
+  NormAttrs a_;
+  int64_t w_ = 0;
+  bool trainable_ = true;
+  int64_t gamma_ = -1, beta_ = -1;
+  DeviceArray stats_;  // per row: mean, rstd
+};
+
+class BatchNormOp : public Op {
+ public:
+  Status build(BuildContext& ctx) override {
+    NT_RETURN_IF_ERROR(parse_norm(ctx, &a_));
+    w_ = ctx.out_width;
+    trainable_ = ctx.spec.trainable;
+    if (a_.scale) ctx.param("gamma", {w_}, false, 1.0f, &gamma_);
+    if (a_.center) ctx.param("beta", {w_}, false, 0.0f, &beta_);
+    ctx.param("moving_mean", {w_}, true, 0.0f, &mean_);
+    ctx.param("moving_variance", {w_}, true, 1.0f, &var_);
+    stats_.assign(ctx.be, static_cast<size_t>(w_) * 3, 0.0f);
+    return Status::Ok();
+  }
+  Status forward(RunContext& ctx) override {
+    float* mean_b = stats_.data();
+    float* rstd_b = mean_b + w_;
+    float* var_b = rstd_b + w_;  // batch variance, folded into the moving statistics after the update
+    if (ctx.training && trainable_) {
+      NT_RETURN_IF_ERROR(
+          ctx.be.batch_norm_batch_stats(ctx.in(0), ctx.rows, w_, a_.eps, ctx.work(2 * w_), mean_b, rstd_b, var_b));
+    } else {
+      NT_RETURN_IF_ERROR(ctx.be.batch_norm_moving_stats(ctx.param(mean_), ctx.param(var_), w_, a_.eps, mean_b, rstd_b));
+    }
+    NT_RETURN_IF_ERROR(ctx.be.batch_norm_apply(ctx.in(0), ctx.rows, w_, mean_b, rstd_b, ctx.param(gamma_),
+                                               ctx.param(beta_), ctx.out()));
+    ctx.set_output(ctx.out());
+    return Status::Ok();
+  }
+  Status backward(RunContext& ctx) override {
+    const float* mean_b = stats_.data();
+    const float* rstd_b = mean_b + w_;
+    if (!trainable_) {  // fixed statistics: an affine map per feature
+      if (!ctx.in_needs_grad(0)) return Status::Ok();
+      float* dst = ctx.grad_target(0);
+      NT_RETURN_IF_ERROR(ctx.be.batch_norm_frozen_backward(ctx.dout(), ctx.rows, w_, rstd_b, ctx.param(gamma_), dst));
+      return ctx.accumulate_grad(0, dst, ctx.count());
+    }
+    float* dst = ctx.in_needs_grad(0) ? ctx.grad_target(0) : nullptr;
+    NT_RETURN_IF_ERROR(ctx.be.batch_norm_backward(ctx.in(0), ctx.dout(), ctx.rows, w_, mean_b, rstd_b,
+                                                  ctx.param(gamma_), ctx.work(2 * w_), ctx.grad(gamma_),
+                                                  ctx.grad(beta_), dst));
+    return dst ? ctx.accumulate_grad(0, dst, ctx.count()) : Status::Ok();
+  }
+  Status check_finite(RunContext& ctx) override {
+    if (!trainable_) return Status::Ok();
+    double sq = 0;
+    NT_RETURN_IF_ERROR(ctx.be.sum_squares(stats_.data(), 3 * w_, &sq));
+    if (!std::isfinite(sq)) return Status(StatusCode::kNonFinite, "The batch-norm statistics are not finite");
+    return Status::Ok();
+  }
+  Status commit(RunContext& ctx) override {
+    if (!trainable_) return Status::Ok();
+    const float* mean_b = stats_.data();
+    return ctx.be.batch_norm_update_moving(mean_b, mean_b + 2 * w_, w_, a_.momentum, ctx.param(mean_), ctx.param(var_));
+  }
+
+ private:
+  NormAttrs a_;
+  int64_t w_ = 0;
+  bool trainable_ = true;
+  int64_t gamma_ = -1, beta_ = -1, mean_ = -1, var_ = -1;
+  DeviceArray stats_;  // batch mean, rstd, variance
+};
+
+}  // namespace
+
+NT_REGISTER_OP("layerNorm", LayerNormOp);
+NT_REGISTER_OP("batchNorm", BatchNormOp);
+
+}  // namespace nt

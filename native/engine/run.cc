@@ -1,0 +1,94 @@
+// Running the plan: forward over the ops in order, the loss, backward over the ops in reverse,
+// and the entry points (train step, evaluation, prediction). The engine never looks at op kinds:
+// the loss fusion decided at build time says which op (if any) is skipped while training.
+#include <cmath>
+#include <cstring>
+
+#include "engine/model.h"
+
+namespace nt {
+
+Status Model::forward(RunContext& ctx, bool logits_out) {
+  const int n = static_cast<int>(ops_.size());
+  const int out = spec_.output;
+  for (int i = 0; i < n; ++i) {
+    ctx.node = i;
+    // In training with a fused loss, an output activation that folds into the loss is skipped.
+    if (logits_out && i == out && loss_.fused_on_input()) {
+      ctx.set_output(ctx.in(0));
+      continue;
+    }
+    ctx.emit_logits = logits_out && i == out && loss_.fused() && !loss_.fused_on_input();
+    NT_RETURN_IF_ERROR(ops_[i]->forward(ctx));
+  }
+  ctx.emit_logits = false;
+  return Status::Ok();
+}
+
+Status Model::backward(RunContext& ctx) {
+  const int n = static_cast<int>(ops_.size());
+  const int64_t rows = ctx.rows;
+  const int loss_node = loss_.loss_node();
+  // Zero the gradient buffers that several consumers accumulate into.
+  for (int i = 0; i < n; ++i) {
+    if (i == loss_node || !plan_.needs_grad[i] || plan_.consumers[i] == 1) continue;
+    ctx.be.fill(plan_.dacts[i].data(), 0.0f, rows * plan_.width[i]);
+  }
+  // Ops after the loss node (the fused output activation) are skipped.
+  const int start = loss_.fused_on_input() ? loss_node : spec_.output;
+  for (int i = start; i >= 0; --i) {
+    if (!plan_.needs_grad[i]) continue;
+    ctx.node = i;
+    ctx.emit_logits = i == spec_.output && loss_.fused() && !loss_.fused_on_input();
+    NT_RETURN_IF_ERROR(ops_[i]->backward(ctx));
+  }
+  ctx.emit_logits = false;
+  return Status::Ok();
+}
+
+Status Model::check_rows(int64_t rows) const {
+  if (rows < 1 || rows > plan_.max_batch)
+    return InvalidArgument("Expected a batch of 1 to " + std::to_string(plan_.max_batch) + " rows but received " +
+                           std::to_string(rows));
+  return Status::Ok();
+}
+
+Status Model::train_step(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats,
+                         double* lr_used) {
+  NT_RETURN_IF_ERROR(check_rows(rows));
+  const Backend& be = backend();
+  RunContext ctx(be, plan_, rows, true, x);
+  NT_RETURN_IF_ERROR(forward(ctx, true));
+  NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, plan_.dacts[loss_.loss_node()].data(), stats));
+  if (!std::isfinite(stats->loss_sum)) return Status(StatusCode::kNonFinite, "The loss is not finite");
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    ctx.node = static_cast<int>(i);
+    NT_RETURN_IF_ERROR(ops_[i]->check_finite(ctx));
+  }
+  NT_RETURN_IF_ERROR(backward(ctx));
+  NT_RETURN_IF_ERROR(apply_update(lr_used));
+  // State such as batch-norm moving statistics follows only applied steps.
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    ctx.node = static_cast<int>(i);
+    NT_RETURN_IF_ERROR(ops_[i]->commit(ctx));
+  }
+  return Status::Ok();
+}
+
+Status Model::eval_batch(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats) {
+  NT_RETURN_IF_ERROR(check_rows(rows));
+  RunContext ctx(backend(), plan_, rows, false, x);
+  NT_RETURN_IF_ERROR(forward(ctx, true));
+  return loss_.compute(ctx, y, labels, nullptr, stats);
+}
+
+Status Model::predict_batch(const float* x, int64_t rows, float* dst) {
+  NT_RETURN_IF_ERROR(check_rows(rows));
+  const Backend& be = backend();
+  RunContext ctx(be, plan_, rows, false, x);
+  NT_RETURN_IF_ERROR(forward(ctx, false));
+  be.copy_to_host(dst, plan_.cur[spec_.output], static_cast<size_t>(rows * plan_.width[spec_.output]) * sizeof(float));
+  return Status::Ok();
+}
+
+}  // namespace nt

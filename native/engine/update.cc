@@ -1,0 +1,244 @@
+// The optimizer side of the plan: configuration, state (one OptimizerState struct), the
+// divergence guard's snapshots, and the fused update over each parameter group's arena range.
+// Optimizer steps are PyTorch's documented algorithms (see nodetrain/kernels.h); hypergradient
+// descent follows Baydin et al. 2018 (see engine/optimizer.h).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "engine/model.h"
+
+namespace nt {
+
+Status Model::set_optimizer(const OptimizerSpec& opt, bool reset_state) {
+  auto finite = [](double v) { return std::isfinite(v); };
+  auto bad = [](const char* what, double v) {
+    return InvalidArgument(std::string("Expected ") + what + " but received " + std::to_string(v));
+  };
+  if (!finite(opt.lr) || opt.lr < 0) return bad("a finite learning rate >= 0 for optimizer.lr", opt.lr);
+  if (!finite(opt.clip_norm) || opt.clip_norm < 0) return bad("a number >= 0 for optimizer.clipNorm", opt.clip_norm);
+  if (!finite(opt.clip_value) || opt.clip_value < 0) return bad("a number >= 0 for optimizer.clipValue", opt.clip_value);
+  if (opt.has_schedule) NT_RETURN_IF_ERROR(validate_schedule(opt.schedule));
+  for (const auto& g : opt.groups) {
+    if (g.has_lr && (!finite(g.lr) || g.lr < 0)) return bad("a learning rate >= 0 for optimizer.groups[].lr", g.lr);
+    if (g.has_schedule) NT_RETURN_IF_ERROR(validate_schedule(g.schedule));
+  }
+  if (static_cast<size_t>(opt.kind) >= kNumOptimizers)
+    return bad("a known optimizer kind for optimizer.kind", static_cast<double>(opt.kind));
+  for (double x : {opt.momentum, opt.dampening, opt.weight_decay, opt.beta1, opt.beta2, opt.eps, opt.alpha, opt.lr_decay,
+                   opt.initial_accumulator})
+    if (!finite(x)) return bad("finite hyperparameters for optimizer", x);
+  for (const auto& g : opt.groups)
+    if (g.has_weight_decay && !finite(g.weight_decay))
+      return bad("a finite number for optimizer.groups[].weightDecay", g.weight_decay);
+  if (!finite(opt.hyper_lr) || opt.hyper_lr < 0) return bad("a number >= 0 for optimizer.hyperLr", opt.hyper_lr);
+  if (!(opt.hyper_min_lr >= 0) || !(opt.hyper_max_lr >= opt.hyper_min_lr))
+    return InvalidArgument("Expected hypergradient bounds 0 <= hyperMinLr <= hyperMaxLr but received " +
+                           std::to_string(opt.hyper_min_lr) + " and " + std::to_string(opt.hyper_max_lr));
+  const bool kind_changed = opt.kind != spec_.optimizer.kind || opt.amsgrad != spec_.optimizer.amsgrad ||
+                            opt.centered != spec_.optimizer.centered || opt.hypergradient != spec_.optimizer.hypergradient;
+  spec_.optimizer = opt;
+  if (reset_state || kind_changed) reset_optimizer_state();
+  return Status::Ok();
+}
+
+void Model::reset_optimizer_state() {
+  const Backend& be = backend();
+  const size_t n = static_cast<size_t>(n_trainable_);
+  const OptimizerSpec& o = spec_.optimizer;
+  opt_.m.assign(be, o.kind == OptKind::kAdagrad ? 0 : n, 0.0f);
+  opt_.v.assign(be, o.kind == OptKind::kSgd ? 0 : n,
+                o.kind == OptKind::kAdagrad ? static_cast<float>(o.initial_accumulator) : 0.0f);
+  const bool third = (o.kind == OptKind::kAdam || o.kind == OptKind::kAdamW) ? o.amsgrad
+                                                                             : (o.kind == OptKind::kRmsprop && o.centered);
+  opt_.vmax.assign(be, third ? n : 0, 0.0f);
+  opt_.step = 0;
+  opt_.hd_mult = 1.0;
+  opt_.hd_have_dir = false;
+  opt_.hd_dir_norm = 0;
+  opt_.hd_dir.assign(be, o.hypergradient ? n : 0, 0.0f);
+  hd_old_.assign(be, o.hypergradient ? n : 0, 0.0f);
+  if (have_snapshot_) take_snapshot();  // the guard's snapshot must match the new state layout
+}
+
+void Model::take_snapshot() {
+  snap_params_ = arena_;
+  snap_opt_ = opt_;
+  have_snapshot_ = true;
+}
+
+void Model::restore_snapshot() {
+  if (!have_snapshot_) return;
+  arena_ = snap_params_;
+  opt_ = snap_opt_;
+}
+
+double Model::group_lr(int group, int64_t step) const {
+  const OptimizerSpec& o = spec_.optimizer;
+  if (group >= 0 && group < static_cast<int>(o.groups.size())) {
+    const GroupSpec& g = o.groups[group];
+    if (g.has_schedule) return schedule_lr(g.schedule, step);
+    if (g.has_lr) return g.lr;
+  }
+  if (o.has_schedule) return schedule_lr(o.schedule, step);
+  return o.lr;
+}
+
+Status Model::apply_update(double* lr_used) {
+  const Backend& be = backend();
+  const OptimizerSpec& o = spec_.optimizer;
+  float* P = arena_.data();
+  float* G = grad_.data();
+  const int64_t nt = n_trainable_;
+  const int64_t step = opt_.step;
+  if (o.clip_value > 0) {
+    const float c = static_cast<float>(o.clip_value);
+    NT_RETURN_IF_ERROR(be.clamp(G, -c, c, nt));
+  }
+  if (nt > 0) {
+    auto it = std::find(inject_steps_.begin(), inject_steps_.end(), step);
+    if (it != inject_steps_.end()) {  // one-shot: the step is retried after the failure
+      inject_steps_.erase(it);
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      be.copy_to_device(G, &nan, sizeof(float));
+    }
+  }
+  double sq = 0.0;
+  NT_RETURN_IF_ERROR(be.sum_squares(G, nt, &sq));
+  last_grad_norm_ = std::sqrt(sq);
+  if (!std::isfinite(last_grad_norm_)) return Status(StatusCode::kNonFinite, "The gradient is not finite");
+  float scale = 1.0f;
+  if (o.clip_norm > 0 && last_grad_norm_ > o.clip_norm) scale = static_cast<float>(o.clip_norm / (last_grad_norm_ + 1e-6));
+  if (o.kind == OptKind::kSgd) {
+    // A finite gradient can still overflow the weights (lr * |g| beyond float range): reject such
+    // an update before applying it, so the weights stay finite. Adaptive optimizers' steps are
+    // bounded by their rate.
+    double max_lr = 0;
+    for (int g = 0; g < num_groups(); ++g) max_lr = std::max(max_lr, effective_lr(g, step));
+    const double amplification = o.momentum > 0 && o.momentum < 1 ? 1.0 / (1.0 - o.momentum) : 1.0 + o.momentum;
+    if (max_lr * last_grad_norm_ * scale * amplification > 1e30)
+      return Status(StatusCode::kNonFinite, "The update would overflow the weights");
+  }
+  const int64_t t = step + 1;  // 1-based step of this update
+  double momentum_override = 0;
+  if (o.hypergradient && nt > 0) {
+    // d f(theta_{t-1}) / d alpha = g_t . (-u_{t-1}); one step of gradient descent on alpha,
+    // applied as a multiplier on the (possibly scheduled) rate of every group. The rule acts on
+    // the rate before the multiplier (base_lr), which the new multiplier is then relative to.
+    if (opt_.hd_have_dir) {
+      double h = 0.0;
+      NT_RETURN_IF_ERROR(be.dot(G, opt_.hd_dir.data(), nt, &h));
+      h *= scale;
+      const double base = base_lr(0, step);
+      if (base > 0 && std::isfinite(h)) {
+        double a;
+        if (o.hyper_multiplicative) {
+          const double denom = last_grad_norm_ * scale * opt_.hd_dir_norm;
+          a = base * opt_.hd_mult * (1.0 + o.hyper_lr * (denom > 0 ? h / denom : 0.0));
+        } else {
+          a = base * opt_.hd_mult + o.hyper_lr * h;
+        }
+        a = std::min(std::max(a, o.hyper_min_lr), o.hyper_max_lr);
+        opt_.hd_mult = a / base;
+      }
+    }
+    be.copy(hd_old_.data(), P, static_cast<size_t>(nt) * sizeof(float));
+  }
+  for (int g = 0; g < num_groups(); ++g) {
+    const int64_t b = group_ranges_[g].first, e = group_ranges_[g].second;
+    const double lr = effective_lr(g, step);
+    if (g == 0 && lr_used) *lr_used = lr;
+    if (b == e) continue;
+    double wd = o.weight_decay;
+    if (g < static_cast<int>(o.groups.size()) && o.groups[g].has_weight_decay) wd = o.groups[g].weight_decay;
+    bool cyc = false;
+    const ScheduleSpec* sch = nullptr;
+    if (g < static_cast<int>(o.groups.size()) && o.groups[g].has_schedule) sch = &o.groups[g].schedule;
+    else if (o.has_schedule) sch = &o.schedule;
+    if (sch) cyc = schedule_momentum(*sch, step, &momentum_override);
+    const int64_t n = e - b;
+    switch (o.kind) {
+      case OptKind::kSgd: {
+        SgdParams p;
+        p.lr = static_cast<float>(lr);
+        p.momentum = static_cast<float>(cyc ? momentum_override : o.momentum);
+        p.dampening = static_cast<float>(o.dampening);
+        p.weight_decay = static_cast<float>(wd);
+        p.nesterov = o.nesterov;
+        p.grad_scale = scale;
+        p.step = t;
+        NT_RETURN_IF_ERROR(be.sgd_step(p, P + b, G + b, p.momentum != 0.0f ? opt_.m.data() + b : nullptr, n));
+        break;
+      }
+      case OptKind::kAdam:
+      case OptKind::kAdamW: {
+        AdamParams p;
+        p.lr = static_cast<float>(lr);
+        p.beta1 = static_cast<float>(cyc ? momentum_override : o.beta1);
+        p.beta2 = static_cast<float>(o.beta2);
+        p.eps = static_cast<float>(o.eps);
+        p.weight_decay = static_cast<float>(wd);
+        p.decoupled = o.kind == OptKind::kAdamW;
+        p.amsgrad = o.amsgrad;
+        p.grad_scale = scale;
+        p.step = t;
+        NT_RETURN_IF_ERROR(be.adam_step(p, P + b, G + b, opt_.m.data() + b, opt_.v.data() + b,
+                                        o.amsgrad ? opt_.vmax.data() + b : nullptr, n));
+        break;
+      }
+      case OptKind::kRmsprop: {
+        RmspropParams p;
+        p.lr = static_cast<float>(lr);
+        p.alpha = static_cast<float>(o.alpha);
+        p.eps = static_cast<float>(o.eps);
+        p.weight_decay = static_cast<float>(wd);
+        p.momentum = static_cast<float>(cyc ? momentum_override : o.momentum);
+        p.centered = o.centered;
+        p.grad_scale = scale;
+        p.step = t;
+        NT_RETURN_IF_ERROR(be.rmsprop_step(p, P + b, G + b, opt_.v.data() + b,
+                                           p.momentum > 0 ? opt_.m.data() + b : nullptr,
+                                           o.centered ? opt_.vmax.data() + b : nullptr, n));
+        break;
+      }
+      case OptKind::kAdagrad: {
+        AdagradParams p;
+        p.lr = static_cast<float>(lr);
+        p.lr_decay = static_cast<float>(o.lr_decay);
+        p.weight_decay = static_cast<float>(wd);
+        p.eps = static_cast<float>(o.eps);
+        p.grad_scale = scale;
+        p.step = t;
+        NT_RETURN_IF_ERROR(be.adagrad_step(p, P + b, G + b, opt_.v.data() + b, n));
+        break;
+      }
+    }
+  }
+  if (o.hypergradient && nt > 0) {
+    // u_t = (theta_{t-1} - theta_t) / alpha_t, per group.
+    bool any = false;
+    double norm2 = 0;
+    float* dir = opt_.hd_dir.data();
+    const float* old = hd_old_.data();
+    for (int g = 0; g < num_groups(); ++g) {
+      const int64_t b = group_ranges_[g].first, e = group_ranges_[g].second;
+      const double lr = effective_lr(g, step);
+      const float inv = lr > 0 ? static_cast<float>(1.0 / lr) : 0.0f;
+      double sq_dir = 0;
+      for (int64_t i = b; i < e; ++i) {
+        const float d = (old[i] - P[i]) * inv;
+        dir[i] = d;
+        sq_dir += static_cast<double>(d) * d;
+      }
+      norm2 += sq_dir;
+      any = any || lr > 0;
+    }
+    opt_.hd_dir_norm = std::sqrt(norm2);
+    opt_.hd_have_dir = any;
+  }
+  opt_.step = t;
+  return Status::Ok();
+}
+
+}  // namespace nt

@@ -1,0 +1,138 @@
+// The Backend table: every operation the engine needs, as function pointers over raw device
+// pointers with the kernel API's signatures (nodetrain/kernels.h). The engine's ops call only
+// through a Backend, never a kernel directly, so a second device (CUDA) plugs in by filling its
+// own table. The CPU tables are filled ONCE at start-up by native/cpu/dispatch.cc from the
+// detected CPU features; set_force_portable() switches which of them is active.
+//
+// Extension kernels: a kernel file can register named variants of its own (a fast one and its
+// scalar _ref twin) with NT_REGISTER_KERNEL, without any edit to this header, the dispatch or the
+// binding. Ops look them up by name (Backend::extension) while building their plan; the binding's
+// generic kernel entry (kernelCall, for tests) reaches them by the same name.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "nodetrain/kernels.h"
+#include "nodetrain/status.h"
+
+namespace nt {
+
+// Generic arguments of an extension kernel: buffers (with their lengths in elements, so that the
+// kernel checks its own extents), integers and numbers, each kernel documenting its own order.
+struct KernelArgs {
+  static constexpr int kMax = 8;
+  float* buf[kMax] = {};
+  int64_t len[kMax] = {};
+  int64_t i[kMax] = {};
+  double f[kMax] = {};
+  int nbuf = 0, ni = 0, nf = 0;
+};
+using KernelFn = Status (*)(const KernelArgs& args);
+
+struct KernelVariants {
+  const char* name = nullptr;
+  KernelFn fast = nullptr;  // the one the dispatched tables use
+  KernelFn ref = nullptr;   // scalar reference twin
+  KernelFn avx2 = nullptr;  // optional ISA variants (null: fast)
+  KernelFn avx512 = nullptr;
+};
+// Registers a kernel's variants (static initialisation; see NT_REGISTER_KERNEL). Returns true.
+bool register_kernel(const KernelVariants& v);
+// The registered variants of `name`, or null.
+const KernelVariants* find_kernel(const char* name);
+// Number of registered extension kernels and the i-th one (for listings).
+int num_registered_kernels();
+const KernelVariants* registered_kernel(int i);
+
+#define NT_KERNEL_CONCAT2(a, b) a##b
+#define NT_KERNEL_CONCAT(a, b) NT_KERNEL_CONCAT2(a, b)
+// NT_REGISTER_KERNEL(nt::KernelVariants{"prelu_forward_f32", fast, ref}) at namespace scope.
+#define NT_REGISTER_KERNEL(...) \
+  static const bool NT_KERNEL_CONCAT(nt_kernel_registered_, __LINE__) = ::nt::register_kernel(__VA_ARGS__)
+
+enum class Isa : int { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
+
+struct Backend {
+  const char* name = "";
+  Isa isa = Isa::kPortable;
+
+  // ---- memory: device buffers (on the CPU, 64-byte aligned host memory)
+  void* (*alloc)(size_t bytes) = nullptr;  // null when out of memory; alloc(0) may return null
+  void (*free)(void* p) = nullptr;
+  void (*copy_to_device)(void* dst, const void* src, size_t bytes) = nullptr;
+  void (*copy_to_host)(void* dst, const void* src, size_t bytes) = nullptr;
+  void (*copy)(void* dst, const void* src, size_t bytes) = nullptr;  // device to device
+  void (*fill)(float* dst, float value, int64_t n) = nullptr;
+
+  // ---- gemm
+  Status (*gemm)(const GemmArgs& args) = nullptr;
+
+  // ---- elementwise and activations
+  Status (*axpy)(float alpha, const float* x, int64_t n, float* y) = nullptr;
+  Status (*scale)(const float* x, float alpha, int64_t n, float* out) = nullptr;
+  Status (*clamp)(float* x, float lo, float hi, int64_t n) = nullptr;
+  Status (*act_forward)(Act act, float alpha, const float* x, int64_t n, float* y) = nullptr;
+  Status (*act_backward)(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
+                         float* dx) = nullptr;
+  Status (*act_backward_from_output)(Act act, const float* y, const float* dy, int64_t n, float* dx) = nullptr;
+  Status (*copy_cols)(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd,
+                      bool accumulate) = nullptr;
+
+  // ---- reductions
+  Status (*sum_squares)(const float* x, int64_t n, double* out) = nullptr;
+  Status (*dot)(const float* x, const float* y, int64_t n, double* out) = nullptr;
+  Status (*col_sum)(const float* x, int64_t rows, int64_t cols, int64_t ldx, float* out, bool accumulate) = nullptr;
+
+  // ---- softmax
+  Status (*softmax)(const float* x, int64_t rows, int64_t cols, float* y) = nullptr;
+  Status (*softmax_backward)(const float* y, const float* dy, int64_t rows, int64_t cols, float* dx) = nullptr;
+
+  // ---- normalisation
+  Status (*layer_norm_forward)(const float* x, int64_t rows, int64_t cols, const float* gamma, const float* beta,
+                               float eps, float* stats, float* y) = nullptr;
+  Status (*layer_norm_backward)(const float* x, const float* stats, const float* dy, int64_t rows, int64_t cols,
+                                const float* gamma, float* dgamma, float* dbeta, float* dx) = nullptr;
+  Status (*batch_norm_batch_stats)(const float* x, int64_t rows, int64_t cols, float eps, double* work, float* mean,
+                                   float* rstd, float* var) = nullptr;
+  Status (*batch_norm_moving_stats)(const float* moving_mean, const float* moving_var, int64_t cols, float eps,
+                                    float* mean, float* rstd) = nullptr;
+  Status (*batch_norm_apply)(const float* x, int64_t rows, int64_t cols, const float* mean, const float* rstd,
+                             const float* gamma, const float* beta, float* y) = nullptr;
+  Status (*batch_norm_backward)(const float* x, const float* dy, int64_t rows, int64_t cols, const float* mean,
+                                const float* rstd, const float* gamma, double* work, float* dgamma, float* dbeta,
+                                float* dx) = nullptr;
+  Status (*batch_norm_frozen_backward)(const float* dy, int64_t rows, int64_t cols, const float* rstd,
+                                       const float* gamma, float* dx) = nullptr;
+  Status (*batch_norm_update_moving)(const float* mean, const float* var, int64_t cols, float momentum,
+                                     float* moving_mean, float* moving_var) = nullptr;
+
+  // ---- dropout
+  Status (*dropout_forward)(const float* x, const float* u, int64_t n, float keep, float* mask, float* y) = nullptr;
+  Status (*dropout_backward)(const float* dy, const float* mask, int64_t n, float* dx) = nullptr;
+
+  // ---- losses
+  Status (*softmax_xent)(const float* logits, const float* targets, const int32_t* labels, int64_t rows, int64_t cols,
+                         double* loss, float* grad, float grad_scale) = nullptr;
+
+  // ---- optimizer steps
+  Status (*sgd_step)(const SgdParams& p, float* param, const float* grad, float* momentum_buf, int64_t n) = nullptr;
+  Status (*adam_step)(const AdamParams& p, float* param, const float* grad, float* m, float* v, float* vmax,
+                      int64_t n) = nullptr;
+  Status (*rmsprop_step)(const RmspropParams& p, float* param, const float* grad, float* sq, float* buf, float* gavg,
+                         int64_t n) = nullptr;
+  Status (*adagrad_step)(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n) = nullptr;
+
+  // The active variant of a registered extension kernel (see NT_REGISTER_KERNEL), or null.
+  KernelFn extension(const char* kernel_name) const {
+    const KernelVariants* v = find_kernel(kernel_name);
+    if (!v) return nullptr;
+    if (isa == Isa::kAvx512 && v->avx512) return v->avx512;
+    if (isa != Isa::kPortable && v->avx2) return v->avx2;
+    return v->fast;
+  }
+};
+
+// The active CPU table: the dispatched one, or the portable one while force_portable() holds.
+const Backend& cpu_backend();
+
+}  // namespace nt

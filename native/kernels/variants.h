@@ -1,0 +1,27 @@
+// ISA variants of the dispatched kernels, for native/cpu/dispatch.cc, which puts them in the
+// Backend tables once at start-up. Not part of the public kernel API: callers use the plain
+// names in nodetrain/kernels.h (which go through the active table) or the Backend itself.
+#pragma once
+#include "nodetrain/kernels.h"
+
+namespace nt {
+
+Status gemm_f32_portable(const GemmArgs& args);
+Status sgd_step_f32_portable(const SgdParams& p, float* param, const float* grad, float* momentum_buf, int64_t n);
+Status adam_step_f32_portable(const AdamParams& p, float* param, const float* grad, float* m, float* v, float* vmax,
+                              int64_t n);
+Status rmsprop_step_f32_portable(const RmspropParams& p, float* param, const float* grad, float* sq, float* buf,
+                                 float* gavg, int64_t n);
+Status adagrad_step_f32_portable(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n);
+
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status gemm_f32_avx2(const GemmArgs& args);
+Status sgd_step_f32_avx2(const SgdParams& p, float* param, const float* grad, float* momentum_buf, int64_t n);
+Status adam_step_f32_avx2(const AdamParams& p, float* param, const float* grad, float* m, float* v, float* vmax,
+                          int64_t n);
+Status rmsprop_step_f32_avx2(const RmspropParams& p, float* param, const float* grad, float* sq, float* buf,
+                             float* gavg, int64_t n);
+Status adagrad_step_f32_avx2(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n);
+#endif
+
+}  // namespace nt
