@@ -19,7 +19,12 @@ export function transpileLib(): { index: string; dir: string; cleanup(): void } 
     for (const f of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, f.name);
       if (f.isDirectory()) walk(p);
-      else if (f.name.endsWith('.ts') && !f.name.endsWith('.d.ts')) {
+      else if (f.name.endsWith('.gz')) {
+        // data files the library reads beside its modules (the bundled digits)
+        const out = path.join(dir, path.relative(LIB, p));
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.copyFileSync(p, out);
+      } else if (f.name.endsWith('.ts') && !f.name.endsWith('.d.ts')) {
         const out = path.join(dir, path.relative(LIB, p)).replace(/\.ts$/, '.js');
         fs.mkdirSync(path.dirname(out), { recursive: true });
         const js = ts.transpileModule(fs.readFileSync(p, 'utf8'), {

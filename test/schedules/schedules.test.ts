@@ -430,18 +430,18 @@ describe('native checks (behind the TypeScript validation)', () => {
   const { binding } = require('../../lib/native') as typeof import('../../lib/native');
   it('rejects what the evaluator cannot take, with a code', () => {
     const b = binding();
-    const cases: Array<[unknown, string]> = [
-      [{ type: 'cosine', lr: 0.1, tMax: 0, etaMin: 0 }, 'Invalid schedule: tMax must be an integer >= 1 (in schedule)'],
-      [{ type: 'cosine', lr: 0.1, tMax: 2.5, etaMin: 0 }, 'Expected an integer for schedule.tMax'],
-      [{ type: 'cosine', lr: 0.1, etaMin: 0 }, 'Expected an integer for schedule.tMax'],
-      [{ type: 'exponential', lr: NaN, gamma: 0.5 }, 'Expected a finite number for schedule.lr'],
-      [{ type: 'multiStep', lr: 1, milestones: [3, 2], gamma: 0.5 }, 'Invalid schedule: milestones must be strictly increasing integers >= 0 (in schedule)'],
-      [{ type: 'sequence', schedules: [1, 2], milestones: [] }, 'Invalid schedule: a sequence needs one milestone fewer than schedules (in schedule)'],
-      [{ type: 'warp' }, "Expected one of 'constant', 'step', 'multiStep', 'exponential', 'polynomial', 'cosine', 'cosineWarmRestarts', 'linearWarmup', 'oneCycle', 'sequence' for schedule.type but received 'warp'"],
-      ['auto', 'Expected a learning-rate schedule or a number for schedule'],
-      [-1, 'Invalid schedule: lr must be a finite number >= 0 (in schedule)'],
+    const cases: Array<[unknown, string, string]> = [
+      [{ type: 'cosine', lr: 0.1, tMax: 0, etaMin: 0 }, 'Invalid schedule: tMax must be an integer >= 1 (in schedule)', 'ERR_NT_INVALID_ARGUMENT_VALUE'],
+      [{ type: 'cosine', lr: 0.1, tMax: 2.5, etaMin: 0 }, 'Expected an integer for schedule.tMax', 'ERR_NT_INVALID_ARGUMENT_VALUE'],
+      [{ type: 'cosine', lr: 0.1, etaMin: 0 }, 'Expected an integer for schedule.tMax', 'ERR_NT_INVALID_ARGUMENT_TYPE'],
+      [{ type: 'exponential', lr: NaN, gamma: 0.5 }, 'Expected a finite number for schedule.lr', 'ERR_NT_INVALID_ARGUMENT_VALUE'],
+      [{ type: 'multiStep', lr: 1, milestones: [3, 2], gamma: 0.5 }, 'Invalid schedule: milestones must be strictly increasing integers >= 0 (in schedule)', 'ERR_NT_INVALID_ARGUMENT_VALUE'],
+      [{ type: 'sequence', schedules: [1, 2], milestones: [] }, 'Invalid schedule: a sequence needs one milestone fewer than schedules (in schedule)', 'ERR_NT_INVALID_ARGUMENT_VALUE'],
+      [{ type: 'warp' }, "Expected one of 'constant', 'step', 'multiStep', 'exponential', 'polynomial', 'cosine', 'cosineWarmRestarts', 'linearWarmup', 'oneCycle', 'sequence' for schedule.type but received 'warp'", 'ERR_NT_INVALID_ARGUMENT_VALUE'],
+      ['auto', 'Expected a learning-rate schedule or a number for schedule', 'ERR_NT_INVALID_ARGUMENT_TYPE'],
+      [-1, 'Invalid schedule: lr must be a finite number >= 0 (in schedule)', 'ERR_NT_INVALID_ARGUMENT_VALUE'],
     ];
-    for (const [spec, msg] of cases) {
+    for (const [spec, msg, code] of cases) {
       let err: (Error & { code?: string }) | undefined;
       try {
         b.scheduleValues(spec as never, 0, 3);
@@ -449,7 +449,7 @@ describe('native checks (behind the TypeScript validation)', () => {
         err = e as Error & { code?: string };
       }
       expect(err?.message).toBe(msg);
-      expect(err?.code).toBe('ERR_NT_INVALID_ARGUMENT');
+      expect(err?.code).toBe(code);
     }
     const cyclic: Record<string, unknown> = { type: 'sequence', milestones: [] };
     cyclic.schedules = [cyclic];
