@@ -9,7 +9,7 @@
  */
 import { createHash } from 'crypto';
 
-import * as nt from '../index';
+import * as nt from './api';
 import type { Objective, TrialContext } from './objective';
 import { ParamSpec, ParamValue, Params, Space, canonicalJson, choice, float, int } from './space';
 

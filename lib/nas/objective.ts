@@ -3,7 +3,7 @@
  * that runs objectives inline or in worker threads. Objectives report intermediate values per step
  * (epochs completed) and learn from the reply whether the pruner stopped them.
  */
-import type * as nt from '../index';
+import type * as nt from './api';
 import type { Params } from './space';
 
 /** A single value, one value per objective, or named values (objectives plus extra metrics). */

@@ -7,7 +7,7 @@
  * sharing is known to scramble rankings. The supernet itself (slimmable dense layers over views of
  * one arena) needs native support and is not implemented here.
  */
-import * as nt from '../index';
+import * as nt from './api';
 import type { Executor } from './objective';
 import { kendallTau, spearman } from './rank';
 import { QueueSampler } from './samplers/queue';

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'crypto';
 
-import * as nt from '../index';
+import * as nt from './api';
 
 export type ParamValue = number | string | boolean;
 export type Params = Record<string, ParamValue>;

@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import * as nt from '../index';
+import * as nt from './api';
 import { InlineExecutor } from './executors/inline';
 import type { Executor, Objective, ObjectiveResult } from './objective';
 import { nonDominatedSort } from './pareto';

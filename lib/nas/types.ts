@@ -3,7 +3,7 @@
  * strategy interfaces (Sampler, Pruner). A controller (Study) takes strategies as arguments and never
  * branches on a concrete type; each strategy is one file.
  */
-import type * as nt from '../index';
+import type * as nt from './api';
 import type { Params, Space } from './space';
 
 export type Direction = 'minimize' | 'maximize';

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 
-import * as nt from '../../index';
+import * as nt from '../api';
 import { mlpObjective } from '../mlp';
 import { Objective, TrialPruned, trialContext } from '../objective';
 import type { TrialTask } from '../objective';

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 
-import * as nt from '../../index';
+import * as nt from '../api';
 import type { MlpObjectiveSpec } from '../mlp';
 import type { Executor, TrialHooks, TrialOutcome, TrialTask } from '../objective';
 

@@ -12,7 +12,7 @@
  * are members of the population with the worst possible fitness, so a configuration being trained
  * elsewhere is never chosen as a parent and is never proposed again (the study also removes exact repeats).
  */
-import * as nt from '../../index';
+import * as nt from '../api';
 import { crowdedOrder } from '../pareto';
 import { ParamValue, Params, Space, cardinality, indexOf, sampleParam, valueAt } from '../space';
 import type { NamedParam } from '../space';

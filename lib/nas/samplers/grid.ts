@@ -4,7 +4,7 @@
  * a budget smaller than the grid still covers it evenly; a point already tried is skipped, and the
  * sampler returns null once every point has been used, which ends the study cleanly.
  */
-import * as nt from '../../index';
+import * as nt from '../api';
 import { Params, Space, choice } from '../space';
 import type { Sampler, SuggestContext } from '../types';
 

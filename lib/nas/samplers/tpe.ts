@@ -23,7 +23,7 @@
  * (Optuna uses hypervolume subset selection there) and the below group uses the default weights
  * rather than MOTPE's hypervolume contributions. Running trials always go to the above group.
  */
-import * as nt from '../../index';
+import * as nt from '../api';
 import { crowdingDistance, nonDominatedSort } from '../pareto';
 import { ParamValue, Params, indexOf, valueAt } from '../space';
 import type { NamedParam } from '../space';
