@@ -9,7 +9,7 @@ export type { CsvOptions, CsvTable, CsvTableOptions } from './csv';
 export { Preprocessor } from './preprocess';
 export { classificationReport, regressionReport, formatConfusion } from './scores';
 export type { ClassificationReport, RegressionReport } from './scores';
-export type { PreprocessorOptions, PreprocessorJSON, ColumnType, TabularTask, RawRows } from './preprocess';
+export type { PreprocessorOptions, PreprocessorJSON, PreprocessorColumn, NumericColumn, CategoricalColumn, ColumnType, TabularTask, RawRows } from './preprocess';
 export { loadDigits, DIGIT_PIXELS, DIGITS_AVAILABLE, DIGITS_DEFAULT_TEST_SIZE } from './digits';
 export type { DigitsOptions } from './digits';
 export { splitDataset, Standardizer, fitStandardizer, oneHot } from './transform';

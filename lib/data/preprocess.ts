@@ -52,7 +52,8 @@ export interface PreprocessorOptions {
   classNames?: readonly string[];
 }
 
-interface NumericColumn {
+/** A numeric feature column's fitted statistics. */
+export interface NumericColumn {
   name: string;
   type: 'numeric';
   median: number;
@@ -60,14 +61,17 @@ interface NumericColumn {
   std: number;
   indicator: boolean;
 }
-interface CategoricalColumn {
+/** A categorical feature column's fitted categories. */
+export interface CategoricalColumn {
   name: string;
   type: 'categorical';
   categories: string[];
   mode: string;
   indicator: boolean;
 }
-type Column = NumericColumn | CategoricalColumn;
+/** A fitted feature column. */
+export type PreprocessorColumn = NumericColumn | CategoricalColumn;
+type Column = PreprocessorColumn;
 
 export interface PreprocessorJSON {
   type: 'tabularPreprocessor';

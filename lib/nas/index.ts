@@ -5,7 +5,7 @@
  * space and objective. One-shot (weight-sharing) search plugs in as another executor/strategy pair.
  */
 export { Space, space, int, float, choice, bool, cardinality, deriveSeed } from './space';
-export type { ParamSpec, ParamValue, Params as TrialParams, Condition, IntParam, FloatParam, ChoiceParam, BoolParam } from './space';
+export type { ParamSpec, ParamValue, Params as TrialParams, NamedParam, Condition, IntParam, FloatParam, ChoiceParam, BoolParam } from './space';
 export type { Direction, ObjectiveSpec, Trial, TrialState, Sampler, SuggestContext, Pruner, PruneContext } from './types';
 export { RandomSampler, randomSampler } from './samplers/random';
 export { GridSampler, gridSampler } from './samplers/grid';
@@ -24,7 +24,7 @@ export { NopPruner, nopPruner } from './pruners/none';
 export { MemoryStorage, Replay } from './storage/storage';
 export type { StudyStorage, StudyRecord, StudyHeader } from './storage/storage';
 export { JournalStorage, journalStorage, JOURNAL_FILE, LOCK_FILE } from './storage/journal';
-export type { JournalOptions } from './storage/journal';
+export type { JournalOptions, JournalCursor } from './storage/journal';
 export { Study, createStudy } from './study';
 export type { StudyOptions, OptimizeOptions, OptimizeResult, Progress } from './study';
 export { TrialPruned } from './objective';
@@ -34,7 +34,7 @@ export { dominates, nonDominatedSort, crowdingDistance } from './pareto';
 export { WorkerExecutor, workerExecutor } from './executors/worker';
 export type { WorkerExecutorOptions, WorkerObjective } from './executors/worker';
 export { MlpSpace, mlpSpace, mlpObjective, mlpObjectiveId, loadData } from './mlp';
-export type { MlpSpaceOptions, MlpObjectiveSpec, MlpIO, DataSpec } from './mlp';
+export type { MlpSpaceOptions, MlpObjectiveSpec, MlpIO, DataSpec, Axis, Loaded } from './mlp';
 export { readStudy, renderReport, writeReport, importances, reportData } from './report/report';
 export type { StudyLog } from './report/report';
 export { QueueSampler, queueSampler } from './samplers/queue';

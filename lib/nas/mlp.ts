@@ -13,7 +13,8 @@ import * as nt from './api';
 import type { Objective, TrialContext } from './objective';
 import { ParamSpec, ParamValue, Params, Space, canonicalJson, choice, float, int } from './space';
 
-type Axis<T extends ParamValue> = T | T[];
+/** One value, or the values to search over. */
+export type Axis<T extends ParamValue> = T | T[];
 
 export interface MlpSpaceOptions {
   /** Fixed depth, or [min, max] hidden layers (default [1, 3]). */
@@ -167,7 +168,8 @@ export interface MlpObjectiveSpec {
   latencyRows?: number;
 }
 
-interface Loaded {
+/** A loaded data set split for a search. */
+export interface Loaded {
   train: nt.Dataset;
   val: nt.Dataset;
   test?: nt.Dataset;

@@ -10,7 +10,11 @@ import * as v from '../validate';
 import { bufferOf, checkTensor, empty, Tensor } from './tensor';
 
 /** Activations the GEMM epilogue fuses ('linear' = none; 'gelu' is the tanh approximation). */
-export type MatmulActivation = GemmActivation;
+/** Activations the GEMM epilogue fuses (the native GEMM_ACTIVATIONS table). */
+export type MatmulActivation = 'linear' | 'relu' | 'gelu' | 'sigmoid' | 'tanh';
+// Compile-time check that the list above is exactly the native table.
+const sameActivations: [MatmulActivation, GemmActivation] extends [GemmActivation, MatmulActivation] ? true : never = true;
+void sameActivations;
 
 const ACTIVATIONS = GEMM_ACTIVATIONS;
 
