@@ -29,5 +29,6 @@ export type { LossName, LossSpec } from './losses';
 export { METRICS } from './metrics';
 export type { MetricName } from './metrics';
 export { History, EarlyStopping, earlyStopping, ProgressBar, CsvLogger } from './train/callbacks';
+export type { ClassWeight } from './train/weights';
 export type { Callback, Logs, EarlyStoppingOptions } from './train/callbacks';
 export * from './nas/index';

@@ -1,12 +1,32 @@
 /**
- * Metrics computed natively per batch and averaged over the epoch. 'accuracy' (or 'acc') picks
- * binary, categorical or sparse categorical accuracy from the loss, as Keras does.
+ * Metrics computed natively per batch and accumulated over the epoch. 'accuracy' (or 'acc') picks
+ * binary, categorical or sparse categorical accuracy from the loss, as Keras does. 'rmse' and 'r2'
+ * (scikit-learn's r2_score, averaged over output columns) are for regression; 'precision',
+ * 'recall' and 'f1' are of the positive class for one output column (threshold 0.5) and macro
+ * averages over the classes otherwise (argmax). Each is exact over the epoch (computed from summed
+ * statistics), not a mean of batch values.
  */
 import type { ResolvedLoss } from './losses';
 import type { NativeMetric } from './native/enums';
 import * as v from './validate';
 
-export const METRICS = ['accuracy', 'acc', 'binaryAccuracy', 'categoricalAccuracy', 'sparseCategoricalAccuracy', 'mse', 'mae', 'meanSquaredError', 'meanAbsoluteError'] as const;
+export const METRICS = [
+  'accuracy',
+  'acc',
+  'binaryAccuracy',
+  'categoricalAccuracy',
+  'sparseCategoricalAccuracy',
+  'mse',
+  'mae',
+  'meanSquaredError',
+  'meanAbsoluteError',
+  'rmse',
+  'rootMeanSquaredError',
+  'r2',
+  'precision',
+  'recall',
+  'f1',
+] as const;
 export type MetricName = (typeof METRICS)[number];
 
 /** Native metric ids and the names they are reported under. @internal */
@@ -40,10 +60,21 @@ export function resolveMetrics(x: unknown, loss: ResolvedLoss): { kinds: NativeM
       case 'meanSquaredError':
         kind = 'meanSquaredError';
         break;
+      case 'rmse':
+      case 'rootMeanSquaredError':
+        kind = 'rootMeanSquaredError';
+        break;
+      case 'r2':
+      case 'precision':
+      case 'recall':
+      case 'f1':
+        kind = name;
+        break;
       default:
         kind = 'meanAbsoluteError';
     }
-    if (loss.sparse && kind !== 'sparseCategoricalAccuracy') throw v.rangeError('a metric usable with integer labels', `metrics[${i}]`, name);
+    const labelsOk = kind === 'sparseCategoricalAccuracy' || kind === 'precision' || kind === 'recall' || kind === 'f1';
+    if (loss.sparse && !labelsOk) throw v.rangeError('a metric usable with integer labels', `metrics[${i}]`, name);
     kinds.push(kind);
     names.push(name);
   });

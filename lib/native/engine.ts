@@ -135,6 +135,8 @@ export interface NativeModel {
       guardMaxRetries?: number;
       guardExplodeFactor?: number;
       guardSnapshotEvery?: number;
+      /** Per-row loss weights of the training rows (float32 [rows]). */
+      sampleWeights?: NativeBuffer;
     },
     onEvent: (e: NativeFitEvent) => void,
   ): Promise<{ epochs: number; stopped: boolean }>;

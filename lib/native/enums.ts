@@ -24,7 +24,18 @@ export const NATIVE_LOSSES = [
 export type NativeLoss = (typeof NATIVE_LOSSES)[number];
 
 /** Metrics the engine accumulates per batch. */
-export const NATIVE_METRICS = ['binaryAccuracy', 'categoricalAccuracy', 'sparseCategoricalAccuracy', 'meanSquaredError', 'meanAbsoluteError'] as const;
+export const NATIVE_METRICS = [
+  'binaryAccuracy',
+  'categoricalAccuracy',
+  'sparseCategoricalAccuracy',
+  'meanSquaredError',
+  'meanAbsoluteError',
+  'rootMeanSquaredError',
+  'r2',
+  'precision',
+  'recall',
+  'f1',
+] as const;
 export type NativeMetric = (typeof NATIVE_METRICS)[number];
 
 /** Fused optimizer steps. */

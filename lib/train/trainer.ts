@@ -16,6 +16,8 @@ import { Tensor, bufferOf, empty } from '../tensor/tensor';
 import * as v from '../validate';
 import { Callback, History, Logs, ProgressBar } from './callbacks';
 import { rangeTestOneCycle } from './controllers/auto-lr';
+import { rowWeights, weightTensor } from './weights';
+import type { ClassWeight } from './weights';
 import type { LrController } from './controllers/auto-lr';
 
 export interface FitOptions {
@@ -46,9 +48,20 @@ export interface FitOptions {
    * at the suggested rate (History.lrFinder holds the test's result).
    */
   lr?: 'auto';
+  /**
+   * One loss weight per training row (Keras's sample_weight): the loss is sum(w * loss) / rows.
+   * With validationSplit, the weights of the held-out rows are dropped (validation is unweighted).
+   */
+  sampleWeight?: Tensor | Float32Array | readonly number[];
+  /**
+   * A loss weight per class id ({0: 1, 1: 5}, or an array by id), or 'balanced':
+   * n_samples / (n_classes * count(class)). Multiplies sampleWeight. Classes come from int32
+   * labels or the argmax of one-hot targets (for one column: 0/1 by threshold 0.5).
+   */
+  classWeight?: ClassWeight;
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch', 'divergenceGuard', 'lr'];
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch', 'divergenceGuard', 'lr', 'sampleWeight', 'classWeight'];
 
 interface Guard {
   guard: boolean;
@@ -139,6 +152,9 @@ export class Trainer {
       owned.push(...o1);
       let vx: Tensor | null = null;
       let vy: Tensor | null = null;
+      const weights = rowWeights(ty, o.sampleWeight, o.classWeight);
+      let tw: Tensor | null = weights ? weightTensor(weights) : null;
+      if (tw) owned.push(tw);
       if (split > 0) {
         const n = tx.shape[0];
         const nVal = Math.floor(n * split);
@@ -148,6 +164,7 @@ export class Trainer {
         const [a, b, c, d] = [gatherRows(tx, trainIdx), gatherRows(ty, trainIdx), gatherRows(tx, valIdx), gatherRows(ty, valIdx)];
         owned.push(a, b, c, d);
         [tx, ty, vx, vy] = [a, b, c, d];
+        if (weights) owned.push((tw = weightTensor(weights, trainIdx)));
       } else if (o.validationData !== undefined) {
         const vd = o.validationData;
         const pair = vd instanceof Dataset ? [vd.x, vd.y] : Array.isArray(vd) && vd.length === 2 ? vd : null;
@@ -223,7 +240,7 @@ export class Trainer {
       internals.setFitting(true);
       try {
         await native.fit(bufferOf(tx, 'x'), bufferOf(ty, 'y'), rows, model.inputWidth, vx ? bufferOf(vx, 'validation x') : null, vy ? bufferOf(vy, 'validation y') : null, vx ? vx.shape[0] : 0,
-          { epochs: runEpochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: internals.maxBatch(), batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, ...guard }, onEvent);
+          { epochs: runEpochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: internals.maxBatch(), batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, ...guard, sampleWeights: tw ? bufferOf(tw, 'sampleWeight') : undefined }, onEvent);
       } catch (err) {
         throw wrapNativeError(err, holder);
       } finally {

@@ -208,6 +208,14 @@ Napi::Value ModelWrap::Fit(const Napi::CallbackInfo& info) {
     ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected batchSize in [1, " + std::to_string(model_->max_batch()) + "]");
     return env.Undefined();
   }
+  // Optional per-row training weights (float32, one per training row).
+  Napi::Value wv = c.Get("sampleWeights");
+  if (!wv.IsUndefined() && !wv.IsNull()) {
+    NativeBuffer* wb = UnwrapBuffer(env, wv, "sampleWeights");
+    if (!wb || !CheckBuffer(env, wb, "sampleWeights", DType::kFloat32, rows)) return env.Undefined();
+    train.weights = wb->f32();
+    used.push_back(wb);
+  }
   cfg.guard = BoolOr(c, "guard", false);
   cfg.guard_max_retries = static_cast<int>(NumOr(c, "guardMaxRetries", 5));
   cfg.guard_explode = NumOr(c, "guardExplodeFactor", 0);

@@ -191,8 +191,7 @@ Napi::Value ModelWrap::TrainBatch(const Napi::CallbackInfo& info) {
         Napi::Object o = Napi::Object::New(e);
         const double rows = static_cast<double>(stats->rows);
         o.Set("loss", stats->loss_sum / rows);
-        std::vector<double> ms(stats->metric_sums.size());
-        for (size_t i = 0; i < ms.size(); ++i) ms[i] = stats->metric_sums[i] / rows;
+        const std::vector<double> ms = stats->values();
         o.Set("metrics", ToArray(e, ms));
         o.Set("lr", *lr);
         return o;

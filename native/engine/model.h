@@ -77,7 +77,7 @@ class Model {
   // Returns kNonFinite (and leaves the parameters untouched) when the loss or gradient is not
   // finite. stats receives the batch's loss/metric sums.
   Status train_step(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats,
-                    double* lr_used);
+                    double* lr_used, const float* row_weights = nullptr);
   // Forward + loss + metrics without updating (inference mode).
   Status eval_batch(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats);
   // Inference forward; writes [rows, output_width] to out.

@@ -54,12 +54,12 @@ Status Model::check_rows(int64_t rows) const {
 }
 
 Status Model::train_step(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats,
-                         double* lr_used) {
+                         double* lr_used, const float* row_weights) {
   NT_RETURN_IF_ERROR(check_rows(rows));
   const Backend& be = backend();
   RunContext ctx(be, plan_, rows, true, x);
   NT_RETURN_IF_ERROR(forward(ctx, true));
-  NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, plan_.dacts[loss_.loss_node()].data(), stats));
+  NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, plan_.dacts[loss_.loss_node()].data(), stats, row_weights));
   if (!std::isfinite(stats->loss_sum)) return Status(StatusCode::kNonFinite, "The loss is not finite");
   for (size_t i = 0; i < ops_.size(); ++i) {
     ctx.node = static_cast<int>(i);

@@ -48,8 +48,10 @@ struct Batcher {
   const DataView& d;
   std::vector<float> xb, yb;
   std::vector<int32_t> lb;
+  std::vector<float> wb;
   Batcher(const DataView& dv, int64_t batch) : d(dv) {
     xb.resize(static_cast<size_t>(batch * d.cols));
+    if (d.weights) wb.resize(static_cast<size_t>(batch));
     if (d.y) yb.resize(static_cast<size_t>(batch * d.y_cols));
     if (d.labels) lb.resize(static_cast<size_t>(batch));
   }
@@ -60,6 +62,7 @@ struct Batcher {
       std::memcpy(xb.data() + r * d.cols, d.x + s * d.cols, static_cast<size_t>(d.cols) * sizeof(float));
       if (d.y) std::memcpy(yb.data() + r * d.y_cols, d.y + s * d.y_cols, static_cast<size_t>(d.y_cols) * sizeof(float));
       if (d.labels) lb[r] = d.labels[s];
+      if (d.weights) wb[r] = d.weights[s];
     }
   }
 };
@@ -78,8 +81,7 @@ Status evaluate(Model& m, const DataView& d, int64_t batch_size, double* loss, s
     total.add(b);
   }
   *loss = total.loss_sum / static_cast<double>(total.rows);
-  metrics->resize(total.metric_sums.size());
-  for (size_t i = 0; i < total.metric_sums.size(); ++i) (*metrics)[i] = total.metric_sums[i] / static_cast<double>(total.rows);
+  *metrics = total.values();
   return Status::Ok();
 }
 
@@ -133,17 +135,20 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
         const int64_t n = std::min(cfg.batch_size, train.rows - s);
         const float *xb, *yb = nullptr;
         const int32_t* lb = nullptr;
+        const float* wb = nullptr;
         if (cfg.shuffle) {
           batcher.gather(perm.data() + s, n);
           xb = batcher.xb.data();
           if (train.y) yb = batcher.yb.data();
           if (train.labels) lb = batcher.lb.data();
+          if (train.weights) wb = batcher.wb.data();
         } else {  // contiguous rows: no copy
           xb = train.x + s * train.cols;
           if (train.y) yb = train.y + s * train.y_cols;
           if (train.labels) lb = train.labels + s;
+          if (train.weights) wb = train.weights + s;
         }
-        Status st = m.train_step(xb, yb, lb, n, &b, &lr);
+        Status st = m.train_step(xb, yb, lb, n, &b, &lr, wb);
         if (cfg.guard) {
           bool diverged = st.code() == StatusCode::kNonFinite;
           if (st.ok()) {
@@ -188,8 +193,7 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
           return st;
         }
         epoch_stats.add(b);
-        std::vector<double> bm(n_metrics);
-        for (size_t i = 0; i < n_metrics; ++i) bm[i] = b.metric_sums[i] / static_cast<double>(b.rows);
+        const std::vector<double> bm = b.values();
         obs.on_batch_end(epoch, batch, n, b.loss_sum / static_cast<double>(b.rows), bm, lr);
       }
       if (stopped) break;  // a partial epoch is not reported as completed
@@ -197,8 +201,7 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
       logs.epoch = epoch;
       // An epoch whose every step was rolled back by the guard reports NaN.
       logs.loss = epoch_stats.loss_sum / static_cast<double>(epoch_stats.rows);
-      logs.metrics.resize(n_metrics);
-      for (size_t i = 0; i < n_metrics; ++i) logs.metrics[i] = epoch_stats.metric_sums[i] / static_cast<double>(epoch_stats.rows);
+      logs.metrics = epoch_stats.values();
       logs.lr = lr;
       logs.steps = batch;
       logs.recoveries = recoveries;

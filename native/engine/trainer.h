@@ -16,6 +16,9 @@ struct DataView {
   const float* y = nullptr;
   int64_t y_cols = 0;
   const int32_t* labels = nullptr;
+  // Per-row loss weights (training only; null: every row weighs 1). Keras semantics: the batch
+  // loss is sum(w_i * loss_i) / rows, so weights scale each row's gradient.
+  const float* weights = nullptr;
 };
 
 struct FitConfig {

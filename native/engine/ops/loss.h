@@ -14,21 +14,39 @@ struct LossSpec {
   double huber_delta = 1.0;
 };
 
-// Per-batch loss and metric sums (weighted by rows) for epoch averages.
+// Per-batch loss and metric sums (weighted by rows) for epoch averages. Metrics that are not
+// means over rows (RMSE, R², precision, recall, F1) also keep sufficient statistics in
+// metric_state, summed across batches, so an epoch's value is exact, not a mean of batch values.
 struct BatchStats {
   double loss_sum = 0;
   std::vector<double> metric_sums;
+  std::vector<std::vector<double>> metric_state;
+  std::vector<MetricKind> kinds;
   int64_t rows = 0;
   void reset(size_t n_metrics) {
     loss_sum = 0;
     rows = 0;
     metric_sums.assign(n_metrics, 0.0);
+    metric_state.assign(n_metrics, {});
   }
   void add(const BatchStats& o) {
     loss_sum += o.loss_sum;
     rows += o.rows;
+    if (kinds.empty()) kinds = o.kinds;
     for (size_t i = 0; i < metric_sums.size() && i < o.metric_sums.size(); ++i) metric_sums[i] += o.metric_sums[i];
+    if (metric_state.size() < o.metric_state.size()) metric_state.resize(o.metric_state.size());
+    for (size_t i = 0; i < o.metric_state.size(); ++i) {
+      std::vector<double>& s = metric_state[i];
+      const std::vector<double>& t = o.metric_state[i];
+      if (s.empty()) {
+        s = t;
+      } else {
+        for (size_t j = 2; j < s.size() && j < t.size(); ++j) s[j] += t[j];  // [0], [1]: layout header
+      }
+    }
   }
+  // The metric values: means over rows, or computed from the summed statistics.
+  std::vector<double> values() const;
 };
 
 class LossOp {
@@ -40,9 +58,13 @@ class LossOp {
   bool fused() const { return fused_; }
   bool fused_on_input() const { return fused_ && on_input_; }
   // Loss (and dL/d(loss node output) into grad when non-null) and metric sums for the batch.
-  Status compute(RunContext& ctx, const float* y, const int32_t* labels, float* grad, BatchStats* stats) const;
+  // row_weights (null: all 1) weigh each row's loss and gradient: loss = sum(w_r * loss_r) / rows.
+  Status compute(RunContext& ctx, const float* y, const int32_t* labels, float* grad, BatchStats* stats,
+                 const float* row_weights = nullptr) const;
 
  private:
+  Status weighted_loss(RunContext& ctx, const float* y, const int32_t* labels, float* g, const float* w,
+                       double* loss) const;
   LossSpec spec_;
   std::vector<MetricKind> metrics_;
   LossKind kind_ = LossKind::kMse;

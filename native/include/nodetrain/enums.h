@@ -48,9 +48,15 @@ enum class MetricKind : int {
   kSparseCategoricalAccuracy = 2,
   kMse = 3,
   kMae = 4,
+  kRmse = 5,
+  kR2 = 6,         // coefficient of determination, averaged over output columns
+  kPrecision = 7,  // positive class for one output column; macro average over classes otherwise
+  kRecall = 8,
+  kF1 = 9,
 };
 inline constexpr const char* kMetricNames[] = {"binaryAccuracy", "categoricalAccuracy", "sparseCategoricalAccuracy",
-                                               "meanSquaredError", "meanAbsoluteError"};
+                                               "meanSquaredError", "meanAbsoluteError", "rootMeanSquaredError",
+                                               "r2", "precision", "recall", "f1"};
 
 enum class OptKind : int { kSgd = 0, kAdam = 1, kAdamW = 2, kRmsprop = 3, kAdagrad = 4 };
 inline constexpr const char* kOptimizerNames[] = {"sgd", "adam", "adamw", "rmsprop", "adagrad"};
@@ -89,7 +95,7 @@ inline constexpr size_t kNumStatusCodes = table_size(kStatusCodeNames);
 static_assert(static_cast<size_t>(StatusCode::kInternal) == kNumStatusCodes, "status names follow the enum");
 static_assert(static_cast<size_t>(Act::kSoftplus) + 1 == kNumActs, "activation names follow the enum");
 static_assert(static_cast<size_t>(LossKind::kSparseCceLogits) + 1 == kNumLosses, "loss names follow the enum");
-static_assert(static_cast<size_t>(MetricKind::kMae) + 1 == kNumMetrics, "metric names follow the enum");
+static_assert(static_cast<size_t>(MetricKind::kF1) + 1 == kNumMetrics, "metric names follow the enum");
 static_assert(static_cast<size_t>(OptKind::kAdagrad) + 1 == kNumOptimizers, "optimizer names follow the enum");
 
 // Index of `name` in a table, or -1.
