@@ -36,6 +36,7 @@ Data (CSV files with a header row; numeric and text columns, missing cells allow
   --validation-data <file> validation rows from a separate file (then nothing is cut for validation)
   --test <fraction>        test split cut from --data, stratified for classification (default: 0.2; 0: none)
   --validation <fraction>  validation split cut from the training rows (default: 0.1; 0: none)
+  --class-weight balanced  weigh each class's loss by n / (classes * count) (classification)
 Model and training:
   --layers <list>          hidden layer sizes, e.g. 256,128 (default: 256,128 on digits, 64,32 on CSV data)
   --activation <name>      hidden activation (default: relu)
@@ -87,6 +88,7 @@ async function train(argv: string[]): Promise<void> {
         ignore: { type: 'string' },
         'test-data': { type: 'string' },
         'validation-data': { type: 'string' },
+        'class-weight': { type: 'string' },
         layers: { type: 'string' },
         activation: { type: 'string' },
         dropout: { type: 'string' },
@@ -238,7 +240,11 @@ async function train(argv: string[]): Promise<void> {
   if (!factories[optName]) fail(`Expected one of sgd, adam, adamw, rmsprop, adagrad for --optimizer but received "${optName}"`);
   const optimizer = factories[optName](optOpts);
   const loss = task === 'classification' ? 'sparseCategoricalCrossentropy' : 'meanSquaredError';
-  model.compile({ optimizer, loss, metrics: task === 'classification' ? ['accuracy'] : ['mae'] });
+  model.compile({ optimizer, loss, metrics: task === 'classification' ? (pre ? ['accuracy', 'f1'] : ['accuracy']) : ['rmse', 'r2'] });
+  const classWeight = a['class-weight'];
+  if (classWeight !== undefined && (classWeight !== 'balanced' || task !== 'classification')) {
+    fail(classWeight !== 'balanced' ? `Expected balanced for --class-weight but received "${classWeight}"` : 'Expected a classification task for --class-weight but received a regression');
+  }
 
   process.stdout.write(`nodetrain: ${dataName}\n${model.summary()}\n`);
   process.stdout.write(`optimizer ${optName}, lr ${typeof lrSpec === 'object' ? `${schedule} schedule from ${lr}` : lr}, ${epochs} epochs, batch ${batchSize}, ${nt.getNumThreads()} threads\n`);
@@ -253,7 +259,7 @@ async function train(argv: string[]): Promise<void> {
   if (patience > 0 && (val || valFrac > 0)) callbacks.push(nt.earlyStopping({ monitor: 'val_loss', patience, restoreBestWeights: true }));
   if (a.log) callbacks.push(new nt.CsvLogger(a.log));
   const t0 = Date.now();
-  const history = await model.fit(train, { epochs, batchSize, validationSplit: !val && valFrac > 0 ? valFrac : undefined, validationData: val ?? undefined, seed, callbacks, verbose: a.quiet ? 0 : 1, lr: lr === 'auto' ? 'auto' : undefined } as nt.FitOptions);
+  const history = await model.fit(train, { epochs, batchSize, validationSplit: !val && valFrac > 0 ? valFrac : undefined, validationData: val ?? undefined, classWeight: classWeight as 'balanced' | undefined, seed, callbacks, verbose: a.quiet ? 0 : 1, lr: lr === 'auto' ? 'auto' : undefined } as nt.FitOptions);
   const secs = (Date.now() - t0) / 1000;
   if (a.quiet) {
     history.epoch.forEach((e, i) => {
