@@ -55,7 +55,10 @@ export class Model implements TrainableModel {
   /** Set to true (e.g. in a callback) to stop training at the next batch. */
   stopTraining = false;
 
-  /** @internal Use sequential() or model(). */
+  /**
+   * Models are built with sequential() or model(); the constructor takes their compiled graph.
+   * @hidden
+   */
   constructor(graph: Graph, seed: number) {
     this.#graph = graph;
     this.#seed = seed;
@@ -360,6 +363,8 @@ export class Model implements TrainableModel {
    *   (the model stays usable; `error.history` holds the completed epochs).
    * @example const h = await model.fit(xTrain, yTrain, {epochs: 10, batchSize: 64, validationSplit: 0.1});
    */
+  fit(data: Dataset, options?: FitOptions): Promise<History>;
+  fit(x: XInput, y: YInput, options?: FitOptions): Promise<History>;
   fit(x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
     return defaultTrainer.fit(this, x, y, options);
   }
@@ -377,6 +382,8 @@ export class Model implements TrainableModel {
    * Mean loss and metrics over a data set, in inference mode (off the main thread).
    * @example const {loss, accuracy} = await model.evaluate(xTest, yTest);
    */
+  evaluate(data: Dataset, options?: { batchSize?: number }): Promise<Logs>;
+  evaluate(x: XInput, y: YInput, options?: { batchSize?: number }): Promise<Logs>;
   evaluate(x: XInput | Dataset, y?: YInput | { batchSize?: number }, options?: { batchSize?: number }): Promise<Logs> {
     return defaultTrainer.evaluate(this, x, y, options);
   }

@@ -14,7 +14,9 @@ export type Logs = Record<string, number>;
 /** The part of a model that callbacks use. */
 export interface TrainableModel {
   stopTraining: boolean;
+  /** @internal */
   getWeightArena(): Float32Array;
+  /** @internal */
   setWeightArena(w: Float32Array): void;
 }
 

@@ -76,7 +76,9 @@ export interface LrFinderModel {
   trainOnBatch(x: Tensor | number[][], y: Tensor | number[] | number[][]): Promise<Logs>;
   setLearningRate(lr: number | Schedule): void;
   setLrMultiplier(m: number): void;
+  /** @internal */
   getWeightArena(): Float32Array;
+  /** @internal */
   setWeightArena(w: Float32Array): void;
   getOptimizerState(): NativeOptimizerState;
   setOptimizerState(s: NativeOptimizerState): void;
