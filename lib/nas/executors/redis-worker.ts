@@ -94,7 +94,9 @@ export class RedisWorker {
               blocking = o.conns[0].duplicate();
               blocking.on('error', () => undefined);
             }
-            await job.updateProgress({ step, value: encodeResult(value), run });
+            const p = { step, value: encodeResult(value), run };
+            await job.log(JSON.stringify(p));
+            await job.updateProgress(p);
             const r = await blocking.blpop(decisionKey(this.study, job.id!, run, step), Math.max(0.01, this.config.pruneWaitMs / 1000));
             return r ? r[1] === '1' : false;
           },

@@ -13,7 +13,9 @@
  *   the trial is recorded failed. The coordinator renews the trial's heartbeat in the study log while
  *   it waits (the journal's heartbeats and staleAfterMs), so a dead coordinator's trials turn stale.
  * - Coordinator restart: a stale trial is retried by the next coordinator; its job id is the same, so
- *   a job still queued, running or already finished is awaited instead of being run again.
+ *   a job still queued, running or already finished is awaited instead of being run again. Workers
+ *   also write each report to the job's log, and the coordinator replays the reports it missed (and
+ *   answers the one a worker may be waiting on).
  */
 import type { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis as RedisClient } from 'ioredis';
@@ -105,7 +107,10 @@ export class RedisExecutor implements Executor {
     const jobId = `trial-${task.number}`;
     // Reports of one run arrive in order (the worker waits for each decision); keep them in order here too.
     let chain = Promise.resolve();
-    this.#reporters.set(jobId, (p) => {
+    const seen = new Set<string>();
+    const handle = (p: Progress): void => {
+      if (!p || typeof p.step !== 'number' || seen.has(`${p.run}:${p.step}`)) return;
+      seen.add(`${p.run}:${p.step}`);
       chain = chain.then(async () => {
         let prune = false;
         try {
@@ -116,11 +121,29 @@ export class RedisExecutor implements Executor {
         const key = decisionKey(this.study, jobId, p.run, p.step);
         await this.#client.multi().lpush(key, prune ? '1' : '0').pexpire(key, this.config.pruneWaitMs * 2 + 60_000).exec();
       }).catch(() => undefined);
-    });
+    };
+    this.#reporters.set(jobId, handle);
     try {
       // An existing job of this trial (a restarted coordinator) is awaited, not added again.
       const job: Job = await this.#queue.add('trial', { task: { number: task.number, attempt: task.attempt, params: task.params, seed: task.seed } }, { jobId, attempts: 1, removeOnComplete: false, removeOnFail: false });
-      const out = (await job.waitUntilFinished(this.#events)) as { result: unknown; pruned: boolean };
+      // Reports made while no coordinator listened (a restart) are in the job's log: replay them.
+      const { logs } = await this.#queue.getJobLogs(jobId);
+      for (const l of logs) {
+        try {
+          handle(JSON.parse(l) as Progress);
+        } catch {
+          /* not a report */
+        }
+      }
+      let out: { result: unknown; pruned: boolean };
+      try {
+        out = (await job.waitUntilFinished(this.#events)) as { result: unknown; pruned: boolean };
+      } finally {
+        for (let c = chain; ; c = chain) {
+          await c;
+          if (c === chain) break;
+        }
+      }
       return { result: decodeResult(out.result), pruned: !!out.pruned };
     } finally {
       this.#reporters.delete(jobId);
