@@ -10,6 +10,7 @@ import { parseArgs } from 'util';
 
 import * as nt from '../index';
 import { reportCommand, searchCommand } from './search';
+import { workerCommand } from './worker';
 import { adaptiveDefaults, predictionCsv, scoreLines, selectRows, splitRows } from './tabular';
 
 const HELP = `Usage: nodetrain <command> [options]
@@ -20,6 +21,7 @@ Commands:
   predict    predict raw CSV rows:                 nodetrain predict --model <dir> --data <file.csv> [--output <file.csv>]
   search     architecture search (nodetrain search --help)
   report     HTML report of a search study:        nodetrain report <study dir>
+  worker     run trials of a distributed search:   nodetrain worker --redis <url> --study <name>
   help       this text
 
 nodetrain train [options]
@@ -339,6 +341,7 @@ async function main(): Promise<void> {
   if (cmd === 'predict') return predict(rest);
   if (cmd === 'search') return searchCommand(rest);
   if (cmd === 'report') return reportCommand(rest);
+  if (cmd === 'worker') return workerCommand(rest);
   fail(`unknown command "${cmd}"`);
 }
 

@@ -3,6 +3,7 @@
  * file or the bundled digits, with a live progress line, a final table, the best model saved in the
  * study folder, and resume when the folder exists. Uses only the public API.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 
@@ -32,6 +33,10 @@ Options:
   --seed <n>                 study seed (default 1)
   --allow-space-change       continue a study whose search space changed
   --worker-script <file>     compiled worker entry (default: the packaged one)
+  --redis <url>              distributed: the study lives in Redis under the name --study, trials go
+                             to a BullMQ queue that \`nodetrain worker\` processes run (--workers is
+                             then the number of trials in flight); best model in ./<study>-best-model
+  --redis-ca <file>          CA certificate for a rediss:// (TLS) server
   --quiet                    no progress line
   -h, --help                 this help
 `;
@@ -110,6 +115,8 @@ export async function searchCommand(argv: string[]): Promise<void> {
         seed: { type: 'string' },
         'allow-space-change': { type: 'boolean' },
         'worker-script': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-ca': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -135,7 +142,10 @@ export async function searchCommand(argv: string[]): Promise<void> {
   const workers = int('workers', a.workers, 2, 0);
   const threads = int('threads-per-worker', a['threads-per-worker'], 1, 1);
   const seed = int('seed', a.seed, 1, 0);
-  const dir = path.resolve(a.study ?? 'nodetrain-search');
+  const redis = a.redis ? { url: a.redis, name: a.study ?? 'nodetrain-search', tls: a['redis-ca'] ? { ca: fs.readFileSync(path.resolve(a['redis-ca'])) } : undefined } : null;
+  if (redis && workers < 1) usage('Expected --workers >= 1 (trials in flight) with --redis but received 0');
+  const dir = path.resolve(redis ? `${redis.name}-best-model` : a.study ?? 'nodetrain-search');
+  const storage = redis ? await nas.redisStorage(redis.url, redis.name, { tls: redis.tls }) : undefined;
   const defaultObjective = task === 'regression' ? 'loss' : 'accuracy';
   const names = (a.objectives ?? defaultObjective).split(',').map((s) => s.trim()).filter(Boolean);
   const known: Record<string, nas.Direction> = { accuracy: 'maximize', loss: 'minimize', params: 'minimize', latency: 'minimize' };
@@ -178,16 +188,19 @@ export async function searchCommand(argv: string[]): Promise<void> {
     objectiveId: nas.mlpObjectiveId(spec),
     sampler,
     pruner,
-    dir,
+    dir: storage ? undefined : dir,
+    storage,
     seed,
     allowSpaceChange: a['allow-space-change'],
     log: (l) => out(`nodetrain: ${l}\n`),
   });
   const size = objective.space.size();
-  out(`nodetrain: searching ${Number.isFinite(size) ? `${size} configurations` : 'an infinite space'} of MLPs on ${a.data ? path.basename(a.data) : 'the bundled digits'} with ${strategy}, ${trials} trials of up to ${epochs} epochs, ${workers === 0 ? 'in this thread' : `${workers} workers x ${threads} thread${threads > 1 ? 's' : ''}`}; study in ${dir}\n`);
+  const where = redis ? `${redis.name} at ${nas.redactUrl(redis.url)}, ${workers} trials in flight on \`nodetrain worker\` processes` : dir;
+  out(`nodetrain: searching ${Number.isFinite(size) ? `${size} configurations` : 'an infinite space'} of MLPs on ${a.data ? path.basename(a.data) : 'the bundled digits'} with ${strategy}, ${trials} trials of up to ${epochs} epochs, ${redis ? 'distributed' : workers === 0 ? 'in this thread' : `${workers} workers x ${threads} thread${threads > 1 ? 's' : ''}`}; study in ${where}\n`);
 
-  const executor =
-    workers === 0
+  const executor = redis
+    ? await nas.redisExecutor({ url: redis.url, study: redis.name, tls: redis.tls, objective: { builtin: 'mlp', spec }, concurrency: workers })
+    : workers === 0
       ? nas.inlineExecutor(objective)
       : nas.workerExecutor({ objective: { builtin: 'mlp', spec }, workers, threadsPerWorker: threads, workerScript: a['worker-script'] ? path.resolve(a['worker-script']) : undefined });
   const tty = process.stderr.isTTY === true;
@@ -203,6 +216,7 @@ export async function searchCommand(argv: string[]): Promise<void> {
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
+  if (redis) process.once('SIGTERM', onSigint);
   let r: nas.OptimizeResult;
   try {
     r = await study.optimize({
@@ -216,7 +230,16 @@ export async function searchCommand(argv: string[]): Promise<void> {
     });
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     await executor.close();
+    if (storage && r!?.best) {
+      const packed = await storage.bestModel().catch(() => null);
+      if (packed) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        nas.unpackDir(packed.bytes, dir);
+      }
+    }
+    await storage?.close();
   }
   if (tty && !a.quiet) process.stderr.write('\n');
 
@@ -234,7 +257,7 @@ export async function searchCommand(argv: string[]): Promise<void> {
     out(`Pareto front (${objectives.map((o) => `${o.direction === 'maximize' ? 'max' : 'min'} ${o.name}`).join(', ')}): ${r.paretoFront.map((t) => `#${t.number} [${objectives.map((o, j) => fmtValue(o.name, t.values![j])).join(', ')}]`).join(' ')}\n`);
   }
   if (r.best) {
-    const bestDir = path.join(dir, 'best-model');
+    const bestDir = redis ? dir : path.join(dir, 'best-model');
     try {
       const { model } = await nt.loadModel(bestDir);
       const loaded = await nas.loadData(spec);
