@@ -33,6 +33,7 @@ export const ERR = {
   STUDY_LOCKED: 'ERR_NT_STUDY_LOCKED',
   NO_STUDY: 'ERR_NT_NO_STUDY',
   USAGE: 'ERR_NT_USAGE',
+  UNSUPPORTED: 'ERR_NT_UNSUPPORTED',
   /** A native error that carried no code. */
   NATIVE: 'ERR_NT_NATIVE',
 } as const;
