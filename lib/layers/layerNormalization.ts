@@ -58,8 +58,15 @@ export function normDefinition(type: NormConfig['type'], className: string, op: 
         ...(moving ? [p('moving_mean', 'zeros', false), p('moving_variance', 'ones', false)] : []),
       ];
     },
-    lower: (c, { name, inputs, group, trainable, emit }) =>
-      emit({ op, name, inputs, attrs: { epsilon: c.epsilon, momentum: c.momentum ?? 0.99, center: c.center, scale: c.scale }, group, trainable }),
+    lower: (c, { name, inputs, group, trainable, statistics, emit }) =>
+      emit({
+        op,
+        name,
+        inputs,
+        attrs: { epsilon: c.epsilon, momentum: c.momentum ?? 0.99, center: c.center, scale: c.scale, ...(moving ? { statistics: ['auto', 'batch', 'moving'].indexOf(statistics) } : {}) },
+        group,
+        trainable,
+      }),
     label: (c) => c.type,
     toJSON: configJSON,
     fromJSON: (json) => norm(type, cleanJSON(json, moving ? [] : ['momentum'])),

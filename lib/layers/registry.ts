@@ -51,6 +51,8 @@ export interface LowerContext {
   /** Parameter group index (0: default). */
   group: number;
   trainable: boolean;
+  /** Batch-norm statistics policy (Layer.statistics). */
+  statistics: 'auto' | 'batch' | 'moving';
   /** Appends a native node and returns its index. */
   emit(spec: NativeNodeSpec): number;
 }
