@@ -112,7 +112,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
   let headLr = headLrOpt === 'auto' ? NaN : headLrOpt;
   if (headLrOpt === 'auto') {
     const d = data as { x: never; y: never };
-    const r = await findLearningRate(model, { x: d.x, y: d.y }, { batchSize, seed, numIterations: Math.max(20, Math.min(100, stepsPerEpoch * 2)) });
+    const r = await findLearningRate(model, { x: d.x, y: d.y }, { batchSize, seed });
     headLr = Number.isFinite(r.suggested) && r.suggested > 0 ? r.suggested : 1e-3;
   }
   if (headEpochs > 0) {
