@@ -20,7 +20,7 @@ export { dense, activation, dropout, layerNormalization, batchNormalization, con
 export type { ActivationName, InitializerName, Initializer, LayerConfig, DenseOptions } from './layers/layers';
 export { Model } from './model/model';
 export { sequential, model } from './model/factories';
-export type { CompileOptions, FitOptions, NamedWeights, XInput, YInput } from './model/model';
+export type { CompileOptions, FitOptions, NamedWeights, XInput, YInput, BatchNormPolicy, LayerSelector, HeadOptions } from './model/model';
 export { sgd, adam, adamw, rmsprop, adagrad } from './optim/optimizers';
 export { DEFAULT_LEARNING_RATE } from './optim/lr';
 export type { OptimizerConfig, OptimizerSpec, OptimizerType, ParamGroup, CommonOptimizerOptions, HypergradientOptions } from './optim/optimizers';
@@ -32,3 +32,4 @@ export { History, EarlyStopping, earlyStopping, ProgressBar, CsvLogger } from '.
 export type { ClassWeight } from './train/weights';
 export type { Callback, Logs, EarlyStoppingOptions } from './train/callbacks';
 export * from './nas/index';
+export * from './finetune/index';

@@ -9,6 +9,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 
 import * as nt from '../index';
+import { finetuneCommand } from './finetune';
 import { reportCommand, searchCommand } from './search';
 import { workerCommand } from './worker';
 import { adaptiveDefaults, predictionCsv, scoreLines, selectRows, splitRows } from './tabular';
@@ -20,6 +21,7 @@ Commands:
   evaluate   score a saved model on a CSV file:   nodetrain evaluate --model <dir> --data <file.csv>
   predict    predict raw CSV rows:                 nodetrain predict --model <dir> --data <file.csv> [--output <file.csv>]
   search     architecture search (nodetrain search --help)
+  finetune   fine-tune a saved or TensorFlow.js model (nodetrain finetune --help)
   report     HTML report of a search study:        nodetrain report <study dir>
   worker     run trials of a distributed search:   nodetrain worker --redis <url> --study <name>
   help       this text
@@ -340,6 +342,7 @@ async function main(): Promise<void> {
   if (cmd === 'evaluate') return evaluate(rest);
   if (cmd === 'predict') return predict(rest);
   if (cmd === 'search') return searchCommand(rest);
+  if (cmd === 'finetune') return finetuneCommand(rest);
   if (cmd === 'report') return reportCommand(rest);
   if (cmd === 'worker') return workerCommand(rest);
   fail(`unknown command "${cmd}"`);

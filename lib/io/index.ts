@@ -22,3 +22,4 @@ export type {
 } from './safetensors';
 export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model';
 export type { SaveOptions } from './model';
+export { loadTfjsModel, exportTfjs } from './tfjs';

@@ -39,4 +39,6 @@ registerLayer<AddConfig>({
   label: (c) => c.type,
   toJSON: configJSON,
   fromJSON: (json) => add(cleanJSON(json) as never),
+  toKeras: () => ({ className: 'Add', config: {} }),
+  fromKeras: () => add(),
 });

@@ -2,6 +2,7 @@
 import * as v from '../validate';
 import { common } from './common';
 import { Layer } from './layer';
+import { requireLastAxis } from './keras';
 import { cleanJSON, configJSON, noParams, registerLayer } from './registry';
 
 export interface ConcatenateConfig {
@@ -33,4 +34,9 @@ registerLayer<ConcatenateConfig>({
   label: (c) => c.type,
   toJSON: configJSON,
   fromJSON: (json) => concatenate(cleanJSON(json) as never),
+  toKeras: () => ({ className: 'Concatenate', config: { axis: -1 } }),
+  fromKeras: (cfg, ctx) => {
+    requireLastAxis(cfg, 'axis', ctx);
+    return concatenate();
+  },
 });

@@ -4,6 +4,7 @@ import { ACTIVATIONS, checkInitializer, checkInputShape, common, defaultAlpha, t
 import type { ActivationName } from './common';
 import type { Initializer } from './initializers';
 import { Layer } from './layer';
+import { activationFromKeras, activationToKeras, initializerFromKeras, initializerToKeras, inputShapeFromKeras, kerasBoolean, requireFloat32, requireNull } from './keras';
 import { cleanJSON, configJSON, registerLayer } from './registry';
 
 export interface DenseConfig {
@@ -80,4 +81,33 @@ registerLayer<DenseConfig>({
   label: (c) => (c.activation !== 'linear' ? `dense, ${c.activation}` : 'dense'),
   toJSON: configJSON,
   fromJSON: (json) => dense(cleanJSON(json, takesAlpha(json.activation) ? [] : ['alpha']) as unknown as DenseOptions),
+  toKeras: (c, ctx) => ({
+    className: 'Dense',
+    config: {
+      units: c.units,
+      activation: activationToKeras(c.activation, c.alpha, ctx),
+      use_bias: c.useBias,
+      kernel_initializer: initializerToKeras(c.kernelInitializer),
+      bias_initializer: initializerToKeras(c.biasInitializer),
+      kernel_regularizer: null,
+      bias_regularizer: null,
+      activity_regularizer: null,
+      kernel_constraint: null,
+      bias_constraint: null,
+    },
+  }),
+  fromKeras: (cfg, ctx) => {
+    requireFloat32(cfg, ctx);
+    requireNull(cfg, ['kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint'], ctx);
+    const units = cfg.units;
+    if (!Number.isInteger(units) || (units as number) < 1) ctx.unsupported('units', 'a positive integer', units);
+    return dense({
+      units: units as number,
+      activation: activationFromKeras(cfg.activation, ctx),
+      useBias: kerasBoolean(cfg, 'use_bias', true, ctx),
+      kernelInitializer: initializerFromKeras(cfg.kernel_initializer, 'glorotUniform'),
+      biasInitializer: initializerFromKeras(cfg.bias_initializer, 'zeros'),
+      inputShape: inputShapeFromKeras(cfg, ctx),
+    });
+  },
 });

@@ -2,6 +2,7 @@
 import * as v from '../validate';
 import { checkInputShape, common } from './common';
 import { Layer } from './layer';
+import { inputShapeFromKeras, kerasNumber, requireNull } from './keras';
 import { cleanJSON, configJSON, noParams, registerLayer, sameWidth } from './registry';
 
 export interface DropoutConfig {
@@ -44,4 +45,11 @@ registerLayer<DropoutConfig>({
   label: (c) => c.type,
   toJSON: configJSON,
   fromJSON: (json) => dropout(cleanJSON(json) as never),
+  toKeras: (c) => ({ className: 'Dropout', config: { rate: c.rate, noise_shape: null, seed: null } }),
+  fromKeras: (cfg, ctx) => {
+    requireNull(cfg, ['noise_shape'], ctx);
+    const rate = kerasNumber(cfg, 'rate', NaN, ctx);
+    if (!(rate >= 0 && rate < 1)) ctx.unsupported('rate', 'a number in [0, 1)', cfg.rate);
+    return dropout({ rate, inputShape: inputShapeFromKeras(cfg, ctx) });
+  },
 });

@@ -2,6 +2,7 @@
 import * as v from '../validate';
 import { common } from './common';
 import { Layer, SymbolicTensor } from './layer';
+import { inputShapeFromKeras, requireFloat32 } from './keras';
 import { configJSON, noParams, registerLayer } from './registry';
 
 export interface InputConfig {
@@ -45,5 +46,13 @@ registerLayer<InputConfig>({
       throw v.rangeError('an array of one positive integer (features)', 'shape', shape);
     }
     return new Layer({ type: 'input', name: typeof json.name === 'string' ? json.name : 'input', shape: [shape[0] as number], trainable: true });
+  },
+  toKeras: (c) => ({ className: 'InputLayer', config: { batch_input_shape: [null, c.shape[0]], dtype: 'float32', sparse: false } }),
+  fromKeras: (cfg, ctx) => {
+    requireFloat32(cfg, ctx);
+    if (cfg.sparse === true) ctx.unsupported('sparse', 'false', true);
+    const shape = inputShapeFromKeras(cfg, ctx);
+    if (!shape) ctx.unsupported('batch_input_shape', '[null, features]', undefined);
+    return new Layer({ type: 'input', name: 'input', shape: shape as number[], trainable: true });
   },
 });

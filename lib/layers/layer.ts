@@ -28,8 +28,14 @@ export class Layer {
   readonly config: LayerConfig;
   /** Set when the layer is added to a model (auto-generated names are unique per model). */
   name: string | undefined;
-  /** Frozen layers keep their weights during training; change it, then call compile() again. */
+  /** Frozen layers keep their weights during training; the next fit() rebuilds the plan for it. */
   trainable: boolean;
+  /**
+   * Batch normalisation only, the statistics while training (see Model.freeze): 'auto' follows
+   * `trainable` (Keras: a frozen layer runs in inference mode), 'batch' normalises with and updates
+   * batch statistics even when frozen, 'moving' keeps the moving statistics fixed.
+   */
+  statistics: 'auto' | 'batch' | 'moving' = 'auto';
 
   /** @internal */
   constructor(config: LayerConfig) {

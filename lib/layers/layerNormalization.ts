@@ -5,6 +5,7 @@
 import * as v from '../validate';
 import { checkInputShape, common } from './common';
 import { Layer } from './layer';
+import { initializerToKeras, inputShapeFromKeras, kerasBoolean, kerasNumber, requireFloat32, requireLastAxis, requireNull } from './keras';
 import { cleanJSON, configJSON, registerLayer, sameWidth } from './registry';
 import type { LayerDefinition, ParamSpec } from './registry';
 
@@ -57,11 +58,54 @@ export function normDefinition(type: NormConfig['type'], className: string, op: 
         ...(moving ? [p('moving_mean', 'zeros', false), p('moving_variance', 'ones', false)] : []),
       ];
     },
-    lower: (c, { name, inputs, group, trainable, emit }) =>
-      emit({ op, name, inputs, attrs: { epsilon: c.epsilon, momentum: c.momentum ?? 0.99, center: c.center, scale: c.scale }, group, trainable }),
+    lower: (c, { name, inputs, group, trainable, statistics, emit }) =>
+      emit({
+        op,
+        name,
+        inputs,
+        attrs: { epsilon: c.epsilon, momentum: c.momentum ?? 0.99, center: c.center, scale: c.scale, ...(moving ? { statistics: ['auto', 'batch', 'moving'].indexOf(statistics) } : {}) },
+        group,
+        trainable,
+      }),
     label: (c) => c.type,
     toJSON: configJSON,
     fromJSON: (json) => norm(type, cleanJSON(json, moving ? [] : ['momentum'])),
+    toKeras: (c) => ({
+      className,
+      config: {
+        axis: moving ? -1 : [1],
+        ...(moving ? { momentum: c.momentum } : {}),
+        epsilon: c.epsilon,
+        center: c.center,
+        scale: c.scale,
+        beta_initializer: initializerToKeras('zeros'),
+        gamma_initializer: initializerToKeras('ones'),
+        ...(moving ? { moving_mean_initializer: initializerToKeras('zeros'), moving_variance_initializer: initializerToKeras('ones') } : {}),
+        beta_regularizer: null,
+        gamma_regularizer: null,
+        ...(moving ? { beta_constraint: null, gamma_constraint: null } : {}),
+      },
+    }),
+    fromKeras: (cfg, ctx) => {
+      requireFloat32(cfg, ctx);
+      requireLastAxis(cfg, 'axis', ctx);
+      requireNull(cfg, ['beta_regularizer', 'gamma_regularizer', 'beta_constraint', 'gamma_constraint'], ctx);
+      if (moving) {
+        for (const k of ['renorm', 'synchronized']) if (cfg[k] === true) ctx.unsupported(k, 'false', true);
+      }
+      // Keras's LayerNormalization default epsilon is 1e-3, as nodetrain's.
+      const epsilon = kerasNumber(cfg, 'epsilon', 1e-3, ctx);
+      if (!(epsilon > 0)) ctx.unsupported('epsilon', 'a number > 0', epsilon);
+      const momentum = moving ? kerasNumber(cfg, 'momentum', 0.99, ctx) : undefined;
+      if (momentum !== undefined && !(momentum >= 0 && momentum <= 1)) ctx.unsupported('momentum', 'a number in [0, 1]', momentum);
+      return norm(type, {
+        epsilon,
+        ...(moving ? { momentum } : {}),
+        center: kerasBoolean(cfg, 'center', true, ctx),
+        scale: kerasBoolean(cfg, 'scale', true, ctx),
+        inputShape: inputShapeFromKeras(cfg, ctx),
+      });
+    },
   };
 }
 

@@ -18,6 +18,7 @@ export * from './batchNormalization';
 export * from './add';
 export * from './concatenate';
 export * from './prelu';
+export * from './flatten';
 
 import type { AddConfig } from './add';
 import type { ConcatenateConfig } from './concatenate';

@@ -9,6 +9,7 @@ import * as v from '../validate';
 import { checkInitializer, checkInputShape, common } from './common';
 import type { Initializer } from './initializers';
 import { Layer } from './layer';
+import { initializerFromKeras, initializerToKeras, inputShapeFromKeras, requireFloat32, requireNull } from './keras';
 import { cleanJSON, configJSON, registerLayer, sameWidth } from './registry';
 
 export interface PReLUConfig {
@@ -60,4 +61,13 @@ registerLayer<PReLUConfig>({
   label: (c) => c.type,
   toJSON: configJSON,
   fromJSON: (json) => prelu(cleanJSON(json) as PReLUOptions),
+  toKeras: (c) => ({
+    className: 'PReLU',
+    config: { alpha_initializer: initializerToKeras(c.alphaInitializer), alpha_regularizer: null, alpha_constraint: null, shared_axes: null },
+  }),
+  fromKeras: (cfg, ctx) => {
+    requireFloat32(cfg, ctx);
+    requireNull(cfg, ['alpha_regularizer', 'alpha_constraint', 'shared_axes'], ctx);
+    return prelu({ alphaInitializer: initializerFromKeras(cfg.alpha_initializer, 'zeros'), inputShape: inputShapeFromKeras(cfg, ctx) });
+  },
 });

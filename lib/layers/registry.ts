@@ -51,6 +51,8 @@ export interface LowerContext {
   /** Parameter group index (0: default). */
   group: number;
   trainable: boolean;
+  /** Batch-norm statistics policy (Layer.statistics). */
+  statistics: 'auto' | 'batch' | 'moving';
   /** Appends a native node and returns its index. */
   emit(spec: NativeNodeSpec): number;
 }
@@ -74,14 +76,51 @@ export interface LayerDefinition<C extends LayerConfigBase = LayerConfigBase> {
   toJSON(c: C): Record<string, unknown>;
   /** Rebuilds (and so revalidates) a layer from its saved form, `type` and `trainable` removed. */
   fromJSON(json: Record<string, unknown>): Layer;
+  /**
+   * Keras / TensorFlow.js export: the class name and Keras config (name, trainable and the input
+   * shape are added by the caller). Parameter roles are the Keras weight names (kernel, bias, gamma,
+   * beta, moving_mean, moving_variance, alpha) in Keras's order. Absent: the layer cannot be exported.
+   * @throws NodetrainError ERR_NT_UNSUPPORTED (through ctx.unsupported) for a config Keras cannot hold.
+   */
+  toKeras?(c: C, ctx: KerasContext): { className: string; config: Record<string, unknown> };
+  /** Keras class names fromKeras reads (default: [className]). */
+  readonly kerasClasses?: readonly string[];
+  /**
+   * Keras / TensorFlow.js import: a layer from a Keras config (name and trainable are set by the
+   * caller). @throws NodetrainError ERR_NT_UNSUPPORTED (through ctx.unsupported) for an option it
+   * cannot represent.
+   */
+  fromKeras?(config: Record<string, unknown>, ctx: KerasContext): Layer;
+}
+
+/** What a layer's Keras mapping needs from the importer / exporter. @internal */
+export interface KerasContext {
+  /** The layer's name. */
+  layer: string;
+  /** The Keras class name. */
+  className: string;
+  /** Throws ERR_NT_UNSUPPORTED naming the layer, its class and the option. */
+  unsupported(option: string, expected: string, value: unknown): never;
 }
 
 const REGISTRY = new Map<string, LayerDefinition>();
+const KERAS = new Map<string, LayerDefinition>();
 
 /** Adds a layer type (each layer file calls it once). @internal */
 export function registerLayer<C extends LayerConfigBase>(def: LayerDefinition<C>): void {
   if (REGISTRY.has(def.type)) throw new Error(`Layer type '${def.type}' is registered twice`);
   REGISTRY.set(def.type, def as unknown as LayerDefinition);
+  if (def.fromKeras) for (const k of def.kerasClasses ?? [def.className]) KERAS.set(k, def as unknown as LayerDefinition);
+}
+
+/** The definition that imports a Keras class, if any. @internal */
+export function kerasDefinition(className: string): LayerDefinition | undefined {
+  return KERAS.get(className);
+}
+
+/** Keras classes the importer reads. @internal */
+export function kerasClassNames(): string[] {
+  return [...KERAS.keys()];
 }
 
 /** The definition of a layer type. @throws RangeError for an unknown type. @internal */

@@ -152,6 +152,7 @@ export function lowerGraph(g: Graph, groupOf: (layerName: string) => number): { 
         width: n.width,
         group: groupOf(name),
         trainable: n.layer.trainable,
+        statistics: n.layer.statistics,
         emit,
       }),
     );

@@ -28,6 +28,10 @@ import { Graph, lowerGraph } from './graph';
 import { initialWeights, mergeWeights, summarize } from './weights';
 import type { NamedWeights } from './weights';
 import { attachInternals } from './internals';
+import { freezeLayers, selectLayers, unfreezeLayers } from './select';
+import type { BatchNormPolicy, LayerSelector } from './select';
+import { cutGraph, headGraph, nodeOf } from './surgery';
+import type { HeadOptions } from './surgery';
 import type { Compiled } from './internals';
 
 export type { XInput, YInput } from '../data/coerce';
@@ -40,6 +44,8 @@ export interface CompileOptions {
 }
 
 export type { NamedWeights } from './weights';
+export type { BatchNormPolicy, LayerSelector } from './select';
+export type { HeadOptions } from './surgery';
 
 export class Model implements TrainableModel {
   readonly #graph: Graph;
@@ -51,6 +57,8 @@ export class Model implements TrainableModel {
   #compiled: Compiled | null = null;
   #lrOverride: number | Schedule | undefined;
   #stateKey = '';
+  /** Trainable flags and batch-norm policies the current plan was built with. */
+  #layoutKey = '';
   #fitting = false;
   /** Set to true (e.g. in a callback) to stop training at the next batch. */
   stopTraining = false;
@@ -119,7 +127,78 @@ export class Model implements TrainableModel {
    * @example console.log(model.summary());
    */
   summary(): string {
-    return summarize(this.#graph);
+    const table = summarize(this.#graph);
+    const groups = this.#compiled?.optimizer.paramGroups ?? [];
+    if (groups.length === 0) return table;
+    const base = this.learningRate;
+    const rate = (lr: unknown): string => (typeof lr === 'number' ? lr.toPrecision(3) : lr === undefined ? String(typeof base === 'number' ? base.toPrecision(3) : 'schedule') : 'schedule');
+    const lines = groups.map((g, i) => {
+      const frozen = g.layers.every((n) => !this.getLayer(n).trainable);
+      return `Group ${i + 1}${frozen ? ' [frozen]' : ''}: lr ${rate(g.lr)}: ${g.layers.join(', ')}`;
+    });
+    return `${table}\n${lines.join('\n')}`;
+  }
+
+  // ---- fine-tuning ----------------------------------------------------------------------------------
+  /**
+   * Freezes the selected layers (all by default): their weights stay as they are during training.
+   * Takes effect at the next fit / trainOnBatch without a recompile; the weights and the optimizer
+   * state of layers that stay trainable are kept.
+   * @param sel a layer name, an index (negative from the end), {from, to} (inclusive), a predicate,
+   *   {allBut: n} (all but the last n layers with weights), or an array of these
+   * @param options.batchNorm 'all' (default, Keras: gamma, beta and the moving statistics frozen; the
+   *   layer normalises with its moving statistics), 'affine' (gamma and beta frozen, statistics keep
+   *   updating: fastai's behaviour), 'statistics' (moving statistics fixed, gamma and beta train), or
+   *   'none' (batch-norm layers stay trainable)
+   * @throws RangeError for a selector naming layers the model lacks.
+   * @example model.freeze({ allBut: 1 }); await model.fit(x, y); // trains only the head
+   */
+  freeze(sel?: LayerSelector, options: { batchNorm?: BatchNormPolicy } = {}): this {
+    const o = v.plainObject('freeze options', options);
+    v.knownKeys('freeze options', o, ['batchNorm']);
+    const policy = v.optional(o.batchNorm, 'all' as BatchNormPolicy, (x) => v.oneOf('batchNorm', x, ['all', 'affine', 'statistics', 'none'] as const));
+    freezeLayers(selectLayers(this.layers, sel), policy);
+    return this;
+  }
+
+  /**
+   * Makes the selected layers (all by default) trainable again, at the next fit.
+   * @example model.unfreeze({ from: 'dense_2' });
+   */
+  unfreeze(sel?: LayerSelector): this {
+    unfreezeLayers(selectLayers(this.layers, sel));
+    return this;
+  }
+
+  /**
+   * A new model: this model's body (cut at `at`, by default below its last weighted layer) with a
+   * freshly initialised dense head. Body weights and trainable flags are copied; the new model is
+   * not compiled.
+   * @throws RangeError for an unknown layer or invalid head options.
+   * @example const m2 = model.replaceHead({ units: 5, activation: 'softmax' });
+   */
+  replaceHead(options: HeadOptions): Model {
+    const g = headGraph(this.#graph, options);
+    const seed = options.seed === undefined ? this.#seed + 1 : v.integer('seed', options.seed, 0, 2 ** 52);
+    return this.#derived(g, seed, g.nodes[g.output].layer.name!);
+  }
+
+  /**
+   * A new model whose output is layer `at` (the body below a head), with copied weights and
+   * trainable flags (a feature extractor, or a body for replaceHead).
+   * @example const features = model.truncate('dense_2');
+   */
+  truncate(at: string): Model {
+    return this.#derived(cutGraph(this.#graph, nodeOf(this.#graph, at, 'at')), this.#seed);
+  }
+
+  #derived(g: Graph, seed: number, fresh?: string): Model {
+    const m = new Model(g, seed);
+    const mine = this.getWeights();
+    const keep: NamedWeights = {};
+    for (const k of Object.keys(m.getWeights())) if (mine[k] && !k.startsWith(`${fresh}/`)) keep[k] = mine[k];
+    m.setWeights(keep);
+    return m;
   }
 
   // ---- weights ------------------------------------------------------------------------------------
@@ -288,6 +367,11 @@ export class Model implements TrainableModel {
     };
   }
 
+  /** What a plan depends on besides the graph: each layer's trainable flag and batch-norm policy. */
+  #currentLayout(): string {
+    return this.#graph.nodes.map((n) => `${n.layer.trainable ? 1 : 0}${n.layer.statistics[0]}`).join('');
+  }
+
   /** (Re)creates the native plan for batches up to maxBatch, carrying weights and optimizer state. */
   #rebuild(maxBatch: number): void {
     if (this.#fitting) {
@@ -302,6 +386,7 @@ export class Model implements TrainableModel {
     const prevMultiplier = prev ? prev.lrMultiplier : 1;
     const c = this.#compiled;
     const loss = c?.loss ?? resolveLoss('meanSquaredError');
+    this.#layoutKey = this.#currentLayout();
     const { nodes, output } = lowerGraph(this.#graph, this.#groupOf());
     const optimizer = c ? toNativeOptimizer(c.optimizer, baseLearningRate(c.optimizer.lr, this.#lrOverride)) : toNativeOptimizer(resolveOptimizer('sgd'));
     const spec = {
@@ -338,18 +423,26 @@ export class Model implements TrainableModel {
       } catch {
         native.resetOptimizer();
       }
+    } else if (prevState && prevStateKey === this.#stateKey) {
+      // Freezing, unfreezing or regrouping moved parameters: each parameter that stays trainable
+      // keeps its moments (found by name); newly trainable ones start from zero.
+      try {
+        native.writeState(remapState(prevState, prevInfo, this.#paramInfo, native.numTrainable));
+      } catch {
+        native.resetOptimizer();
+      }
     }
   }
 
   /** A plan for batches of `batch` rows (training needs the whole batch). */
   #ensureBatch(batch: number): NativeModel {
-    if (!this.#native || batch > this.#maxBatch) this.#rebuild(Math.max(batch, this.#maxBatch, 32));
+    if (!this.#native || batch > this.#maxBatch || this.#layoutKey !== this.#currentLayout()) this.#rebuild(Math.max(batch, this.#maxBatch, 32));
     return this.#native!;
   }
 
   /** Evaluate and predict run in chunks of the plan's batch size: they only need some plan. */
   #ensurePlan(): NativeModel {
-    if (!this.#native) this.#rebuild(Math.max(this.#maxBatch, 32));
+    if (!this.#native || this.#layoutKey !== this.#currentLayout()) this.#rebuild(Math.max(this.#maxBatch, 32));
     return this.#native!;
   }
 
@@ -396,6 +489,21 @@ export class Model implements TrainableModel {
   predict(x: XInput, options: { batchSize?: number } = {}): Promise<Tensor> {
     return defaultTrainer.predict(this, x, options);
   }
+}
+
+/** Moves per-parameter optimizer state from one trainable layout to another, by parameter name. */
+function remapState(s: NativeOptimizerState, from: NativeParamInfo[], to: NativeParamInfo[], numTrainable: number): NativeOptimizerState {
+  const old = new Map(from.filter((p) => p.trainable).map((p) => [p.name, p]));
+  const move = (a: Float32Array | undefined): Float32Array | undefined => {
+    if (!a || a.length === 0) return a;
+    const out = new Float32Array(numTrainable);
+    for (const p of to) {
+      const q = p.trainable ? old.get(p.name) : undefined;
+      if (q && q.size === p.size && q.offset + q.size <= a.length) out.set(a.subarray(q.offset, q.offset + q.size), p.offset);
+    }
+    return out;
+  };
+  return { step: s.step, m: move(s.m)!, v: move(s.v)!, vmax: move(s.vmax)!, hyper: s.hyper, hyperDir: move(s.hyperDir) };
 }
 
 function notCompiled(): NodetrainError {

@@ -194,11 +194,17 @@ export class Trainer {
       // is called synchronously below, so the data are pinned before any await.
       let began = false;
       const onAbort = (): void => native.stop();
+      // Per-group rates (discriminative fine-tuning) go into the logs as lr_group1, lr_group2, ...
+      // at each epoch's last step.
+      const groupCount = compiled.optimizer.paramGroups.length;
+      const startStep = native.step;
       signal?.addEventListener('abort', onAbort);
       const epochLogs = (l: NativeEpochLogs): Logs => {
         const logs = logsOf(compiled, '', l.loss, l.metrics);
         if (l.valLoss !== undefined) Object.assign(logs, logsOf(compiled, 'val_', l.valLoss, l.valMetrics ?? []));
         logs.lr = l.lr;
+        const last = startStep + (l.epoch - initialEpoch + 1) * steps - 1;
+        for (let g = 1; g <= groupCount; g++) logs[`lr_group${g}`] = native.groupLr(g, Math.max(0, last)) * native.lrMultiplier;
         if (l.recoveries > 0) logs.recoveries = l.recoveries;
         return logs;
       };

@@ -2,7 +2,10 @@
 // (center) of shape [width]; batch norm also keeps moving_mean and moving_variance (state, not
 // trained). A frozen (non-trainable) batch-norm layer runs on its moving statistics even while
 // training (Keras semantics); a trainable one commits its batch statistics into the moving ones
-// only after an applied optimizer step.
+// only after an applied optimizer step. batchNorm's `statistics` attr overrides that choice for
+// fine-tuning: 0 follows `trainable`, 1 normalises with (and updates) batch statistics while
+// training even when gamma and beta are frozen (fastai's default), 2 keeps the moving statistics
+// fixed while gamma and beta train.
 #include <cmath>
 
 #include "engine/op.h"
@@ -13,11 +16,19 @@ namespace {
 struct NormAttrs {
   float eps = 1e-3f, momentum = 0.99f;
   bool center = true, scale = true;
+  int64_t statistics = 0;
 };
 
-Status parse_norm(BuildContext& ctx, NormAttrs* n) {
+Status parse_norm(BuildContext& ctx, NormAttrs* n, bool batch) {
   AttrReader a(ctx.spec);
-  NT_RETURN_IF_ERROR(a.only({"epsilon", "momentum", "center", "scale"}));
+  if (batch) {
+    NT_RETURN_IF_ERROR(a.only({"epsilon", "momentum", "center", "scale", "statistics"}));
+    NT_RETURN_IF_ERROR(a.integer("statistics", 0, 0, &n->statistics));
+    if (n->statistics > 2)
+      return InvalidArgument("Expected 0, 1 or 2 for " + a.where("statistics") + " but received " + std::to_string(n->statistics));
+  } else {
+    NT_RETURN_IF_ERROR(a.only({"epsilon", "momentum", "center", "scale"}));
+  }
   NT_RETURN_IF_ERROR(ctx.expect_inputs(1));
   double eps, mom;
   NT_RETURN_IF_ERROR(a.number("epsilon", 1e-3, &eps));
@@ -34,7 +45,7 @@ Status parse_norm(BuildContext& ctx, NormAttrs* n) {
 class LayerNormOp : public Op {
  public:
   Status build(BuildContext& ctx) override {
-    NT_RETURN_IF_ERROR(parse_norm(ctx, &a_));
+    NT_RETURN_IF_ERROR(parse_norm(ctx, &a_, false));
     w_ = ctx.out_width;
     trainable_ = ctx.spec.trainable;
     if (a_.scale) ctx.param("gamma", {w_}, false, 1.0f, &gamma_);
@@ -68,9 +79,10 @@ class LayerNormOp : public Op {
 class BatchNormOp : public Op {
  public:
   Status build(BuildContext& ctx) override {
-    NT_RETURN_IF_ERROR(parse_norm(ctx, &a_));
+    NT_RETURN_IF_ERROR(parse_norm(ctx, &a_, true));
     w_ = ctx.out_width;
     trainable_ = ctx.spec.trainable;
+    batch_stats_ = a_.statistics == 0 ? trainable_ : a_.statistics == 1;
     if (a_.scale) ctx.param("gamma", {w_}, false, 1.0f, &gamma_);
     if (a_.center) ctx.param("beta", {w_}, false, 0.0f, &beta_);
     ctx.param("moving_mean", {w_}, true, 0.0f, &mean_);
@@ -82,7 +94,7 @@ class BatchNormOp : public Op {
     float* mean_b = stats_.data();
     float* rstd_b = mean_b + w_;
     float* var_b = rstd_b + w_;  // batch variance, folded into the moving statistics after the update
-    if (ctx.training && trainable_) {
+    if (ctx.training && batch_stats_) {
       NT_RETURN_IF_ERROR(
           ctx.be.batch_norm_batch_stats(ctx.in(0), ctx.rows, w_, a_.eps, ctx.work(2 * w_), mean_b, rstd_b, var_b));
     } else {
@@ -96,27 +108,34 @@ class BatchNormOp : public Op {
   Status backward(RunContext& ctx) override {
     const float* mean_b = stats_.data();
     const float* rstd_b = mean_b + w_;
-    if (!trainable_) {  // fixed statistics: an affine map per feature
+    float* dgamma = trainable_ ? ctx.grad(gamma_) : nullptr;
+    float* dbeta = trainable_ ? ctx.grad(beta_) : nullptr;
+    if (!batch_stats_) {  // fixed statistics: an affine map per feature
+      // gamma and beta get the same gradients as with batch statistics, given these (fixed) ones.
+      if (dgamma || dbeta) {
+        NT_RETURN_IF_ERROR(ctx.be.batch_norm_backward(ctx.in(0), ctx.dout(), ctx.rows, w_, mean_b, rstd_b,
+                                                      ctx.param(gamma_), ctx.work(2 * w_), dgamma, dbeta, nullptr));
+      }
       if (!ctx.in_needs_grad(0)) return Status::Ok();
       float* dst = ctx.grad_target(0);
       NT_RETURN_IF_ERROR(ctx.be.batch_norm_frozen_backward(ctx.dout(), ctx.rows, w_, rstd_b, ctx.param(gamma_), dst));
       return ctx.accumulate_grad(0, dst, ctx.count());
     }
     float* dst = ctx.in_needs_grad(0) ? ctx.grad_target(0) : nullptr;
+    if (!dst && !dgamma && !dbeta) return Status::Ok();
     NT_RETURN_IF_ERROR(ctx.be.batch_norm_backward(ctx.in(0), ctx.dout(), ctx.rows, w_, mean_b, rstd_b,
-                                                  ctx.param(gamma_), ctx.work(2 * w_), ctx.grad(gamma_),
-                                                  ctx.grad(beta_), dst));
+                                                  ctx.param(gamma_), ctx.work(2 * w_), dgamma, dbeta, dst));
     return dst ? ctx.accumulate_grad(0, dst, ctx.count()) : Status::Ok();
   }
   Status check_finite(RunContext& ctx) override {
-    if (!trainable_) return Status::Ok();
+    if (!batch_stats_) return Status::Ok();
     double sq = 0;
     NT_RETURN_IF_ERROR(ctx.be.sum_squares(stats_.data(), 3 * w_, &sq));
     if (!std::isfinite(sq)) return Status(StatusCode::kNonFinite, "The batch-norm statistics are not finite");
     return Status::Ok();
   }
   Status commit(RunContext& ctx) override {
-    if (!trainable_) return Status::Ok();
+    if (!batch_stats_) return Status::Ok();
     const float* mean_b = stats_.data();
     return ctx.be.batch_norm_update_moving(mean_b, mean_b + 2 * w_, w_, a_.momentum, ctx.param(mean_), ctx.param(var_));
   }
@@ -124,7 +143,7 @@ class BatchNormOp : public Op {
  private:
   NormAttrs a_;
   int64_t w_ = 0;
-  bool trainable_ = true;
+  bool trainable_ = true, batch_stats_ = true;
   int64_t gamma_ = -1, beta_ = -1, mean_ = -1, var_ = -1;
   DeviceArray stats_;  // batch mean, rstd, variance
 };
