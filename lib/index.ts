@@ -3,6 +3,8 @@
  * Public exports only; everything else is internal.
  */
 export { NodetrainError } from './errors';
+export { cudaDevices, cudaInfo } from './device';
+export type { CudaDevice, CudaInfo, Device } from './device';
 export { Tensor, tensor, zeros, ones, fill, empty } from './tensor/tensor';
 export type { DType, NestedArray, TensorLike } from './tensor/tensor';
 export { getNumThreads, setNumThreads, setForcePortable, getForcePortable, cpuFeatures } from './runtime';

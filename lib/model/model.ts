@@ -5,6 +5,8 @@
  */
 import type { XInput, YInput } from '../data/coerce';
 import type { Dataset } from '../data/dataset';
+import { checkDevice } from '../device';
+import type { Device } from '../device';
 import { ERR, NodetrainError, callNative } from '../errors';
 import { saveModel } from '../io/save';
 import type { SaveOptions } from '../io/save';
@@ -41,6 +43,8 @@ export interface CompileOptions {
   optimizer: OptimizerSpec;
   loss: LossSpec;
   metrics?: MetricName[] | MetricName;
+  /** Where the model trains: 'cpu' (the default) or 'cuda' (needs the CUDA build and an NVIDIA GPU). */
+  device?: Device;
 }
 
 export type { NamedWeights } from './weights';
@@ -265,6 +269,7 @@ export class Model implements TrainableModel {
    * fused optimizer pass per parameter group. Calling it again (e.g. after freezing layers) keeps
    * the weights; optimizer state is kept when the optimizer type and trainable layout are unchanged.
    * @throws TypeError / RangeError for invalid options or a loss that does not fit the output.
+   * @throws NodetrainError ERR_NT_NO_DEVICE for `device: 'cuda'` where the build or the machine lacks CUDA.
    * @example model.compile({optimizer: adam({lr: 1e-3}), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy']});
    */
   compile(opts: CompileOptions): void {
@@ -272,7 +277,8 @@ export class Model implements TrainableModel {
       throw new NodetrainError(ERR.BUSY, 'The model cannot be recompiled while fit() runs; do it after fit() resolves');
     }
     const o = v.plainObject('compile options', opts);
-    v.knownKeys('compile options', o, ['optimizer', 'loss', 'metrics']);
+    v.knownKeys('compile options', o, ['optimizer', 'loss', 'metrics', 'device']);
+    checkDevice(o.device);
     const optimizer = resolveOptimizer(o.optimizer);
     const loss = resolveLoss(o.loss);
     const { kinds, names } = resolveMetrics(o.metrics, loss);

@@ -2,6 +2,7 @@
  * The typed interface of the native addon. Each kernel family declares its functions in its own
  * interface (lib/native/<family>.ts); Binding is their union. Only lib/native/ loads the addon.
  */
+import type { CudaBinding } from './cuda';
 import type { ElementwiseBinding } from './elementwise';
 import type { NativeActivation, NativeLoss, NativeMetric, NativeOptimizer, NativeStatusCode } from './enums';
 import type { EngineBinding } from './engine';
@@ -54,4 +55,4 @@ export interface CoreBinding {
   kernelCall(name: string, useRef: boolean, buffers: (NativeBuffer | null)[], ints: number[], nums: number[]): void;
 }
 
-export interface Binding extends CoreBinding, GemmBinding, ReduceBinding, ElementwiseBinding, OptimBinding, EngineBinding, ScheduleBinding {}
+export interface Binding extends CoreBinding, CudaBinding, GemmBinding, ReduceBinding, ElementwiseBinding, OptimBinding, EngineBinding, ScheduleBinding {}

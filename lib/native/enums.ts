@@ -59,6 +59,7 @@ export const NATIVE_STATUS_CODES = [
   'ERR_NT_BUSY',
   'ERR_NT_DISPOSED',
   'ERR_NT_INVALID_STATE',
+  'ERR_NT_NO_DEVICE',
   'ERR_NT_INTERNAL',
 ] as const;
 export type NativeStatusCode = (typeof NATIVE_STATUS_CODES)[number];

@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitEngine(env, exports);
   InitSchedule(env, exports);
   InitEnums(env, exports);
+  InitCuda(env, exports);
 #if defined(NT_BENCH)
   InitBench(env, exports);
 #endif

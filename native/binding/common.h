@@ -118,6 +118,7 @@ void InitOptim(Napi::Env env, Napi::Object exports);
 void InitEngine(Napi::Env env, Napi::Object exports);
 void InitSchedule(Napi::Env env, Napi::Object exports);
 void InitEnums(Napi::Env env, Napi::Object exports);
+void InitCuda(Napi::Env env, Napi::Object exports);  // cuda_binding.cc (every build)
 #if defined(NT_BENCH)
 void InitBench(Napi::Env env, Napi::Object exports);  // native/bench/ (bench builds only)
 #endif

@@ -76,12 +76,13 @@ enum class StatusCode : int {
   kBusy,                  // the object is in use by running work
   kDisposed,              // the object was disposed
   kInvalidState,          // the call does not fit the object's state (not built, not paused)
+  kNoDevice,              // a device was asked for that this build or this machine does not have
   kInternal,              // a bug: an invariant did not hold
 };
 inline constexpr const char* kStatusCodeNames[] = {
     "ERR_NT_INVALID_ARGUMENT_TYPE", "ERR_NT_INVALID_ARGUMENT_VALUE", "ERR_NT_OUT_OF_MEMORY", "ERR_NT_NOT_SUPPORTED",
     "ERR_NT_CANCELLED", "ERR_NT_NON_FINITE", "ERR_NT_IO", "ERR_NT_CORRUPT_FILE", "ERR_NT_BUSY", "ERR_NT_DISPOSED",
-    "ERR_NT_INVALID_STATE", "ERR_NT_INTERNAL"};
+    "ERR_NT_INVALID_STATE", "ERR_NT_NO_DEVICE", "ERR_NT_INTERNAL"};
 
 template <class T, size_t N>
 constexpr size_t table_size(T (&)[N]) {

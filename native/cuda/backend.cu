@@ -1,0 +1,182 @@
+// The CUDA Backend table: device selection, the process-wide stream, memory (cudaMalloc, never
+// managed memory), device scratch, and the table of launchers (native/cuda/cuda_kernels.h) filled
+// ONCE on first use. Nothing here aborts: every runtime error becomes a Status or a null table.
+#include <cuda_runtime.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "cuda/common.cuh"
+#include "cuda/cuda_kernels.h"
+
+namespace nt {
+namespace cuda {
+namespace {
+
+struct Context {
+  bool ok = false;
+  std::string why;
+  cudaStream_t stream = nullptr;
+  Backend table;
+  void* scratch = nullptr;
+  size_t scratch_bytes = 0;
+  double* host_scalar = nullptr;
+  std::mutex scratch_mu;
+};
+
+void* dev_alloc(size_t bytes) {
+  void* p = nullptr;
+  if (bytes == 0) bytes = 256;
+  if (cudaMalloc(&p, bytes) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky-free error so later calls are not blamed
+    return nullptr;
+  }
+  return p;
+}
+void dev_free(void* p) {
+  if (p) cudaFree(p);
+}
+void h2d(void* dst, const void* src, size_t bytes) {
+  if (bytes) cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cur_stream());
+  cudaStreamSynchronize(cur_stream());  // src may be freed by the caller after return
+}
+void d2h(void* dst, const void* src, size_t bytes) {
+  if (bytes) cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cur_stream());
+  cudaStreamSynchronize(cur_stream());
+}
+void d2d(void* dst, const void* src, size_t bytes) {
+  if (bytes) cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cur_stream());
+}
+void fill(float* dst, float v, int64_t n) { (void)fill_f32_cuda(dst, v, n); }
+
+void fill_table(Backend* b) {
+  b->name = "cuda";
+  b->isa = Isa::kPortable;
+  b->alloc = dev_alloc;
+  b->free = dev_free;
+  b->copy_to_device = h2d;
+  b->copy_to_host = d2h;
+  b->copy = d2d;
+  b->fill = fill;
+  b->gemm = gemm_f32_cuda;
+  b->axpy = axpy_f32_cuda;
+  b->scale = scale_f32_cuda;
+  b->clamp = clamp_f32_cuda;
+  b->act_forward = act_forward_f32_cuda;
+  b->act_backward = act_backward_f32_cuda;
+  b->act_backward_from_output = act_backward_from_output_f32_cuda;
+  b->copy_cols = copy_cols_f32_cuda;
+  b->sum_squares = sum_squares_f32_cuda;
+  b->dot = dot_f32_cuda;
+  b->col_sum = col_sum_f32_cuda;
+  b->softmax = softmax_f32_cuda;
+  b->softmax_backward = softmax_backward_f32_cuda;
+  b->layer_norm_forward = layer_norm_forward_f32_cuda;
+  b->layer_norm_backward = layer_norm_backward_f32_cuda;
+  b->batch_norm_batch_stats = batch_norm_batch_stats_f32_cuda;
+  b->batch_norm_moving_stats = batch_norm_moving_stats_f32_cuda;
+  b->batch_norm_apply = batch_norm_apply_f32_cuda;
+  b->batch_norm_backward = batch_norm_backward_f32_cuda;
+  b->batch_norm_frozen_backward = batch_norm_frozen_backward_f32_cuda;
+  b->batch_norm_update_moving = batch_norm_update_moving_f32_cuda;
+  b->dropout_forward = dropout_forward_f32_cuda;
+  b->dropout_backward = dropout_backward_f32_cuda;
+  b->softmax_xent = softmax_xent_f32_cuda;
+  b->sgd_step = sgd_step_f32_cuda;
+  b->adam_step = adam_step_f32_cuda;
+  b->rmsprop_step = rmsprop_step_f32_cuda;
+  b->adagrad_step = adagrad_step_f32_cuda;
+}
+
+Context& ctx() {
+  static Context* c = [] {
+    auto* k = new Context();  // never freed: the CUDA runtime may already be gone at exit
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e == cudaErrorNoDevice || (e == cudaSuccess && n == 0)) {
+      k->why = "this machine has no CUDA device";
+    } else if (e == cudaErrorInsufficientDriver) {
+      k->why = "this machine has no CUDA driver (or one older than the runtime nodetrain was built with)";
+    } else if (e != cudaSuccess) {
+      k->why = std::string("the CUDA runtime reports: ") + cudaGetErrorString(e);
+    } else if ((e = cudaSetDevice(0)) != cudaSuccess ||
+               (e = cudaStreamCreateWithFlags(&k->stream, cudaStreamNonBlocking)) != cudaSuccess ||
+               (e = cudaMallocHost(reinterpret_cast<void**>(&k->host_scalar), sizeof(double))) != cudaSuccess) {
+      k->why = std::string("the CUDA device could not be initialised: ") + cudaGetErrorString(e);
+    } else {
+      k->ok = true;
+      fill_table(&k->table);
+      const char* env = std::getenv("NODETRAIN_CUDA_GEMM");
+      if (env && std::strcmp(env, "tf32") == 0) set_default_gemm_precision(GemmPrecision::kTf32);
+      if (env && std::strcmp(env, "bf16") == 0) set_default_gemm_precision(GemmPrecision::kBf16);
+    }
+    cudaGetLastError();
+    return k;
+  }();
+  return *c;
+}
+
+}  // namespace
+
+bool available(std::string* why) {
+  Context& c = ctx();
+  if (why) *why = c.why;
+  return c.ok;
+}
+
+Status devices(std::vector<DeviceInfo>* out) {
+  out->clear();
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();
+    return Status::Ok();  // no driver / no device: an empty list
+  }
+  for (int i = 0; i < n; ++i) {
+    cudaDeviceProp p;
+    NT_CUDA_RETURN(cudaGetDeviceProperties(&p, i), "cudaGetDeviceProperties");
+    DeviceInfo d;
+    d.index = i;
+    d.name = p.name;
+    d.major = p.major;
+    d.minor = p.minor;
+    d.multiprocessors = p.multiProcessorCount;
+    d.total_memory = p.totalGlobalMem;
+    out->push_back(d);
+  }
+  return Status::Ok();
+}
+
+const Backend* backend() {
+  Context& c = ctx();
+  return c.ok ? &c.table : nullptr;
+}
+
+void* stream() { return ctx().stream; }
+
+Status synchronize() { return from_cuda(cudaStreamSynchronize(ctx().stream), "cudaStreamSynchronize"); }
+
+Status last_error(const char* where) { return from_cuda(cudaGetLastError(), where); }
+
+Status scratch(size_t bytes, void** p) {
+  Context& c = ctx();
+  std::lock_guard<std::mutex> lock(c.scratch_mu);
+  if (bytes > c.scratch_bytes) {
+    if (c.scratch) {
+      cudaStreamSynchronize(c.stream);
+      cudaFree(c.scratch);
+      c.scratch = nullptr;
+      c.scratch_bytes = 0;
+    }
+    const size_t want = bytes < 4096 ? 4096 : bytes * 2;
+    NT_CUDA_RETURN(cudaMalloc(&c.scratch, want), "cudaMalloc (scratch)");
+    c.scratch_bytes = want;
+  }
+  *p = c.scratch;
+  return Status::Ok();
+}
+
+double* host_scalar() { return ctx().host_scalar; }
+
+}  // namespace cuda
+}  // namespace nt

@@ -1,0 +1,63 @@
+// Host launchers of the CUDA kernels, one family per .cu file, with the kernel API's signatures
+// (nodetrain/kernels.h) over device pointers. native/cuda/backend.cu puts them in the table.
+// Names say op, dtype and device: <op>_f32_cuda.
+#pragma once
+#include "cuda/cuda_backend.h"
+
+namespace nt {
+namespace cuda {
+
+// gemm.cu
+Status gemm_f32_cuda(const GemmArgs& a);  // the table's slot: the default precision, kAuto
+// elementwise.cu
+Status fill_f32_cuda(float* dst, float v, int64_t n);
+Status axpy_f32_cuda(float alpha, const float* x, int64_t n, float* y);
+Status scale_f32_cuda(const float* x, float alpha, int64_t n, float* out);
+Status clamp_f32_cuda(float* x, float lo, float hi, int64_t n);
+Status act_forward_f32_cuda(Act act, float alpha, const float* x, int64_t n, float* y);
+Status act_backward_f32_cuda(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
+                             float* dx);
+Status act_backward_from_output_f32_cuda(Act act, const float* y, const float* dy, int64_t n, float* dx);
+Status copy_cols_f32_cuda(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst, int64_t ldd,
+                          bool accumulate);
+Status dropout_forward_f32_cuda(const float* x, const float* u, int64_t n, float keep, float* mask, float* y);
+Status dropout_backward_f32_cuda(const float* dy, const float* mask, int64_t n, float* dx);
+// reduce.cu
+Status sum_squares_f32_cuda(const float* x, int64_t n, double* out);
+Status dot_f32_cuda(const float* x, const float* y, int64_t n, double* out);
+Status col_sum_f32_cuda(const float* x, int64_t rows, int64_t cols, int64_t ldx, float* out, bool accumulate);
+Status softmax_f32_cuda(const float* x, int64_t rows, int64_t cols, float* y);
+Status softmax_backward_f32_cuda(const float* y, const float* dy, int64_t rows, int64_t cols, float* dx);
+Status softmax_xent_f32_cuda(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
+                             int64_t cols, double* loss, float* grad, float grad_scale);
+// Device-resident twin: the loss sum (not the mean) accumulated into dev_loss[0] (no sync).
+Status softmax_xent_f32_cuda_dev(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
+                                 int64_t cols, double* dev_loss, float* grad, float grad_scale);
+// norm.cu
+Status layer_norm_forward_f32_cuda(const float* x, int64_t rows, int64_t cols, const float* gamma, const float* beta,
+                                   float eps, float* stats, float* y);
+Status layer_norm_backward_f32_cuda(const float* x, const float* stats, const float* dy, int64_t rows, int64_t cols,
+                                    const float* gamma, float* dgamma, float* dbeta, float* dx);
+Status batch_norm_batch_stats_f32_cuda(const float* x, int64_t rows, int64_t cols, float eps, double* work,
+                                       float* mean, float* rstd, float* var);
+Status batch_norm_moving_stats_f32_cuda(const float* moving_mean, const float* moving_var, int64_t cols, float eps,
+                                        float* mean, float* rstd);
+Status batch_norm_apply_f32_cuda(const float* x, int64_t rows, int64_t cols, const float* mean, const float* rstd,
+                                 const float* gamma, const float* beta, float* y);
+Status batch_norm_backward_f32_cuda(const float* x, const float* dy, int64_t rows, int64_t cols, const float* mean,
+                                    const float* rstd, const float* gamma, double* work, float* dgamma,
+                                    float* dbeta, float* dx);
+Status batch_norm_frozen_backward_f32_cuda(const float* dy, int64_t rows, int64_t cols, const float* rstd,
+                                           const float* gamma, float* dx);
+Status batch_norm_update_moving_f32_cuda(const float* mean, const float* var, int64_t cols, float momentum,
+                                         float* moving_mean, float* moving_var);
+// optim.cu (single range; the multi-group fused step is cuda::multi_step)
+Status sgd_step_f32_cuda(const SgdParams& p, float* param, const float* grad, float* momentum_buf, int64_t n);
+Status adam_step_f32_cuda(const AdamParams& p, float* param, const float* grad, float* m, float* v, float* vmax,
+                          int64_t n);
+Status rmsprop_step_f32_cuda(const RmspropParams& p, float* param, const float* grad, float* sq, float* buf,
+                             float* gavg, int64_t n);
+Status adagrad_step_f32_cuda(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n);
+
+}  // namespace cuda
+}  // namespace nt

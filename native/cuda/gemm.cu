@@ -1,0 +1,333 @@
+// GEMM on the device: C[M,N] = act(alpha * op(A) op(B) + beta * C + bias[N]), the contract of
+// nodetrain/kernels.h (row-major, leading dimensions, transposes, fused bias + activation epilogue).
+//
+// Three implementations:
+//  * gemm_f32_simt_64x64: plain FP32 FMA tiles, 64x64 per 256-thread block, 4x4 per thread, BK=16.
+//  * gemm_mma_128x128<kTf32|kBf16>: tensor cores through warp-level `mma.sync` (sm_80+), FP32
+//    accumulation. 128x128x32 block tiles, 8 warps as 2 (M) x 4 (N), each warp 64x32 = 4x4 MMA
+//    tiles; the next K tile is prefetched into registers while the current one is multiplied
+//    (a register double buffer). Operands stay float32 in shared memory and are rounded when the
+//    fragments are built (cvt.rna.tf32.f32, or __floats2bfloat162_rn), since the API's storage is
+//    float32.
+//  * cuBLAS (cublasGemmEx, COMPUTE_32F / _FAST_TF32 / _FAST_16BF), loaded with dlopen at run time
+//    when present (cublas_loader.cc): the addon links only the CUDA runtime. The epilogue then runs
+//    as a separate bias+activation kernel.
+//
+// Fragment layouts (PTX ISA, "Matrix Fragments for mma.m16n8k8" (.tf32) and "for mma.m16n8k16"
+// (.bf16); the same as CUTLASS include/cute/atom/mma_traits_sm80.hpp, SM80_16x8x8_F32TF32TF32F32_TN
+// and SM80_16x8x16_F32BF16BF16F32_TN in include/cute/arch/mma_sm80.hpp), with g = lane / 4 and
+// t = lane % 4:
+//   m16n8k8 tf32:  A a0 (g, t)  a1 (g+8, t)  a2 (g, t+4)  a3 (g+8, t+4)
+//                  B b0 (k=t, n=g)  b1 (k=t+4, n=g)
+//   m16n8k16 bf16: A r0 (g, 2t..2t+1)  r1 (g+8, 2t..2t+1)  r2 (g, 2t+8..2t+9)  r3 (g+8, 2t+8..2t+9)
+//                  B r0 (k=2t..2t+1, n=g)  r1 (k=2t+8..2t+9, n=g)   (lower k in the low half)
+//   C/D (both):    c0 (g, 2t)  c1 (g, 2t+1)  c2 (g+8, 2t)  c3 (g+8, 2t+1)
+// Shared-memory padding (+4 floats on A rows, +8 on B rows) makes the fragment reads of a warp hit
+// 32 different banks. llm.c (llmc/matmul.cuh) takes the same shape of epilogue fusion (bias and
+// GELU after the product) through cuBLASLt; here the fusion is in the kernel's store.
+#include <cuda_bf16.h>
+
+#include <atomic>
+
+#include "cuda/common.cuh"
+#include "cuda/cublas_loader.h"
+#include "cuda/cuda_kernels.h"
+
+namespace nt {
+namespace cuda {
+namespace {
+
+struct Dev {
+  bool ta, tb;
+  int m, n, k;
+  float alpha, beta;
+  const float* a;
+  int lda;
+  const float* b;
+  int ldb;
+  float* c;
+  int ldc;
+  const float* bias;
+  Act act;
+};
+
+__device__ __forceinline__ float load_a(const Dev& p, int r, int kk) {
+  if (r >= p.m || kk >= p.k) return 0.f;
+  return p.ta ? p.a[static_cast<int64_t>(kk) * p.lda + r] : p.a[static_cast<int64_t>(r) * p.lda + kk];
+}
+__device__ __forceinline__ float load_b(const Dev& p, int kk, int cc) {
+  if (kk >= p.k || cc >= p.n) return 0.f;
+  return p.tb ? p.b[static_cast<int64_t>(cc) * p.ldb + kk] : p.b[static_cast<int64_t>(kk) * p.ldb + cc];
+}
+__device__ __forceinline__ void store_c(const Dev& p, int r, int cc, float acc) {
+  if (r >= p.m || cc >= p.n) return;
+  float* dst = p.c + static_cast<int64_t>(r) * p.ldc + cc;
+  float v = p.alpha * acc;
+  if (p.beta != 0.f) v += p.beta * *dst;
+  if (p.bias) v += p.bias[cc];
+  *dst = act_apply(p.act, 0.f, v);
+}
+
+// The index pair (row of the tile, k of the tile) of element e of a tile load, chosen so that the
+// contiguous dimension of the stored matrix runs across neighbouring threads (coalesced).
+template <int ROWS, int BK>
+__device__ __forceinline__ void a_index(bool trans, int e, int* r, int* kk) {
+  if (!trans) { *r = e / BK; *kk = e % BK; }
+  else { *kk = e / ROWS; *r = e % ROWS; }
+}
+template <int COLS, int BK>
+__device__ __forceinline__ void b_index(bool trans, int e, int* kk, int* cc) {
+  if (!trans) { *kk = e / COLS; *cc = e % COLS; }
+  else { *cc = e / BK; *kk = e % BK; }
+}
+
+// ---------------------------------------------------------------- FP32 FMA tiles
+constexpr int kSB = 64, kSK = 16;
+__global__ void __launch_bounds__(256) gemm_f32_simt_64x64(const Dev p) {
+  __shared__ float As[kSK][kSB + 4];
+  __shared__ float Bs[kSK][kSB + 4];
+  const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+  const int m0 = blockIdx.y * kSB, n0 = blockIdx.x * kSB;
+  float acc[4][4] = {};
+  for (int k0 = 0; k0 < p.k; k0 += kSK) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      int r, kk, cc;
+      a_index<kSB, kSK>(p.ta, tid + i * 256, &r, &kk);
+      As[kk][r] = load_a(p, m0 + r, k0 + kk);
+      b_index<kSB, kSK>(p.tb, tid + i * 256, &kk, &cc);
+      Bs[kk][cc] = load_b(p, k0 + kk, n0 + cc);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < kSK; ++kk) {
+      float av[4], bv[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        av[i] = As[kk][ty * 4 + i];
+        bv[i] = Bs[kk][tx * 4 + i];
+      }
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) store_c(p, m0 + ty * 4 + i, n0 + tx * 4 + j, acc[i][j]);
+}
+
+// ---------------------------------------------------------------- tensor cores (mma.sync)
+constexpr int kBM = 128, kBN = 128, kBK = 32, kAP = kBK + 4, kBP = kBN + 8;
+constexpr int kLoads = kBM * kBK / 256;  // 16 elements of A and of B per thread per K tile
+
+__device__ __forceinline__ uint32_t tf32(float x) {
+  uint32_t r;
+  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
+  return r;
+}
+__device__ __forceinline__ uint32_t bf16x2(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);  // .x (low half) = lo
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+template <int PREC>
+__global__ void __launch_bounds__(256) gemm_mma_128x128(const Dev p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  __shared__ float As[kBM][kAP];
+  __shared__ float Bs[kBK][kBP];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, t = lane & 3;
+  const int wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
+  const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
+  float acc[4][4][4] = {};
+  float ra[kLoads], rb[kLoads];
+  auto fetch = [&](int k0) {
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) {
+      int r, kk, cc;
+      a_index<kBM, kBK>(p.ta, tid + i * 256, &r, &kk);
+      ra[i] = load_a(p, m0 + r, k0 + kk);
+      b_index<kBN, kBK>(p.tb, tid + i * 256, &kk, &cc);
+      rb[i] = load_b(p, k0 + kk, n0 + cc);
+    }
+  };
+  auto stash = [&]() {
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) {
+      int r, kk, cc;
+      a_index<kBM, kBK>(p.ta, tid + i * 256, &r, &kk);
+      As[r][kk] = ra[i];
+      b_index<kBN, kBK>(p.tb, tid + i * 256, &kk, &cc);
+      Bs[kk][cc] = rb[i];
+    }
+  };
+  fetch(0);
+  for (int k0 = 0; k0 < p.k; k0 += kBK) {
+    stash();
+    __syncthreads();
+    if (k0 + kBK < p.k) fetch(k0 + kBK);  // global loads in flight during the MMAs below
+    if (PREC == static_cast<int>(GemmPrecision::kTf32)) {
+#pragma unroll
+      for (int ks = 0; ks < kBK; ks += 8) {
+        uint32_t af[4][4], bfr[4][2];
+#pragma unroll
+        for (int mi = 0; mi < 4; ++mi) {
+          const int r = wm + mi * 16 + g;
+          af[mi][0] = tf32(As[r][ks + t]);
+          af[mi][1] = tf32(As[r + 8][ks + t]);
+          af[mi][2] = tf32(As[r][ks + t + 4]);
+          af[mi][3] = tf32(As[r + 8][ks + t + 4]);
+        }
+#pragma unroll
+        for (int ni = 0; ni < 4; ++ni) {
+          const int c = wn + ni * 8 + g;
+          bfr[ni][0] = tf32(Bs[ks + t][c]);
+          bfr[ni][1] = tf32(Bs[ks + t + 4][c]);
+        }
+#pragma unroll
+        for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+          for (int ni = 0; ni < 4; ++ni) {
+            float* d = acc[mi][ni];
+            asm volatile(
+                "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                "{%0,%1,%2,%3};"
+                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                : "r"(af[mi][0]), "r"(af[mi][1]), "r"(af[mi][2]), "r"(af[mi][3]), "r"(bfr[ni][0]), "r"(bfr[ni][1]));
+          }
+      }
+    } else {
+#pragma unroll
+      for (int ks = 0; ks < kBK; ks += 16) {
+        uint32_t af[4][4], bfr[4][2];
+#pragma unroll
+        for (int mi = 0; mi < 4; ++mi) {
+          const int r = wm + mi * 16 + g;
+          af[mi][0] = bf16x2(As[r][ks + 2 * t], As[r][ks + 2 * t + 1]);
+          af[mi][1] = bf16x2(As[r + 8][ks + 2 * t], As[r + 8][ks + 2 * t + 1]);
+          af[mi][2] = bf16x2(As[r][ks + 2 * t + 8], As[r][ks + 2 * t + 9]);
+          af[mi][3] = bf16x2(As[r + 8][ks + 2 * t + 8], As[r + 8][ks + 2 * t + 9]);
+        }
+#pragma unroll
+        for (int ni = 0; ni < 4; ++ni) {
+          const int c = wn + ni * 8 + g;
+          bfr[ni][0] = bf16x2(Bs[ks + 2 * t][c], Bs[ks + 2 * t + 1][c]);
+          bfr[ni][1] = bf16x2(Bs[ks + 2 * t + 8][c], Bs[ks + 2 * t + 9][c]);
+        }
+#pragma unroll
+        for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+          for (int ni = 0; ni < 4; ++ni) {
+            float* d = acc[mi][ni];
+            asm volatile(
+                "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                "{%0,%1,%2,%3};"
+                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                : "r"(af[mi][0]), "r"(af[mi][1]), "r"(af[mi][2]), "r"(af[mi][3]), "r"(bfr[ni][0]), "r"(bfr[ni][1]));
+          }
+      }
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < 4; ++ni) {
+      const int r = m0 + wm + mi * 16 + g, c = n0 + wn + ni * 8 + 2 * t;
+      store_c(p, r, c, acc[mi][ni][0]);
+      store_c(p, r, c + 1, acc[mi][ni][1]);
+      store_c(p, r + 8, c, acc[mi][ni][2]);
+      store_c(p, r + 8, c + 1, acc[mi][ni][3]);
+    }
+#endif
+}
+
+__global__ void bias_act_k(float* c, int m, int n, int ldc, const float* bias, Act act) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < static_cast<int64_t>(m) * n;
+       i += static_cast<int64_t>(blockDim.x) * gridDim.x) {
+    const int r = static_cast<int>(i / n), j = static_cast<int>(i % n);
+    float* d = c + static_cast<int64_t>(r) * ldc + j;
+    float v = *d;
+    if (bias) v += bias[j];
+    *d = act_apply(act, 0.f, v);
+  }
+}
+
+std::atomic<int> g_default_prec{static_cast<int>(GemmPrecision::kF32)};
+
+Status check_args(const GemmArgs& a) {
+  if (a.m < 0 || a.n < 0 || a.k < 0) return InvalidArgument("Expected sizes >= 0 for gemm but received a negative one");
+  const int64_t lim = (int64_t(1) << 31) - 1;
+  if (a.m > lim || a.n > lim || a.k > lim || a.lda > lim || a.ldb > lim || a.ldc > lim)
+    return InvalidArgument("Expected sizes and leading dimensions below 2^31 for the CUDA gemm but received larger");
+  if (a.ldc < a.n) return InvalidArgument("Expected ldc >= n for gemm but received " + std::to_string(a.ldc));
+  if (a.lda < (a.trans_a ? a.m : a.k)) return InvalidArgument("Expected lda >= the stored row length for gemm but received " + std::to_string(a.lda));
+  if (a.ldb < (a.trans_b ? a.k : a.n)) return InvalidArgument("Expected ldb >= the stored row length for gemm but received " + std::to_string(a.ldb));
+  switch (a.act) {
+    case Act::kNone: case Act::kRelu: case Act::kGelu: case Act::kSigmoid: case Act::kTanh: break;
+    default: return InvalidArgument("Expected linear, relu, gelu, sigmoid or tanh for the gemm epilogue but received " +
+                                    std::string(kActNames[static_cast<int>(a.act)]));
+  }
+  return Status::Ok();
+}
+
+Dev to_dev(const GemmArgs& a) {
+  return Dev{a.trans_a, a.trans_b, static_cast<int>(a.m), static_cast<int>(a.n), static_cast<int>(a.k), a.alpha,
+             a.beta, a.a, static_cast<int>(a.lda), a.b, static_cast<int>(a.ldb), a.c, static_cast<int>(a.ldc), a.bias,
+             a.act};
+}
+
+bool device_has_mma() {
+  static const bool has = [] {
+    int dev = 0, major = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    return major >= 8;
+  }();
+  return has;
+}
+
+}  // namespace
+
+void set_default_gemm_precision(GemmPrecision p) { g_default_prec.store(static_cast<int>(p)); }
+
+Status gemm(const GemmArgs& a, GemmPrecision prec, GemmImpl impl) {
+  NT_RETURN_IF_ERROR(check_args(a));
+  if (a.m == 0 || a.n == 0) return Status::Ok();
+  const Dev p = to_dev(a);
+  if (impl == GemmImpl::kCublas || (impl == GemmImpl::kAuto && cublas_loaded(nullptr))) {
+    if (!cublas_loaded(nullptr))
+      return Status(StatusCode::kNotSupported, "Expected cuBLAS to be loadable for the cuBLAS gemm but it was not found");
+    NT_RETURN_IF_ERROR(cublas_gemm(a, static_cast<int>(prec), cur_stream()));
+    if (a.bias || a.act != Act::kNone) {
+      const int64_t cnt = a.m * a.n;
+      bias_act_k<<<grid_for(cnt, 256), 256, 0, cur_stream()>>>(a.c, p.m, p.n, p.ldc, a.bias, a.act);
+    }
+    NT_CUDA_LAUNCHED("gemm (cuBLAS epilogue)");
+  }
+  if (prec != GemmPrecision::kF32 && device_has_mma()) {
+    const dim3 grid(static_cast<unsigned>((a.n + kBN - 1) / kBN), static_cast<unsigned>((a.m + kBM - 1) / kBM));
+    if (prec == GemmPrecision::kTf32)
+      gemm_mma_128x128<static_cast<int>(GemmPrecision::kTf32)><<<grid, 256, 0, cur_stream()>>>(p);
+    else
+      gemm_mma_128x128<static_cast<int>(GemmPrecision::kBf16)><<<grid, 256, 0, cur_stream()>>>(p);
+    NT_CUDA_LAUNCHED("gemm_mma_128x128");
+  }
+  // FP32 (or a device without mma.sync for TF32/BF16: the FP32 result is the more accurate one).
+  const dim3 grid(static_cast<unsigned>((a.n + kSB - 1) / kSB), static_cast<unsigned>((a.m + kSB - 1) / kSB));
+  gemm_f32_simt_64x64<<<grid, 256, 0, cur_stream()>>>(p);
+  NT_CUDA_LAUNCHED("gemm_f32_simt_64x64");
+}
+
+Status gemm_f32_cuda(const GemmArgs& a) {
+  return gemm(a, static_cast<GemmPrecision>(g_default_prec.load()), GemmImpl::kOwn);
+}
+
+}  // namespace cuda
+}  // namespace nt

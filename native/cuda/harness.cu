@@ -1,0 +1,358 @@
+// Test and benchmark entry points of the CUDA backend (reached from JavaScript through
+// native/binding/cuda_binding.cc): run one kernel by name on host buffers (upload, run, download)
+// for the parity tests in scripts/device/parity.js, and time kernels with CUDA events for
+// scripts/device/check.sh. Kernel names and their argument orders (buf / i / f of KernelArgs):
+//   gemm            i m n k trans_a trans_b act precision impl; f alpha beta; buf a b c [bias]
+//   sum_squares     buf x -> scalar            dot  buf x y -> scalar
+//   col_sum         i rows cols accumulate; buf x out
+//   act_forward     i act; f alpha; buf x y    act_backward  i act; f alpha; buf x y dy dx
+//   softmax         i rows cols; buf x y       softmax_backward  i rows cols; buf y dy dx
+//   softmax_xent    i rows cols sparse; f grad_scale; buf logits targets|labels(as floats) grad -> loss
+//   layer_norm_forward  i rows cols; f eps; buf x gamma beta stats y
+//   layer_norm_backward i rows cols; buf x stats dy gamma dgamma dbeta dx
+//   batch_norm_batch_stats i rows cols; f eps; buf x mean rstd var
+//   batch_norm_apply    i rows cols; buf x mean rstd gamma beta y
+//   batch_norm_backward i rows cols; buf x dy mean rstd gamma dgamma dbeta dx
+//   dropout_philox  i seed offset; f keep; buf x mask y       philox_uniform  i seed offset; buf u
+//   sgd_step        i step nesterov; f lr momentum dampening wd grad_scale; buf p g buf
+//   adam_step       i step amsgrad decoupled; f lr b1 b2 eps wd grad_scale; buf p g m v [vmax]
+//   multi_adam      i step split decoupled; f lr0 lr1 wd b1 b2 eps clip; buf p g m v
+//                   (global norm + clip scale + non-finite flag + one fused two-group launch)
+//                   -> scalars sumsq, flag
+//   global_norm     buf g -> scalars sumsq, flag
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include "cuda/common.cuh"
+#include "cuda/cuda_kernels.h"
+
+namespace nt {
+namespace cuda {
+namespace {
+
+const char* const kNames[] = {"gemm", "sum_squares", "dot", "col_sum", "act_forward", "act_backward", "softmax",
+                              "softmax_backward", "softmax_xent", "layer_norm_forward", "layer_norm_backward",
+                              "batch_norm_batch_stats", "batch_norm_apply", "batch_norm_backward", "dropout_philox",
+                              "philox_uniform", "sgd_step", "adam_step", "multi_adam", "global_norm"};
+
+struct DevBufs {
+  std::vector<float*> p;
+  ~DevBufs() {
+    for (float* x : p) cudaFree(x);
+  }
+};
+
+Status need(const KernelArgs& a, int nbuf, int ni, int nf, const std::string& name) {
+  if (a.nbuf < nbuf || a.ni < ni || a.nf < nf)
+    return InvalidArgument("Expected at least " + std::to_string(nbuf) + " buffers, " + std::to_string(ni) +
+                           " integers and " + std::to_string(nf) + " numbers for " + name + " but received fewer");
+  return Status::Ok();
+}
+
+struct Scalars {
+  double* d = nullptr;
+  Scalars() { cudaMalloc(&d, 2 * sizeof(double)); }
+  ~Scalars() { cudaFree(d); }
+  int* flag() { return reinterpret_cast<int*>(d + 1); }
+  Status read(std::vector<double>* out) {
+    double h[2];
+    NT_CUDA_RETURN(cudaMemcpyAsync(h, d, sizeof h, cudaMemcpyDeviceToHost, cur_stream()), "read scalars");
+    NT_CUDA_RETURN(cudaStreamSynchronize(cur_stream()), "read scalars");
+    int f;
+    std::memcpy(&f, &h[1], sizeof f);
+    out->push_back(h[0]);
+    out->push_back(f);
+    return Status::Ok();
+  }
+};
+
+Status dispatch(const std::string& n, KernelArgs& a, float* const* b, std::vector<double>* out) {
+  const Backend& be = *backend();
+  auto L = [&](int k) { return a.len[k]; };
+  if (n == "gemm") {
+    NT_RETURN_IF_ERROR(need(a, 3, 8, 2, n));
+    GemmArgs g;
+    g.m = a.i[0]; g.n = a.i[1]; g.k = a.i[2]; g.trans_a = a.i[3]; g.trans_b = a.i[4];
+    g.act = static_cast<Act>(a.i[5]);
+    g.alpha = static_cast<float>(a.f[0]); g.beta = static_cast<float>(a.f[1]);
+    g.a = b[0]; g.lda = g.trans_a ? g.m : g.k;
+    g.b = b[1]; g.ldb = g.trans_b ? g.k : g.n;
+    g.c = b[2]; g.ldc = g.n;
+    g.bias = a.nbuf > 3 && L(3) > 0 ? b[3] : nullptr;
+    if (L(0) < g.m * g.k || L(1) < g.k * g.n || L(2) < g.m * g.n) return InvalidArgument("Expected buffers of m*k, k*n and m*n elements for gemm but received smaller");
+    return gemm(g, static_cast<GemmPrecision>(a.i[6]), static_cast<GemmImpl>(a.i[7]));
+  }
+  if (n == "sum_squares" || n == "dot") {
+    double r = 0;
+    if (n == "dot") NT_RETURN_IF_ERROR(be.dot(b[0], b[1], std::min(L(0), L(1)), &r));
+    else NT_RETURN_IF_ERROR(be.sum_squares(b[0], L(0), &r));
+    out->push_back(r);
+    return Status::Ok();
+  }
+  if (n == "col_sum") { NT_RETURN_IF_ERROR(need(a, 2, 3, 0, n)); return be.col_sum(b[0], a.i[0], a.i[1], a.i[1], b[1], a.i[2]); }
+  if (n == "act_forward") { NT_RETURN_IF_ERROR(need(a, 2, 1, 1, n)); return be.act_forward(static_cast<Act>(a.i[0]), float(a.f[0]), b[0], L(0), b[1]); }
+  if (n == "act_backward") { NT_RETURN_IF_ERROR(need(a, 4, 1, 1, n)); return be.act_backward(static_cast<Act>(a.i[0]), float(a.f[0]), b[0], b[1], b[2], L(0), b[3]); }
+  if (n == "softmax") { NT_RETURN_IF_ERROR(need(a, 2, 2, 0, n)); return be.softmax(b[0], a.i[0], a.i[1], b[1]); }
+  if (n == "softmax_backward") { NT_RETURN_IF_ERROR(need(a, 3, 2, 0, n)); return be.softmax_backward(b[0], b[1], a.i[0], a.i[1], b[2]); }
+  if (n == "softmax_xent") {
+    NT_RETURN_IF_ERROR(need(a, 3, 3, 1, n));
+    const int64_t rows = a.i[0], cols = a.i[1];
+    double loss = 0;
+    if (a.i[2]) {  // labels arrive as floats: convert on the host, upload as int32
+      std::vector<float> hl(static_cast<size_t>(rows));
+      std::vector<int32_t> li(static_cast<size_t>(rows));
+      NT_CUDA_RETURN(cudaMemcpy(hl.data(), b[1], rows * sizeof(float), cudaMemcpyDeviceToHost), "labels");
+      for (int64_t r = 0; r < rows; ++r) li[r] = static_cast<int32_t>(hl[r]);
+      NT_CUDA_RETURN(cudaMemcpy(b[1], li.data(), rows * sizeof(int32_t), cudaMemcpyHostToDevice), "labels");
+      NT_RETURN_IF_ERROR(be.softmax_xent(b[0], nullptr, reinterpret_cast<const int32_t*>(b[1]), rows, cols, &loss, b[2], float(a.f[0])));
+    } else {
+      NT_RETURN_IF_ERROR(be.softmax_xent(b[0], b[1], nullptr, rows, cols, &loss, b[2], float(a.f[0])));
+    }
+    out->push_back(loss);
+    return Status::Ok();
+  }
+  if (n == "layer_norm_forward") { NT_RETURN_IF_ERROR(need(a, 5, 2, 1, n)); return be.layer_norm_forward(b[0], a.i[0], a.i[1], b[1], b[2], float(a.f[0]), b[3], b[4]); }
+  if (n == "layer_norm_backward") { NT_RETURN_IF_ERROR(need(a, 7, 2, 0, n)); return be.layer_norm_backward(b[0], b[1], b[2], a.i[0], a.i[1], b[3], b[4], b[5], b[6]); }
+  if (n == "batch_norm_batch_stats") { NT_RETURN_IF_ERROR(need(a, 4, 2, 1, n)); return be.batch_norm_batch_stats(b[0], a.i[0], a.i[1], float(a.f[0]), nullptr, b[1], b[2], b[3]); }
+  if (n == "batch_norm_apply") { NT_RETURN_IF_ERROR(need(a, 6, 2, 0, n)); return be.batch_norm_apply(b[0], a.i[0], a.i[1], b[1], b[2], b[3], b[4], b[5]); }
+  if (n == "batch_norm_backward") { NT_RETURN_IF_ERROR(need(a, 8, 2, 0, n)); return be.batch_norm_backward(b[0], b[1], a.i[0], a.i[1], b[2], b[3], b[4], nullptr, b[5], b[6], b[7]); }
+  if (n == "dropout_philox") { NT_RETURN_IF_ERROR(need(a, 3, 2, 1, n)); return dropout_philox_forward(b[0], L(0), float(a.f[0]), uint64_t(a.i[0]), uint64_t(a.i[1]), b[1], b[2]); }
+  if (n == "philox_uniform") { NT_RETURN_IF_ERROR(need(a, 1, 2, 0, n)); return philox_uniform(uint64_t(a.i[0]), uint64_t(a.i[1]), L(0), b[0]); }
+  if (n == "sgd_step") {
+    NT_RETURN_IF_ERROR(need(a, 3, 2, 5, n));
+    SgdParams p;
+    p.step = a.i[0]; p.nesterov = a.i[1]; p.lr = float(a.f[0]); p.momentum = float(a.f[1]); p.dampening = float(a.f[2]);
+    p.weight_decay = float(a.f[3]); p.grad_scale = float(a.f[4]);
+    return be.sgd_step(p, b[0], b[1], b[2], L(0));
+  }
+  if (n == "adam_step") {
+    NT_RETURN_IF_ERROR(need(a, 4, 3, 6, n));
+    AdamParams p;
+    p.step = a.i[0]; p.amsgrad = a.i[1]; p.decoupled = a.i[2]; p.lr = float(a.f[0]); p.beta1 = float(a.f[1]);
+    p.beta2 = float(a.f[2]); p.eps = float(a.f[3]); p.weight_decay = float(a.f[4]); p.grad_scale = float(a.f[5]);
+    return be.adam_step(p, b[0], b[1], b[2], b[3], a.nbuf > 4 ? b[4] : nullptr, L(0));
+  }
+  if (n == "multi_adam" || n == "global_norm") {
+    Scalars s;
+    NT_RETURN_IF_ERROR(zero_scalars(s.d, s.flag()));
+    NT_RETURN_IF_ERROR(global_norm_sq(b[n == "global_norm" ? 0 : 1], L(n == "global_norm" ? 0 : 1), s.d, s.flag()));
+    if (n == "multi_adam") {
+      NT_RETURN_IF_ERROR(need(a, 4, 3, 7, n));
+      float* dscale = nullptr;
+      NT_CUDA_RETURN(cudaMalloc(&dscale, sizeof(float)), "cudaMalloc");
+      std::unique_ptr<float, decltype(&cudaFree)> keep(dscale, cudaFree);
+      NT_RETURN_IF_ERROR(clip_scale(s.d, float(a.f[6]), s.flag(), dscale));
+      MultiStep ms;
+      ms.kind = a.i[2] ? OptKind::kAdamW : OptKind::kAdam;
+      ms.decoupled = a.i[2];
+      ms.step = a.i[0];
+      ms.beta1 = float(a.f[3]); ms.beta2 = float(a.f[4]); ms.eps = float(a.f[5]);
+      ms.ngroups = 2;
+      const int64_t split = a.i[1];
+      for (int k = 0; k < 2; ++k) {
+        GroupStep& gp = ms.groups[k];
+        gp.begin = k == 0 ? 0 : split;
+        gp.end = k == 0 ? split : L(0);
+        gp.lr = float(a.f[k]);
+        gp.weight_decay = float(a.f[2]);
+        const double t = double(ms.step);
+        gp.c1 = float(gp.lr / (1.0 - std::pow(double(ms.beta1), t)));
+        gp.c2 = float(std::sqrt(1.0 - std::pow(double(ms.beta2), t)));
+      }
+      NT_RETURN_IF_ERROR(multi_step(ms, b[0], b[1], b[2], b[3], nullptr, dscale, s.flag()));
+    }
+    return s.read(out);
+  }
+  return InvalidArgument("Expected a CUDA test kernel name (" + std::string(kNames[0]) + ", ...) but received " + n);
+}
+
+template <class F>
+Status time_ms(int warmup, int reps, const F& fn, double* ms) {
+  for (int i = 0; i < warmup; ++i) NT_RETURN_IF_ERROR(fn());
+  cudaEvent_t e0, e1;
+  NT_CUDA_RETURN(cudaEventCreate(&e0), "cudaEventCreate");
+  NT_CUDA_RETURN(cudaEventCreate(&e1), "cudaEventCreate");
+  std::vector<float> t;
+  Status st;
+  for (int i = 0; i < reps && st.ok(); ++i) {
+    cudaEventRecord(e0, cur_stream());
+    st = fn();
+    cudaEventRecord(e1, cur_stream());
+    cudaEventSynchronize(e1);
+    float x = 0;
+    cudaEventElapsedTime(&x, e0, e1);
+    t.push_back(x);
+  }
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  NT_RETURN_IF_ERROR(st);
+  NT_RETURN_IF_ERROR(last_error("bench"));
+  std::sort(t.begin(), t.end());
+  *ms = t.empty() ? 0 : t[t.size() / 2];
+  return Status::Ok();
+}
+
+Status random_dev(DevBufs& bufs, int64_t n, float lo, float hi, float** out, uint64_t seed) {
+  std::vector<float> h(static_cast<size_t>(n));
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  for (auto& v : h) v = d(rng);
+  float* p = nullptr;
+  NT_CUDA_RETURN(cudaMalloc(&p, n * sizeof(float) + 16), "cudaMalloc (bench)");
+  bufs.p.push_back(p);
+  NT_CUDA_RETURN(cudaMemcpy(p, h.data(), n * sizeof(float), cudaMemcpyHostToDevice), "upload (bench)");
+  *out = p;
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<std::string> kernel_names() { return std::vector<std::string>(std::begin(kNames), std::end(kNames)); }
+
+Status run_kernel_on_host_buffers(const std::string& name, KernelArgs& args, std::vector<double>* scalars) {
+  if (!backend()) {
+    std::string why;
+    available(&why);
+    return Status(StatusCode::kNoDevice, "CUDA is not available: " + why);
+  }
+  DevBufs d;
+  for (int k = 0; k < args.nbuf; ++k) {
+    float* p = nullptr;
+    const size_t bytes = static_cast<size_t>(std::max<int64_t>(args.len[k], 1)) * sizeof(float);
+    NT_CUDA_RETURN(cudaMalloc(&p, bytes), "cudaMalloc (test)");
+    d.p.push_back(p);
+    if (args.len[k] > 0)
+      NT_CUDA_RETURN(cudaMemcpy(p, args.buf[k], args.len[k] * sizeof(float), cudaMemcpyHostToDevice), "upload (test)");
+  }
+  NT_RETURN_IF_ERROR(dispatch(name, args, d.p.data(), scalars));
+  NT_CUDA_RETURN(cudaStreamSynchronize(cur_stream()), name.c_str());
+  for (int k = 0; k < args.nbuf; ++k)
+    if (args.len[k] > 0)
+      NT_CUDA_RETURN(cudaMemcpy(args.buf[k], d.p[k], args.len[k] * sizeof(float), cudaMemcpyDeviceToHost), "download (test)");
+  return Status::Ok();
+}
+
+Status bench(const std::string& what, const std::vector<int64_t>& iv, double* ms) {
+  if (!backend()) return Status(StatusCode::kNoDevice, "CUDA is not available");
+  auto I = [&](size_t k, int64_t def) { return k < iv.size() ? iv[k] : def; };
+  DevBufs bufs;
+  if (what == "gemm") {
+    const int64_t m = I(0, 1024), n = I(1, 1024), k = I(2, 1024);
+    float *a, *b, *c;
+    NT_RETURN_IF_ERROR(random_dev(bufs, m * k, -1, 1, &a, 1));
+    NT_RETURN_IF_ERROR(random_dev(bufs, k * n, -1, 1, &b, 2));
+    NT_RETURN_IF_ERROR(random_dev(bufs, m * n, -1, 1, &c, 3));
+    GemmArgs g;
+    g.m = m; g.n = n; g.k = k; g.a = a; g.lda = k; g.b = b; g.ldb = n; g.c = c; g.ldc = n;
+    const auto prec = static_cast<GemmPrecision>(I(3, 0));
+    const auto impl = static_cast<GemmImpl>(I(4, 1));
+    return time_ms(3, 10, [&] { return gemm(g, prec, impl); }, ms);
+  }
+  if (what == "adam" || what == "copy") {
+    const int64_t n = I(0, 100000000);
+    float *p, *g, *m, *v;
+    NT_RETURN_IF_ERROR(random_dev(bufs, n, -1, 1, &p, 1));
+    NT_RETURN_IF_ERROR(random_dev(bufs, n, -1, 1, &g, 2));
+    NT_RETURN_IF_ERROR(random_dev(bufs, n, 0, 0.1f, &m, 3));
+    NT_RETURN_IF_ERROR(random_dev(bufs, n, 0, 0.1f, &v, 4));
+    if (what == "copy") {
+      // The same bytes as one Adam step (read 4 arrays, write 3): copy 3.5 n floats, i.e. read and
+      // write 7 n floats in total.
+      float* dst;
+      NT_RETURN_IF_ERROR(random_dev(bufs, 2 * n, 0, 1, &dst, 5));
+      const size_t bytes = static_cast<size_t>(n) * sizeof(float) * 7 / 2;
+      return time_ms(3, 20, [&] { return from_cuda(cudaMemcpyAsync(dst, p, std::min(bytes, size_t(2 * n) * 4), cudaMemcpyDeviceToDevice, cur_stream()), "copy"); }, ms);
+    }
+    MultiStep ms_;
+    ms_.kind = OptKind::kAdam;
+    ms_.ngroups = 1;
+    ms_.groups[0] = GroupStep{0, n, 1e-3f, 0.f, 1e-2f, 0.03f};
+    return time_ms(3, 20, [&] { return multi_step(ms_, p, g, m, v, nullptr, nullptr, nullptr); }, ms);
+  }
+  if (what == "mlp") {
+    // 784-2048-2048-10 style MLP training step (ReLU, softmax cross-entropy on labels, Adam), all on
+    // the device, no host synchronisation inside a step: the fused plan a compiled model runs.
+    const int64_t B = I(0, 1024), D = I(1, 784), H = I(2, 2048), O = I(3, 10), steps = I(5, 20);
+    const auto prec = static_cast<GemmPrecision>(I(4, 1));
+    const int64_t sizes[6] = {D * H, H, H * H, H, H * O, O};
+    int64_t off[7] = {0};
+    for (int q = 0; q < 6; ++q) off[q + 1] = off[q] + sizes[q];
+    const int64_t P = off[6];
+    float *x, *yl, *W, *G, *M, *V, *h1, *h2, *z, *d2, *d1;
+    NT_RETURN_IF_ERROR(random_dev(bufs, B * D, 0, 1, &x, 1));
+    NT_RETURN_IF_ERROR(random_dev(bufs, B, 0, 1, &yl, 2));
+    NT_RETURN_IF_ERROR(random_dev(bufs, P, -0.03f, 0.03f, &W, 3));
+    NT_RETURN_IF_ERROR(random_dev(bufs, P, 0, 0, &G, 4));
+    NT_RETURN_IF_ERROR(random_dev(bufs, P, 0, 0, &M, 5));
+    NT_RETURN_IF_ERROR(random_dev(bufs, P, 0, 0, &V, 6));
+    NT_RETURN_IF_ERROR(random_dev(bufs, B * H, 0, 0, &h1, 7));
+    NT_RETURN_IF_ERROR(random_dev(bufs, B * H, 0, 0, &h2, 8));
+    NT_RETURN_IF_ERROR(random_dev(bufs, B * O, 0, 0, &z, 9));
+    NT_RETURN_IF_ERROR(random_dev(bufs, B * H, 0, 0, &d2, 10));
+    NT_RETURN_IF_ERROR(random_dev(bufs, B * H, 0, 0, &d1, 11));
+    std::vector<int32_t> lab(static_cast<size_t>(B));
+    for (int64_t r = 0; r < B; ++r) lab[r] = static_cast<int32_t>(r % O);
+    int32_t* labels = reinterpret_cast<int32_t*>(yl);
+    NT_CUDA_RETURN(cudaMemcpy(labels, lab.data(), B * sizeof(int32_t), cudaMemcpyHostToDevice), "labels");
+    Scalars s;
+    float* dscale;
+    NT_RETURN_IF_ERROR(random_dev(bufs, 1, 1, 1, &dscale, 12));
+    int64_t t = 0;
+    auto dense = [&](const float* in, int64_t k, int64_t n, int w, float* out, Act act) {
+      GemmArgs g;
+      g.m = B; g.n = n; g.k = k; g.a = in; g.lda = k; g.b = W + off[w]; g.ldb = n; g.c = out; g.ldc = n;
+      g.bias = W + off[w + 1]; g.act = act;
+      return gemm(g, prec, GemmImpl::kOwn);
+    };
+    auto wgrad = [&](const float* in, int64_t k, int64_t n, const float* dout, int w) {
+      GemmArgs g;  // dW = in^T dout: [k, n] over the batch
+      g.trans_a = true; g.m = k; g.n = n; g.k = B; g.a = in; g.lda = k; g.b = dout; g.ldb = n; g.c = G + off[w]; g.ldc = n;
+      NT_RETURN_IF_ERROR(gemm(g, prec, GemmImpl::kOwn));
+      return col_sum_f32_cuda(dout, B, n, n, G + off[w + 1], false);
+    };
+    auto dgrad = [&](const float* dout, int64_t n, int64_t k, int w, float* din) {
+      GemmArgs g;  // din = dout W^T: [B, k]
+      g.trans_b = true; g.m = B; g.n = k; g.k = n; g.a = dout; g.lda = n; g.b = W + off[w]; g.ldb = n; g.c = din; g.ldc = k;
+      return gemm(g, prec, GemmImpl::kOwn);
+    };
+    auto step = [&]() -> Status {
+      NT_RETURN_IF_ERROR(dense(x, D, H, 0, h1, Act::kRelu));
+      NT_RETURN_IF_ERROR(dense(h1, H, H, 2, h2, Act::kRelu));
+      NT_RETURN_IF_ERROR(dense(h2, H, O, 4, z, Act::kNone));
+      NT_RETURN_IF_ERROR(zero_scalars(s.d, s.flag()));
+      NT_RETURN_IF_ERROR(softmax_xent_f32_cuda_dev(z, nullptr, labels, B, O, s.d, z, 1.f));  // z <- dL/dz
+      NT_RETURN_IF_ERROR(wgrad(h2, H, O, z, 4));
+      NT_RETURN_IF_ERROR(dgrad(z, O, H, 4, d2));
+      NT_RETURN_IF_ERROR(act_backward_from_output_f32_cuda(Act::kRelu, h2, d2, B * H, d2));
+      NT_RETURN_IF_ERROR(wgrad(h1, H, H, d2, 2));
+      NT_RETURN_IF_ERROR(dgrad(d2, H, H, 2, d1));
+      NT_RETURN_IF_ERROR(act_backward_from_output_f32_cuda(Act::kRelu, h1, d1, B * H, d1));
+      NT_RETURN_IF_ERROR(wgrad(x, D, H, d1, 0));
+      NT_RETURN_IF_ERROR(zero_scalars(s.d, s.flag()));
+      NT_RETURN_IF_ERROR(global_norm_sq(G, P, s.d, s.flag()));
+      NT_RETURN_IF_ERROR(clip_scale(s.d, 0.f, s.flag(), dscale));
+      ++t;
+      MultiStep ms_;
+      ms_.kind = OptKind::kAdam;
+      ms_.ngroups = 1;
+      ms_.step = t;
+      const double bc1 = 1 - std::pow(0.9, double(t)), bc2 = 1 - std::pow(0.999, double(t));
+      ms_.groups[0] = GroupStep{0, P, 1e-3f, 0.f, float(1e-3 / bc1), float(std::sqrt(bc2))};
+      return multi_step(ms_, W, G, M, V, nullptr, dscale, s.flag());
+    };
+    double total = 0;
+    NT_RETURN_IF_ERROR(time_ms(2, 1, [&]() -> Status {
+      for (int64_t q = 0; q < steps; ++q) NT_RETURN_IF_ERROR(step());
+      return Status::Ok();
+    }, &total));
+    *ms = total / double(steps);
+    return Status::Ok();
+  }
+  return InvalidArgument("Expected gemm, adam, copy or mlp for the CUDA benchmark but received " + what);
+}
+
+}  // namespace cuda
+}  // namespace nt

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The CUDA device check, in one go on a GPU machine (fits in 8 minutes): loads the carried CUDA
+# build (or builds it there with nvcc when none was carried), runs the CUDA-vs-float64 parity
+# checks, times GEMM / fused Adam / the MLP step against PyTorch in the same run, and writes one
+# JSON and one markdown table to $OUT (or ./device-out).
+# Here, before the call (this machine has nvcc and the node binary; the GPU machine may have no
+# Node.js):   bash scripts/device/check.sh --prepare
+#   builds build-cuda/ (sm_80 + sm_90 + PTX) and packs node, the addon and the scripts into .device/
+#   (ignored by git; name it in the run's carry list).
+# There:      bash scripts/device/check.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+if [ "${1:-}" = "--prepare" ]; then
+  set -e
+  npm run build:cuda >/dev/null
+  mkdir -p .device
+  cp build-cuda/Release/nodetrain.node .device/nodetrain.node
+  xz -T2 -3 -c "$(command -v node)" > .device/node.xz
+  ls -la .device
+  exit 0
+fi
+OUT="${OUT:-$PWD/device-out}"
+mkdir -p "$OUT"
+log() { echo "== $*"; }
+NODE="$(command -v node || true)"
+if [ -f .device/node.xz ]; then
+  xz -dc .device/node.xz > /tmp/nt-node && chmod +x /tmp/nt-node && NODE=/tmp/nt-node
+fi
+[ -n "$NODE" ] || { echo "no node binary: run scripts/device/check.sh --prepare where Node.js is installed"; exit 2; }
+ADDON=.device/nodetrain.node
+if [ ! -f "$ADDON" ]; then
+  log "no carried addon: building with nvcc here"
+  (npm run build:cuda >"$OUT/build.log" 2>&1) || { tail -30 "$OUT/build.log"; exit 2; }
+  ADDON=build-cuda/Release/nodetrain.node
+fi
+export NODETRAIN_ADDON="$PWD/$ADDON"
+# cuBLAS from the PyTorch wheels, when present, for the dlopen path.
+CUBLAS="$(python3 -c 'import nvidia, os, glob; d=os.path.dirname(nvidia.__path__[0]); print((glob.glob(d+"/nvidia/**/libcublas.so*", recursive=True) or [""])[0])' 2>/dev/null || true)"
+[ -n "$CUBLAS" ] && export NODETRAIN_CUBLAS="$CUBLAS" LD_LIBRARY_PATH="$(dirname "$CUBLAS"):${LD_LIBRARY_PATH:-}"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | tee "$OUT/gpu.txt"
+log "cudaInfo"
+"$NODE" -e "console.log(JSON.stringify(require(process.env.NODETRAIN_ADDON).cudaInfo()))" | tee "$OUT/info.json"
+log "parity (CUDA vs float64 references)"
+timeout 150 "$NODE" scripts/device/parity.js "$OUT/parity.json" > "$OUT/parity.log" 2>&1
+PARITY=$?
+grep -E "FAIL|passed" "$OUT/parity.log" | tail -25
+log "PyTorch references"
+timeout 200 python3 scripts/device/torch_bench.py "$OUT/torch.json" > "$OUT/torch.log" 2>&1 || tail -5 "$OUT/torch.log"
+log "nodetrain CUDA timings"
+timeout 120 "$NODE" scripts/device/bench.js "$OUT/torch.json" "$OUT/cuda-check.json" "$OUT/cuda-check.md" 2>&1 | tee "$OUT/bench.log"
+echo "parity exit code: $PARITY"
+exit $PARITY
