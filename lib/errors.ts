@@ -35,7 +35,6 @@ export const ERR = {
   NO_STUDY: 'ERR_NT_NO_STUDY',
   USAGE: 'ERR_NT_USAGE',
   UNAVAILABLE: 'ERR_NT_UNAVAILABLE',
-
   UNSUPPORTED: 'ERR_NT_UNSUPPORTED',
   /** A native error that carried no code. */
   NATIVE: 'ERR_NT_NATIVE',
