@@ -101,7 +101,8 @@ class Model {
   // first k units of a slimmable op such as dense, reading the top-left block of its parameters
   // in the full arena layout) or -1 (bypass: the node passes its single input through). Ops that
   // keep their input's width follow it; others must see full-width inputs. Empty: back to full.
-  // Parameters outside the active sub-network get zero gradients (weight decay still applies).
+  // Parameters outside the active sub-network get zero gradients (the optimizer's weight decay and
+  // moments still move them, as in any step with a zero gradient).
   Status set_active_widths(const std::vector<int64_t>& active);
   bool slimmed() const { return slim_; }
   int64_t active_width(int node) const { return plan_.width[node]; }

@@ -54,11 +54,11 @@ export class SlimmableSupernet implements OneShotStrategy {
    * @example const s = new SlimmableSupernet(mlpSpace({ depth: [1, 3], widths: [32, 64, 128], activations: 'relu', dropout: 0, normalization: 'batch', skip: false, optimizers: 'adam', lr: 1e-3, batchSize: 64, weightDecay: 0 }), spec);
    */
   constructor(space: MlpSpace, spec: MlpObjectiveSpec, options: SupernetOptions = {}) {
+    const skip = space.fixed.skip;
+    if (skip !== false) throw new RangeError(`Expected skip: false for the one-shot supernet but received ${JSON.stringify(skip ?? 'search')}`);
     for (const p of space.params)
       if (!SEARCHED.test(p.name) && cardinality(p) !== 1)
         throw new RangeError(`Expected a space that searches only depth and widths for the one-shot supernet but received a searched "${p.name}"`);
-    const skip = space.fixed.skip;
-    if (skip !== false) throw new RangeError(`Expected skip: false for the one-shot supernet but received ${JSON.stringify(skip ?? 'search')}`);
     this.space = space;
     this.spec = spec;
     this.options = { epochs: options.epochs ?? 10, batchSize: options.batchSize ?? 64, lr: options.lr ?? 2e-3, calibrationBatches: options.calibrationBatches ?? 8, scoreRows: options.scoreRows };
