@@ -40,6 +40,8 @@ export type { StudyLog } from './report/report';
 export { QueueSampler, queueSampler } from './samplers/queue';
 export { kendallTau, spearman, ranks } from './rank';
 export { oneShotSearch } from './oneshot';
+export { SlimmableSupernet, supernetStrategy } from './oneshot/supernet';
+export type { SupernetOptions } from './oneshot/supernet';
 export type { OneShotStrategy, OneShotContext, OneShotOptions, OneShotResult } from './oneshot';
 export { RedisStorage, redisStorage, connectRedis, redactUrl, packDir, unpackDir } from './storage/redis';
 export type { RedisStorageOptions, RedisConnectOptions } from './storage/redis';

@@ -145,6 +145,10 @@ export interface NativeModel {
   evaluate(x: NativeBuffer, y: NativeBuffer, rows: number, cols: number, batchSize: number): Promise<{ loss: number; metrics: number[] }>;
   predict(x: NativeBuffer, rows: number, cols: number, batchSize: number, out: NativeBuffer): Promise<void>;
   trainBatch(x: NativeBuffer, y: NativeBuffer, rows: number, cols: number): Promise<{ loss: number; metrics: number[]; lr: number }>;
+  /** Runs the plan as a sub-network: per node 0 (full), k units (dense) or -1 (bypass); [] resets. */
+  setActiveWidths(widths: number[]): void;
+  /** Batch-norm recalibration: training-mode forward, batch statistics committed with `momentum`. */
+  calibrateBatch(x: NativeBuffer, rows: number, cols: number, momentum: number): Promise<void>;
 }
 
 export interface EngineBinding {

@@ -25,6 +25,8 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                       InstanceMethod<&ModelWrap::Evaluate>("evaluate"),
                       InstanceMethod<&ModelWrap::Predict>("predict"),
                       InstanceMethod<&ModelWrap::TrainBatch>("trainBatch"),
+                      InstanceMethod<&ModelWrap::SetActiveWidths>("setActiveWidths"),
+                      InstanceMethod<&ModelWrap::CalibrateBatch>("calibrateBatch"),
                       InstanceAccessor<&ModelWrap::GetBusy>("busy"),
                       InstanceAccessor<&ModelWrap::GetStep>("step"),
                       InstanceAccessor<&ModelWrap::GetNumParams>("numParams"),

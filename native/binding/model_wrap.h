@@ -100,6 +100,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   Napi::Value Predict(const Napi::CallbackInfo& info);
   Napi::Value TrainBatch(const Napi::CallbackInfo& info);
 
+  // slim_binding.cc (one-shot search: sub-networks of the plan)
+  void SetActiveWidths(const Napi::CallbackInfo& info);
+  Napi::Value CalibrateBatch(const Napi::CallbackInfo& info);
+
   std::unique_ptr<nt::Model> model_;
   std::thread thread_;
   Tsfn tsfn_;

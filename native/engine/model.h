@@ -96,6 +96,21 @@ class Model {
 
   void reseed(uint64_t seed) { plan_.rng.reseed(seed); }
 
+  // ---- slimmable execution (one-shot architecture search; slim.cc) ----
+  // Runs the plan as a sub-network of itself: active[i] per node is 0 (full width), k > 0 (the
+  // first k units of a slimmable op such as dense, reading the top-left block of its parameters
+  // in the full arena layout) or -1 (bypass: the node passes its single input through). Ops that
+  // keep their input's width follow it; others must see full-width inputs. Empty: back to full.
+  // Parameters outside the active sub-network get zero gradients (the optimizer's weight decay and
+  // moments still move them, as in any step with a zero gradient).
+  Status set_active_widths(const std::vector<int64_t>& active);
+  bool slimmed() const { return slim_; }
+  int64_t active_width(int node) const { return plan_.width[node]; }
+  // Batch-norm recalibration: a training-mode forward whose batch statistics are committed into
+  // the moving statistics with `momentum` (0 replaces them; t/(t+1) at batch t gives the mean
+  // over batches); parameters and optimizer state are untouched.
+  Status calibrate_batch(const float* x, int64_t rows, double momentum);
+
  private:
   Model() = default;
   Status build(const ModelSpec& spec, int64_t max_batch);
@@ -123,6 +138,9 @@ class Model {
   DeviceArray snap_params_;
   OptimizerState snap_opt_;
   std::vector<int64_t> inject_steps_;
+  std::vector<int64_t> full_width_;  // widths the plan was built for
+  std::vector<bool> bypass_;         // per node, under set_active_widths
+  bool slim_ = false;
 };
 
 }  // namespace nt

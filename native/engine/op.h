@@ -90,6 +90,8 @@ class RunContext {
   const float* const x;       // the model input (the input op's output)
   int node = -1;
   bool emit_logits = false;   // this op is the output and its activation is fused into the loss
+  // >= 0: the momentum commit() uses for moving statistics instead of the op's own (recalibration).
+  double state_momentum = -1;
 
   int64_t width() const { return plan.width[node]; }
   int64_t count() const { return rows * plan.width[node]; }
@@ -169,6 +171,9 @@ class Op {
   virtual Status check_finite(RunContext& ctx) { return Status::Ok(); }
   // After an applied (not rejected) optimizer step: commit state such as moving statistics.
   virtual Status commit(RunContext& ctx) { return Status::Ok(); }
+  // Slimmable execution (Model::set_active_widths): the op can run on the first k of its output
+  // units, reading a prefix of its parameters with the full layout's leading dimensions.
+  virtual bool slimmable() const { return false; }
 };
 
 using OpFactory = std::unique_ptr<Op> (*)();

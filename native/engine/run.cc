@@ -18,6 +18,10 @@ Status Model::forward(RunContext& ctx, bool logits_out) {
       ctx.set_output(ctx.in(0));
       continue;
     }
+    if (slim_ && bypass_[i]) {  // a layer beyond the active depth
+      ctx.set_output(ctx.in(0));
+      continue;
+    }
     ctx.emit_logits = logits_out && i == out && loss_.fused() && !loss_.fused_on_input();
     NT_RETURN_IF_ERROR(ops_[i]->forward(ctx));
   }
@@ -39,6 +43,10 @@ Status Model::backward(RunContext& ctx) {
   for (int i = start; i >= 0; --i) {
     if (!plan_.needs_grad[i]) continue;
     ctx.node = i;
+    if (slim_ && bypass_[i]) {
+      NT_RETURN_IF_ERROR(ctx.give_grad(0, ctx.dout(), ctx.count()));
+      continue;
+    }
     ctx.emit_logits = i == spec_.output && loss_.fused() && !loss_.fused_on_input();
     NT_RETURN_IF_ERROR(ops_[i]->backward(ctx));
   }
@@ -62,13 +70,17 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
   NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, plan_.dacts[loss_.loss_node()].data(), stats, row_weights));
   if (!std::isfinite(stats->loss_sum)) return Status(StatusCode::kNonFinite, "The loss is not finite");
   for (size_t i = 0; i < ops_.size(); ++i) {
+    if (slim_ && bypass_[i]) continue;
     ctx.node = static_cast<int>(i);
     NT_RETURN_IF_ERROR(ops_[i]->check_finite(ctx));
   }
+  // A sub-network writes only its own blocks of the gradient arena: clear the rest.
+  if (slim_ && n_trainable_) be.fill(grad_.data(), 0.0f, n_trainable_);
   NT_RETURN_IF_ERROR(backward(ctx));
   NT_RETURN_IF_ERROR(apply_update(lr_used));
   // State such as batch-norm moving statistics follows only applied steps.
   for (size_t i = 0; i < ops_.size(); ++i) {
+    if (slim_ && bypass_[i]) continue;
     ctx.node = static_cast<int>(i);
     NT_RETURN_IF_ERROR(ops_[i]->commit(ctx));
   }

@@ -4,8 +4,11 @@
 // bundled digits, each under the same wall-clock budget on 2 worker threads x 1 kernel thread,
 // against the hand-picked 784-256-128-10 MLP trained for the same epochs. Reports best validation
 // and test accuracy, parameter count, trials completed/pruned, and the p99 event-loop delay of the
-// main thread during each search (the search must not block it). One-shot search is not part of
-// this run yet. Writes the markdown table to .bench/nas.md.
+// main thread during each search (the search must not block it). One-shot: a slimmable supernet
+// over depth and widths (relu, batch norm, Adam fixed), trained once with single-path uniform
+// sampling, every candidate scored with inherited weights, the top 3 and 5 held-out candidates
+// retrained (time budget not applied: it runs to completion); its row gives the Kendall tau between
+// one-shot scores and retrained accuracies. Writes the markdown table to .bench/nas.md.
 //
 // Usage: npm run build:ts && node scripts/bench/nas.js [--budget 5m] [--epochs 8] [--train-size 5000] [--quick]
 'use strict';
@@ -38,6 +41,27 @@ const spec = {
   space: { depth: [1, 3], widths: [32, 64, 128, 256], activations: ['relu', 'gelu', 'tanh'], lr: [3e-4, 1e-2] },
   epochs,
 };
+
+async function oneshot(loaded) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-nas-bench-oneshot-'));
+  try {
+    const sp = { ...spec, space: { depth: [1, 3], widths: [32, 64, 128, 256], activations: 'relu', dropout: 0, normalization: 'batch', skip: false, optimizers: 'adam', lr: 2e-3, batchSize: 64, weightDecay: 0 } };
+    const objective = nas.mlpObjective(sp);
+    const study = await nas.createStudy({ space: objective.space, objectives: { name: 'accuracy', direction: 'maximize' }, objectiveId: nas.mlpObjectiveId(sp), dir, seed: 1 });
+    const ex = nas.workerExecutor({ objective: { builtin: 'mlp', spec: sp }, workers: 2, threadsPerWorker: 1 });
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    const t0 = Date.now();
+    const r = await nas.oneShotSearch(study, nas.supernetStrategy(objective.space, sp, { epochs: epochs * 2 }), { executor: ex, retrainTop: 3, heldOut: 5 });
+    h.disable();
+    await ex.close();
+    const { model } = await nt.loadModel(path.join(dir, 'best-model'));
+    const test = await model.evaluate(loaded.test);
+    return { name: `one-shot (${r.candidates.length} scored; tau ${r.kendallTau.toFixed(2)}, rho ${r.spearman.toFixed(2)})`, val: r.best.values[0], test: test.accuracy, params: model.countParams(), trials: `${r.retrained.length} retrained`, seconds: (Date.now() - t0) / 1000, p99: h.percentile(99) / 1e6 };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 async function handPicked(loaded) {
   const m = nt.sequential([nt.dense({ units: 256, activation: 'relu', inputShape: [784] }), nt.dense({ units: 128, activation: 'relu' }), nt.dense({ units: 10, activation: 'softmax' })], { seed: 1 });
@@ -78,6 +102,7 @@ async function search(name, sampler, pruner, loaded) {
   rows.push(await search('tpe', nas.tpeSampler(), undefined, loaded));
   rows.push(await search('evolution', nas.evolutionSampler({ populationSize: 10, sampleSize: 3 }), undefined, loaded));
   rows.push(await search('asha', nas.randomSampler(), nas.ashaPruner({ reductionFactor: 3 }), loaded));
+  rows.push(await oneshot(loaded));
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     `Digits (${trainSize} train images, 20% of them for validation; 1000 test), ${epochs} epochs per trial, ${budgetMs / 1000} s per strategy on 2 workers x 1 thread, ${os.cpus().length} cores (${cpu}).`,

@@ -83,7 +83,7 @@ test('a CSV search on 2 worker threads with two objectives prints the Pareto fro
 
 test('usage errors', async () => {
   await expect(capture(['--trials', '3'])).rejects.toThrow('Expected exactly one of --data <file.csv> or --digits');
-  await expect(capture(['--digits', '--strategy', 'magic'])).rejects.toThrow(/Expected one of random, grid, tpe, evolution, asha, hyperband for --strategy but received "magic"/);
+  await expect(capture(['--digits', '--strategy', 'magic'])).rejects.toThrow(/Expected one of random, grid, tpe, evolution, asha, hyperband, oneshot for --strategy but received "magic"/);
   await expect(capture(['--digits', '--trials=-1'])).rejects.toThrow(/Expected an integer >= 1 for --trials but received "-1"/);
   await expect(capture(['--digits', '--objectives', 'speed'])).rejects.toThrow(/for --objectives but received "speed"/);
   expect(parseDuration('t', '5m')).toBe(300_000);

@@ -2,6 +2,9 @@
 // Activations whose derivative is a function of the output (linear, relu, sigmoid, tanh) run in
 // the GEMM epilogue; the others keep the pre-activation for backward. As the model's output with
 // a sigmoid and binary cross-entropy, the layer emits logits while training (loss fusion).
+// Slimmable: under Model::set_active_widths the layer computes its first ctx.width() units from
+// the first ctx.in_width(0) inputs, i.e. the top-left block of W (leading dimension `units`) and
+// a prefix of b; activations stay compact ([rows, active width]).
 #include "engine/op.h"
 
 namespace nt {
@@ -37,19 +40,22 @@ class DenseOp : public Op {
     return true;
   }
 
+  bool slimmable() const override { return true; }
+
   Status forward(RunContext& ctx) override {
+    const int64_t n = ctx.width(), k = ctx.in_width(0);  // units_, in_w_ unless slimmed
     GemmArgs g;
     g.m = ctx.rows;
-    g.n = units_;
-    g.k = in_w_;
+    g.n = n;
+    g.k = k;
     g.a = ctx.in(0);
-    g.lda = in_w_;
+    g.lda = k;
     g.b = ctx.param(w_);
     g.ldb = units_;
     g.beta = 0.0f;
     g.bias = ctx.param(b_);
     float* y = ctx.out();
-    g.ldc = units_;
+    g.ldc = n;
     if (ctx.emit_logits || from_output_) {
       g.c = y;
       g.act = ctx.emit_logits ? Act::kNone : act_;
@@ -64,6 +70,7 @@ class DenseOp : public Op {
   }
 
   Status backward(RunContext& ctx) override {
+    const int64_t n = ctx.width(), k = ctx.in_width(0);
     float* dy = ctx.dout();
     const int64_t cnt = ctx.count();
     if (!ctx.emit_logits) {  // dz = dy * act'(z), in place
@@ -76,31 +83,31 @@ class DenseOp : public Op {
     if (trainable_) {
       GemmArgs gw;  // dW = X^T dz : [in_w, units]
       gw.trans_a = true;
-      gw.m = in_w_;
-      gw.n = units_;
+      gw.m = k;
+      gw.n = n;
       gw.k = ctx.rows;
       gw.a = ctx.in(0);
-      gw.lda = in_w_;
+      gw.lda = k;
       gw.b = dy;
-      gw.ldb = units_;
+      gw.ldb = n;
       gw.c = ctx.grad(w_);
       gw.ldc = units_;
       NT_RETURN_IF_ERROR(ctx.be.gemm(gw));
-      if (b_ >= 0) NT_RETURN_IF_ERROR(ctx.be.col_sum(dy, ctx.rows, units_, units_, ctx.grad(b_), false));
+      if (b_ >= 0) NT_RETURN_IF_ERROR(ctx.be.col_sum(dy, ctx.rows, n, n, ctx.grad(b_), false));
     }
     if (ctx.in_needs_grad(0)) {
       GemmArgs gx;  // dX (+)= dz W^T : [rows, in_w]
       gx.trans_b = true;
       gx.m = ctx.rows;
-      gx.n = in_w_;
-      gx.k = units_;
+      gx.n = k;
+      gx.k = n;
       gx.a = dy;
-      gx.lda = units_;
+      gx.lda = n;
       gx.b = ctx.param(w_);
       gx.ldb = units_;
       gx.beta = ctx.in_single_consumer(0) ? 0.0f : 1.0f;
       gx.c = ctx.din(0);
-      gx.ldc = in_w_;
+      gx.ldc = k;
       NT_RETURN_IF_ERROR(ctx.be.gemm(gx));
     }
     return Status::Ok();

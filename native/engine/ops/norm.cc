@@ -5,7 +5,8 @@
 // only after an applied optimizer step. batchNorm's `statistics` attr overrides that choice for
 // fine-tuning: 0 follows `trainable`, 1 normalises with (and updates) batch statistics while
 // training even when gamma and beta are frozen (fastai's default), 2 keeps the moving statistics
-// fixed while gamma and beta train.
+// fixed while gamma and beta train. Both run at a reduced width under Model::set_active_widths
+// (the first ctx.width() features and parameter entries).
 #include <cmath>
 
 #include "engine/op.h"
@@ -54,7 +55,7 @@ class LayerNormOp : public Op {
     return Status::Ok();
   }
   Status forward(RunContext& ctx) override {
-    NT_RETURN_IF_ERROR(ctx.be.layer_norm_forward(ctx.in(0), ctx.rows, w_, ctx.param(gamma_), ctx.param(beta_), a_.eps,
+    NT_RETURN_IF_ERROR(ctx.be.layer_norm_forward(ctx.in(0), ctx.rows, ctx.width(), ctx.param(gamma_), ctx.param(beta_), a_.eps,
                                                  stats_.data(), ctx.out()));
     ctx.set_output(ctx.out());
     return Status::Ok();
@@ -63,7 +64,7 @@ class LayerNormOp : public Op {
     float* dgamma = trainable_ ? ctx.grad(gamma_) : nullptr;
     float* dbeta = trainable_ ? ctx.grad(beta_) : nullptr;
     float* dst = ctx.in_needs_grad(0) ? ctx.grad_target(0) : nullptr;
-    NT_RETURN_IF_ERROR(ctx.be.layer_norm_backward(ctx.in(0), stats_.data(), ctx.dout(), ctx.rows, w_, ctx.param(gamma_),
+    NT_RETURN_IF_ERROR(ctx.be.layer_norm_backward(ctx.in(0), stats_.data(), ctx.dout(), ctx.rows, ctx.width(), ctx.param(gamma_),
                                                   dgamma, dbeta, dst));
     return dst ? ctx.accumulate_grad(0, dst, ctx.count()) : Status::Ok();
   }
@@ -91,21 +92,23 @@ class BatchNormOp : public Op {
     return Status::Ok();
   }
   Status forward(RunContext& ctx) override {
+    const int64_t wa = ctx.width();  // w_ unless slimmed
     float* mean_b = stats_.data();
     float* rstd_b = mean_b + w_;
     float* var_b = rstd_b + w_;  // batch variance, folded into the moving statistics after the update
     if (ctx.training && batch_stats_) {
       NT_RETURN_IF_ERROR(
-          ctx.be.batch_norm_batch_stats(ctx.in(0), ctx.rows, w_, a_.eps, ctx.work(2 * w_), mean_b, rstd_b, var_b));
+          ctx.be.batch_norm_batch_stats(ctx.in(0), ctx.rows, wa, a_.eps, ctx.work(2 * wa), mean_b, rstd_b, var_b));
     } else {
-      NT_RETURN_IF_ERROR(ctx.be.batch_norm_moving_stats(ctx.param(mean_), ctx.param(var_), w_, a_.eps, mean_b, rstd_b));
+      NT_RETURN_IF_ERROR(ctx.be.batch_norm_moving_stats(ctx.param(mean_), ctx.param(var_), wa, a_.eps, mean_b, rstd_b));
     }
-    NT_RETURN_IF_ERROR(ctx.be.batch_norm_apply(ctx.in(0), ctx.rows, w_, mean_b, rstd_b, ctx.param(gamma_),
+    NT_RETURN_IF_ERROR(ctx.be.batch_norm_apply(ctx.in(0), ctx.rows, wa, mean_b, rstd_b, ctx.param(gamma_),
                                                ctx.param(beta_), ctx.out()));
     ctx.set_output(ctx.out());
     return Status::Ok();
   }
   Status backward(RunContext& ctx) override {
+    const int64_t wa = ctx.width();
     const float* mean_b = stats_.data();
     const float* rstd_b = mean_b + w_;
     float* dgamma = trainable_ ? ctx.grad(gamma_) : nullptr;
@@ -113,18 +116,18 @@ class BatchNormOp : public Op {
     if (!batch_stats_) {  // fixed statistics: an affine map per feature
       // gamma and beta get the same gradients as with batch statistics, given these (fixed) ones.
       if (dgamma || dbeta) {
-        NT_RETURN_IF_ERROR(ctx.be.batch_norm_backward(ctx.in(0), ctx.dout(), ctx.rows, w_, mean_b, rstd_b,
-                                                      ctx.param(gamma_), ctx.work(2 * w_), dgamma, dbeta, nullptr));
+        NT_RETURN_IF_ERROR(ctx.be.batch_norm_backward(ctx.in(0), ctx.dout(), ctx.rows, wa, mean_b, rstd_b,
+                                                      ctx.param(gamma_), ctx.work(2 * wa), dgamma, dbeta, nullptr));
       }
       if (!ctx.in_needs_grad(0)) return Status::Ok();
       float* dst = ctx.grad_target(0);
-      NT_RETURN_IF_ERROR(ctx.be.batch_norm_frozen_backward(ctx.dout(), ctx.rows, w_, rstd_b, ctx.param(gamma_), dst));
+      NT_RETURN_IF_ERROR(ctx.be.batch_norm_frozen_backward(ctx.dout(), ctx.rows, wa, rstd_b, ctx.param(gamma_), dst));
       return ctx.accumulate_grad(0, dst, ctx.count());
     }
     float* dst = ctx.in_needs_grad(0) ? ctx.grad_target(0) : nullptr;
     if (!dst && !dgamma && !dbeta) return Status::Ok();
-    NT_RETURN_IF_ERROR(ctx.be.batch_norm_backward(ctx.in(0), ctx.dout(), ctx.rows, w_, mean_b, rstd_b,
-                                                  ctx.param(gamma_), ctx.work(2 * w_), dgamma, dbeta, dst));
+    NT_RETURN_IF_ERROR(ctx.be.batch_norm_backward(ctx.in(0), ctx.dout(), ctx.rows, wa, mean_b, rstd_b,
+                                                  ctx.param(gamma_), ctx.work(2 * wa), dgamma, dbeta, dst));
     return dst ? ctx.accumulate_grad(0, dst, ctx.count()) : Status::Ok();
   }
   Status check_finite(RunContext& ctx) override {
@@ -137,7 +140,9 @@ class BatchNormOp : public Op {
   Status commit(RunContext& ctx) override {
     if (!batch_stats_) return Status::Ok();
     const float* mean_b = stats_.data();
-    return ctx.be.batch_norm_update_moving(mean_b, mean_b + 2 * w_, w_, a_.momentum, ctx.param(mean_), ctx.param(var_));
+    const int64_t wa = ctx.width();
+    const float momentum = ctx.state_momentum >= 0 ? static_cast<float>(ctx.state_momentum) : a_.momentum;
+    return ctx.be.batch_norm_update_moving(mean_b, mean_b + 2 * w_, wa, momentum, ctx.param(mean_), ctx.param(var_));
   }
 
  private:
