@@ -208,6 +208,7 @@ export function tensor(values: NestedArray | Float32Array | Int32Array | Float64
   const dt: DType = dtype ?? (v.isTypedArrayOf(values, 'Int32Array') ? 'int32' : 'float32');
   v.oneOf('dtype', dt, ['float32', 'int32'] as const);
   if (ArrayBuffer.isView(values)) {
+    v.liveView('values', values);
     if (!(v.isTypedArrayOf(values, 'Float32Array') || v.isTypedArrayOf(values, 'Int32Array') || v.isTypedArrayOf(values, 'Float64Array'))) {
       throw v.typeError('a Float32Array, Float64Array, Int32Array or nested number arrays', 'values', values);
     }
