@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { dense, loadCsv, loadModel, loadSafetensors, saveModel, sequential, sgd } from '../../lib';
+import { transpileLib } from '../helpers/transpile';
 import { codeOf, savedModel, tempDir, variant } from './corpus';
 
 let dir: string;
@@ -18,7 +19,16 @@ beforeAll(async () => {
   base = path.join(dir, 'base');
   ({ weights } = await savedModel(base));
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let lib: ReturnType<typeof transpileLib> | null = null;
+/** The CLI transpiled from the current sources (never a stale dist/). */
+function cliPath(): string {
+  lib ??= transpileLib();
+  return path.join(lib.dir, 'cli', 'main.js');
+}
+afterAll(() => {
+  lib?.cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 function fifoIn(folder: string, name: string): void {
   fs.rmSync(path.join(folder, name), { force: true });
@@ -61,8 +71,7 @@ test('saving over a folder whose model.json is a named pipe does not block', asy
 });
 
 test('nodetrain train --data /dev/zero fails at once with a code', () => {
-  const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
-  if (!fs.existsSync(cli)) throw new Error(`build the CLI first (npm run build:ts): ${cli}`);
+  const cli = cliPath();
   const r = spawnSync(process.execPath, [cli, 'train', '--data', '/dev/zero', '--target', 'y', '--quiet'], { encoding: 'utf8', timeout: 60000 });
   expect(r.signal).toBeNull();
   expect(r.status).toBe(1);

@@ -15,7 +15,16 @@ let dir: string;
 beforeAll(() => {
   dir = tempDir('housekeeping');
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let lib: ReturnType<typeof transpileLib> | null = null;
+/** The CLI transpiled from the current sources (never a stale dist/). */
+function cliPath(): string {
+  lib ??= transpileLib();
+  return path.join(lib.dir, 'cli', 'main.js');
+}
+afterAll(() => {
+  lib?.cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 /** The pid of a process that has exited. */
 function deadPid(): number {
@@ -77,7 +86,7 @@ test('after saves killed with SIGKILL, one successful save leaves exactly one mo
 });
 
 test('Ctrl-C on nodetrain train: stops at the next step, saves the model marked interrupted, exits 130', async () => {
-  const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
+  const cli = cliPath();
   const out = path.join(dir, 'sigint-model');
   const child = spawn(process.execPath, [cli, 'train', '--epochs', '1000', '--layers', '32', '--out', out], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -98,7 +107,7 @@ test('Ctrl-C on nodetrain train: stops at the next step, saves the model marked 
 });
 
 test('a second Ctrl-C exits at once, without waiting for the save', async () => {
-  const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
+  const cli = cliPath();
   const out = path.join(dir, 'sigint2');
   // Wide layers make the save take long enough for the second Ctrl-C to land during it.
   const child = spawn(process.execPath, [cli, 'train', '--epochs', '1000', '--layers', '2048,2048', '--out', out], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -8,6 +8,7 @@ import * as path from 'path';
 
 import { constant, dataset, dense, loadModel, saveModel, sequence, sequential, sgd, tensor } from '../../lib';
 import type { Schedule } from '../../lib';
+import { transpileLib } from '../helpers/transpile';
 import { codeOf, savedModel, tempDir, variant } from './corpus';
 
 let dir: string;
@@ -17,7 +18,16 @@ beforeAll(async () => {
   base = path.join(dir, 'base');
   await savedModel(base);
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let lib: ReturnType<typeof transpileLib> | null = null;
+/** The CLI transpiled from the current sources (never a stale dist/). */
+function cliPath(): string {
+  lib ??= transpileLib();
+  return path.join(lib.dir, 'cli', 'main.js');
+}
+afterAll(() => {
+  lib?.cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
 
 function detached(): Float32Array {
   const f = new Float32Array(4);
@@ -84,7 +94,7 @@ test('unserialisable metadata leaves no file behind (metadata is checked before 
 });
 
 test('nodetrain train --layers 16777216 fails with ERR_NT_OUT_OF_MEMORY naming the layer', () => {
-  const cli = path.join(__dirname, '..', '..', 'dist', 'lib', 'cli', 'main.js');
+  const cli = cliPath();
   const r = spawnSync(process.execPath, [cli, 'train', '--layers', '16777216', '--epochs', '1', '--quiet'], { encoding: 'utf8', timeout: 120000, cwd: dir });
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/dense_1\/kernel of shape \[784, 16777216\].*\(ERR_NT_OUT_OF_MEMORY\)/);
