@@ -31,7 +31,7 @@
       "dependencies": ["nt_avx2"],
       "sources": ["<!@(node scripts/list-sources.js core)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/include", "native"],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "<@(nt_cflags)", "-pthread"],

@@ -25,6 +25,7 @@ export function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (ArrayBuffer.isView(value) && isDetached(value)) return `a ${value.constructor.name} whose buffer is detached`;
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of length ${(value as unknown as { length: number }).length}`;
   const ctor = (value as object).constructor?.name;
   if (ctor === 'Tensor') {
@@ -126,4 +127,26 @@ interface TypedArrayKinds {
  */
 export function isTypedArrayOf<K extends keyof TypedArrayKinds>(x: unknown, kind: K): x is TypedArrayKinds[K] {
   return ArrayBuffer.isView(x) && Object.prototype.toString.call(x) === `[object ${kind}]`;
+}
+
+/** True for a typed array or DataView whose ArrayBuffer was detached (transferred). */
+export function isDetached(view: ArrayBufferView): boolean {
+  const buf = view.buffer as ArrayBuffer & { detached?: unknown };
+  if (typeof buf.detached === 'boolean') return buf.detached;
+  if (view.byteLength !== 0 || buf.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buf); // throws TypeError on a detached buffer
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Refuses a typed array whose buffer was detached (transferred to a worker or structuredClone'd
+ * with `transfer`); reading it would throw an uncoded TypeError later.
+ * @throws ArgumentTypeError ERR_NT_INVALID_ARGUMENT_TYPE naming `name`.
+ */
+export function liveView(name: string, value: unknown): void {
+  if (ArrayBuffer.isView(value) && isDetached(value)) throw typeError('a typed array with a live (not detached) buffer', name, value);
 }

@@ -10,6 +10,7 @@ import { parseArgs } from 'util';
 
 import * as nt from '../index';
 import { finetuneCommand } from './finetune';
+import { fitInterruptible } from './interrupt';
 import { reportCommand, searchCommand } from './search';
 import { workerCommand } from './worker';
 import { adaptiveDefaults, predictionCsv, scoreLines, selectRows, splitRows } from './tabular';
@@ -263,7 +264,7 @@ async function train(argv: string[]): Promise<void> {
   if (patience > 0 && (val || valFrac > 0)) callbacks.push(nt.earlyStopping({ monitor: 'val_loss', patience, restoreBestWeights: true }));
   if (a.log) callbacks.push(new nt.CsvLogger(a.log));
   const t0 = Date.now();
-  const history = await model.fit(train, { epochs, batchSize, validationSplit: !val && valFrac > 0 ? valFrac : undefined, validationData: val ?? undefined, classWeight: classWeight as 'balanced' | undefined, seed, callbacks, verbose: a.quiet ? 0 : 1, lr: lr === 'auto' ? 'auto' : undefined } as nt.FitOptions);
+  const history = await fitInterruptible(model, train, { epochs, batchSize, validationSplit: !val && valFrac > 0 ? valFrac : undefined, validationData: val ?? undefined, classWeight: classWeight as 'balanced' | undefined, seed, callbacks, verbose: a.quiet ? 0 : 1, lr: lr === 'auto' ? 'auto' : undefined } as nt.FitOptions, { out: a.out ?? 'nodetrain-model', metadata });
   const secs = (Date.now() - t0) / 1000;
   if (a.quiet) {
     history.epoch.forEach((e, i) => {

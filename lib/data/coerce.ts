@@ -37,6 +37,7 @@ function checkFiniteTensor(t: Tensor, name: string): void {
 
 /** Model inputs as a float32 Tensor [n, inputWidth]. */
 export function toX(name: string, x: unknown, inputWidth: number): { t: Tensor; owned: boolean } {
+  v.liveView(name, x);
   let t: Tensor;
   let owned = false;
   if (x instanceof Tensor) {
@@ -59,6 +60,7 @@ export function toX(name: string, x: unknown, inputWidth: number): { t: Tensor; 
 
 /** Targets for `rows` samples: int32 class labels [rows] for a sparse loss, else float32 [rows, outputWidth]. */
 export function toY(name: string, y: unknown, rows: number, spec: DataSpec): { t: Tensor; owned: boolean } {
+  v.liveView(name, y);
   const { loss, outputWidth } = spec;
   let t: Tensor;
   let owned = false;

@@ -202,6 +202,8 @@ function checkNames(name: string, names: unknown, expected?: number): readonly s
  * @example const ds = dataset([[0, 1], [1, 0]], [1, 0], { classNames: ['no', 'yes'] });
  */
 export function dataset(x: DataInput, y: DataInput, opts: DatasetOptions = {}): Dataset {
+  v.liveView('x', x);
+  v.liveView('y', y);
   v.plainObject('options', opts);
   v.knownKeys('options', opts as Record<string, unknown>, OPTION_KEYS);
   const task = v.optional(opts.task, undefined, (t) => v.oneOf('options.task', t, ['classification', 'regression'] as const));

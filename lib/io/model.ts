@@ -13,17 +13,61 @@ import { Model } from '../model/model';
 import type { Graph } from '../model/graph';
 import { resolveOptimizer } from '../optim/optimizers';
 import * as v from '../validate';
-import { loadSafetensors } from './safetensors';
+import { readRegularFile } from '../files';
+import { graphParams } from '../model/graph';
+import { checkExpectedTensors, loadSafetensors, readSafetensorsHeader } from './safetensors';
+import type { ExpectedTensor } from './safetensors';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, corrupt } from './save';
 import type { ModelJson } from './save';
 
 export { saveModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './save';
 export type { SaveOptions } from './save';
 
+/** Largest model.json read (a real one is a few kilobytes per layer). */
+const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The real path of `name` inside the model folder `realDir`: symbolic links are resolved and a
+ * file that resolves outside the folder is refused (as names with `..` or absolute paths are).
+ */
+async function confined(realDir: string, dir: string, name: string, what: string): Promise<string> {
+  const file = path.join(dir, name);
+  let real: string;
+  try {
+    real = await fs.promises.realpath(file);
+  } catch (e) {
+    throw new NodetrainError(ERR.IO, `Cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  if (path.dirname(real) !== realDir) throw corrupt(file, `${what} resolves to ${real}, outside the model folder ${realDir}`);
+  return real;
+}
+
+/** Reads a file of the model folder, mapping fs failures (ENOENT, EACCES, ...) to ERR_NT_IO. */
+async function readModelFile(real: string, file: string, name: string): Promise<Buffer> {
+  try {
+    return await readRegularFile(real, name, MAX_MODEL_JSON_BYTES);
+  } catch (e) {
+    if (typeof (e as { code?: unknown }).code === 'string' && String((e as { code: string }).code).startsWith('ERR_NT_')) throw e;
+    throw new NodetrainError(ERR.IO, `Cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Every node must feed the output, and the output must be the last node (as saveModel writes). */
+function checkGraphShape(file: string, nodes: Graph['nodes'], output: number): void {
+  if (output !== nodes.length - 1) throw corrupt(file, `graph.output is ${output} but the last node is ${nodes.length - 1}`);
+  if (layerDefinition(nodes[output].layer.type).arity === 0) throw corrupt(file, 'graph.output is the input node');
+  const used = new Array<boolean>(nodes.length).fill(false);
+  used[output] = true;
+  for (let i = output; i >= 0; i--) if (used[i]) for (const k of nodes[i].inputs) used[k] = true;
+  const unused = used.findIndex((u) => !u);
+  if (unused >= 0) throw corrupt(file, `graph.nodes[${unused}] (${nodes[unused].layer.name}) does not feed graph.output`);
+}
+
 /** Rebuilds (and so validates) a layer from its saved config through the layer registry. */
 function layerFrom(file: string, i: number, c: unknown): L.Layer {
   if (typeof c !== 'object' || c === null) throw corrupt(file, `graph.nodes[${i}].config is not an object`);
-  const type = (c as { type?: unknown }).type;
+  // Own property only, compared against the registry (never looked up through Object.prototype).
+  const type = Object.prototype.hasOwnProperty.call(c, 'type') ? (c as { type?: unknown }).type : undefined;
   if (typeof type !== 'string' || !layerDefinitions().some((d) => d.type === type)) {
     throw corrupt(file, `graph.nodes[${i}] has an unknown layer type ${JSON.stringify(type)}`);
   }
@@ -45,12 +89,14 @@ function layerFrom(file: string, i: number, c: unknown): L.Layer {
 export async function loadModel(dir: string): Promise<{ model: Model; metadata: Record<string, unknown> }> {
   v.string('dir', dir);
   const file = path.join(dir, 'model.json');
-  let text: string;
+  let realDir: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    realDir = await fs.promises.realpath(dir);
   } catch (e) {
     throw new NodetrainError(ERR.IO, `Cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
+  // Regular files inside the folder only: a named pipe or device is refused before it is read.
+  const text = (await readModelFile(await confined(realDir, dir, 'model.json', 'model.json'), file, 'model.json')).toString('utf8');
   let j: ModelJson;
   try {
     j = JSON.parse(text) as ModelJson;
@@ -62,6 +108,7 @@ export async function loadModel(dir: string): Promise<{ model: Model; metadata: 
   if (!Number.isInteger(j.seed) || j.seed < 0) throw corrupt(file, 'seed is not a non-negative integer');
   const gj = j.graph;
   if (typeof gj !== 'object' || gj === null || !Array.isArray(gj.nodes) || gj.nodes.length < 2) throw corrupt(file, 'graph.nodes is missing');
+  if (!Number.isInteger(gj.output) || gj.output < 0 || gj.output >= gj.nodes.length) throw corrupt(file, 'graph.output is out of range');
   const nodes: Graph['nodes'] = [];
   gj.nodes.forEach((n, i) => {
     if (typeof n !== 'object' || n === null || !Array.isArray(n.inputs)) throw corrupt(file, `graph.nodes[${i}] is malformed`);
@@ -90,6 +137,32 @@ export async function loadModel(dir: string): Promise<{ model: Model; metadata: 
     if (!n.layer.name || names.has(n.layer.name)) throw corrupt(file, `layer names are missing or repeated (${n.layer.name})`);
     names.add(n.layer.name);
   }
+  checkGraphShape(file, nodes, gj.output);
+  if (typeof j.weights !== 'string' || !/^[\w.-]+\.safetensors$/.test(j.weights)) throw corrupt(file, 'weights does not name a safetensors file in the folder');
+  // What the graph declares, checked against the weights file's header (and so against the bytes
+  // present) before anything of that size is allocated.
+  const exp: Record<string, ExpectedTensor> = Object.create(null) as Record<string, ExpectedTensor>;
+  let declared = 0;
+  for (const p of graphParams({ nodes, output: gj.output })) {
+    exp[p.name] = { dtype: 'F32', shape: p.shape };
+    declared += p.shape.reduce((a, b) => a * b, 1);
+  }
+  const weightsPath = await confined(realDir, dir, j.weights, 'weights');
+  const header = await readSafetensorsHeader(weightsPath);
+  if (declared * 4 > header.size) {
+    throw corrupt(file, `the graph declares ${declared} parameters (${declared * 4} bytes) but ${j.weights} holds ${header.size} bytes`);
+  }
+  checkExpectedTensors(weightsPath, header.tensors, exp, true);
+  let optimizerPath: string | null = null;
+  if (j.optimizer && j.training) {
+    if (typeof j.optimizer !== 'string' || !/^[\w.-]+\.safetensors$/.test(j.optimizer)) throw corrupt(file, 'optimizer does not name a safetensors file');
+    optimizerPath = await confined(realDir, dir, j.optimizer, 'optimizer');
+    const oh = await readSafetensorsHeader(optimizerPath);
+    for (const [k, t] of Object.entries(oh.tensors)) {
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      if (t.shape.length !== 1 || n > declared) throw corrupt(optimizerPath, `tensor ${k} has shape [${t.shape.join(', ')}], more than the ${declared} parameters of the model`);
+    }
+  }
   const model = new Model({ nodes, output: gj.output }, j.seed);
   if (j.training) {
     try {
@@ -98,17 +171,12 @@ export async function loadModel(dir: string): Promise<{ model: Model; metadata: 
       throw corrupt(file, `training configuration: ${(e as Error).message}`);
     }
   }
-  if (typeof j.weights !== 'string' || !/^[\w.-]+\.safetensors$/.test(j.weights)) throw corrupt(file, 'weights does not name a safetensors file in the folder');
-  const expected = model.getWeights();
-  const exp: Record<string, { dtype: 'F32'; shape: number[] }> = {};
-  for (const [k, w] of Object.entries(expected)) exp[k] = { dtype: 'F32', shape: w.shape };
-  const wf = await loadSafetensors(path.join(dir, j.weights), { expected: exp, strict: true });
+  const wf = await loadSafetensors(weightsPath, { expected: exp, strict: true });
   const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [k, t] of Object.entries(wf.tensors)) weights[k] = { shape: t.shape, data: t.data as Float32Array };
   model.setWeights(weights);
-  if (j.optimizer && j.training) {
-    if (typeof j.optimizer !== 'string' || !/^[\w.-]+\.safetensors$/.test(j.optimizer)) throw corrupt(file, 'optimizer does not name a safetensors file');
-    const of = await loadSafetensors(path.join(dir, j.optimizer));
+  if (optimizerPath !== null && j.optimizer) {
+    const of = await loadSafetensors(optimizerPath);
     const step = Number(of.metadata.step);
     const get = (k: string): Float32Array => {
       const t = of.tensors[k];

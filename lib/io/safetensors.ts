@@ -171,21 +171,42 @@ export function decodeSafetensors(buf: Uint8Array, opts: DecodeOptions = {}): Sa
   if (n64 > BigInt(SAFETENSORS_MAX_HEADER)) throw corrupt(file, `the header size ${n64} exceeds the limit of ${SAFETENSORS_MAX_HEADER} bytes`);
   const n = Number(n64);
   if (8 + n > buf.length) throw corrupt(file, `the header size ${n} runs past the end of the file (${buf.length} bytes)`);
-  if (n < 2 || buf[8] !== 0x7b /* { */) throw corrupt(file, 'the header does not start with a JSON object');
+  const dataStart = 8 + n;
+  const { metadata, entries } = parseHeader(file, buf.subarray(8, dataStart), buf.length - dataStart);
+  const tensors: Record<string, SafetensorsTensor> = Object.create(null) as Record<string, SafetensorsTensor>;
+  for (const e of entries) {
+    const ctor = DTYPES[e.dtype];
+    // A fresh ArrayBuffer: aligned for the typed array whatever the data section's alignment
+    // (Buffer#slice would share memory with the file buffer).
+    const copy = new Uint8Array(e.end - e.begin);
+    copy.set(buf.subarray(dataStart + e.begin, dataStart + e.end));
+    if (!LITTLE_ENDIAN) byteSwap(copy, ctor.BYTES_PER_ELEMENT);
+    tensors[e.name] = { dtype: e.dtype, shape: e.shape, data: new ctor(copy.buffer) };
+  }
+  if (opts.expected !== undefined) checkExpected(file, tensors, opts.expected, opts.strict ?? false);
+  return { tensors, metadata };
+}
+
+type HeaderEntry = { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number };
+
+/**
+ * Parses and validates a header (the JSON bytes after the 8-byte size) against the length of the
+ * data section that follows it, without reading the data: entries tile the data exactly.
+ */
+function parseHeader(file: string | undefined, hbytes: Uint8Array, dataLen: number): { metadata: Record<string, string>; entries: HeaderEntry[] } {
+  if (hbytes.length < 2 || hbytes[0] !== 0x7b /* { */) throw corrupt(file, 'the header does not start with a JSON object');
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(hbytes));
   } catch (e) {
     throw corrupt(file, `the header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw corrupt(file, 'the header is not a JSON object');
 
-  const dataStart = 8 + n;
-  const dataLen = buf.length - dataStart;
-  const dup = duplicateTopLevelKey(buf.subarray(8, 8 + n));
+  const dup = duplicateTopLevelKey(hbytes);
   if (dup !== null) throw corrupt(file, `the header names ${JSON.stringify(dup)} twice`);
   const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
-  const entries: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }[] = [];
+  const entries: HeaderEntry[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === METADATA) {
       if (info === null) continue; // an absent metadata map, as the reference reader allows
@@ -242,18 +263,7 @@ export function decodeSafetensors(buf: Uint8Array, opts: DecodeOptions = {}): Sa
   }
   if (pos !== dataLen) throw corrupt(file, `${dataLen - pos} trailing bytes after the last tensor`);
 
-  const tensors: Record<string, SafetensorsTensor> = Object.create(null) as Record<string, SafetensorsTensor>;
-  for (const e of entries) {
-    const ctor = DTYPES[e.dtype];
-    // A fresh ArrayBuffer: aligned for the typed array whatever the data section's alignment
-    // (Buffer#slice would share memory with the file buffer).
-    const copy = new Uint8Array(e.end - e.begin);
-    copy.set(buf.subarray(dataStart + e.begin, dataStart + e.end));
-    if (!LITTLE_ENDIAN) byteSwap(copy, ctor.BYTES_PER_ELEMENT);
-    tensors[e.name] = { dtype: e.dtype, shape: e.shape, data: new ctor(copy.buffer) };
-  }
-  if (opts.expected !== undefined) checkExpected(file, tensors, opts.expected, opts.strict ?? false);
-  return { tensors, metadata };
+  return { metadata, entries };
 }
 
 /**
@@ -352,6 +362,35 @@ export async function loadSafetensors(path: string, opts: Omit<DecodeOptions, 'f
     await handle.close();
   }
   return decodeSafetensors(buf, { ...opts, file: path });
+}
+
+/**
+ * Reads and validates only the header of a safetensors file (regular files only; the data is not
+ * read): each tensor's dtype and shape, the metadata and the file size. Lets a caller compare what
+ * a file declares with what it expects before allocating anything. @internal
+ * @throws NodetrainError ERR_NT_CORRUPT_FILE; ArgumentRangeError for a special file; the fs error.
+ */
+export async function readSafetensorsHeader(path: string): Promise<{ tensors: Record<string, { dtype: SafetensorsDType; shape: number[] }>; metadata: Record<string, string>; size: number }> {
+  v.string('path', path);
+  const { handle, size } = await openRegularFile(path, 'path');
+  try {
+    if (size < 8) throw corrupt(path, `the file has ${size} bytes, fewer than the 8 of the header size`);
+    const n64 = (await readAt(handle, 8, 0)).readBigUInt64LE(0);
+    if (n64 > BigInt(SAFETENSORS_MAX_HEADER)) throw corrupt(path, `the header size ${n64} exceeds the limit of ${SAFETENSORS_MAX_HEADER} bytes`);
+    const n = Number(n64);
+    if (8 + n > size) throw corrupt(path, `the header size ${n} runs past the end of the file (${size} bytes)`);
+    const { metadata, entries } = parseHeader(path, await readAt(handle, n, 8), size - 8 - n);
+    const tensors = Object.create(null) as Record<string, { dtype: SafetensorsDType; shape: number[] }>;
+    for (const e of entries) tensors[e.name] = { dtype: e.dtype, shape: e.shape };
+    return { tensors, metadata, size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Checks tensors (or header entries) against what a caller expects. @internal */
+export function checkExpectedTensors(file: string, tensors: Record<string, { dtype: SafetensorsDType; shape: number[] }>, expected: Record<string, ExpectedTensor>, strict: boolean): void {
+  checkExpected(file, tensors as Record<string, SafetensorsTensor>, expected, strict);
 }
 
 /**

@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { ERR, NodetrainError } from '../errors';
+import { readRegularFile } from '../files';
 import type { LayerConfig } from '../layers/layers';
 import { layerToJSON } from '../layers/layer';
 import type { LossSpec } from '../losses';
@@ -65,21 +66,11 @@ export async function saveModel(model: Model, dir: string, options: SaveOptions 
   const cc = model.compileConfig;
   const state = includeOptimizer && cc && model.optimizerStep > 0 ? model.getOptimizerState() : null;
   const g = model.graph;
-  await fs.promises.mkdir(dir, { recursive: true });
-  const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  // The writer's pid is part of each new file name, so a later save can tell the files of a
+  // process that died mid-save (orphans) from those of a save still in progress.
+  const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}-${process.pid}`;
   const weightsFile = `weights-${id}.safetensors`;
   const optFile = state ? `optimizer-${id}.safetensors` : null;
-  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const [k, w] of Object.entries(weights)) tensors[k] = { dtype: 'F32', shape: w.shape, data: w.data };
-  await writeFileAtomic(path.join(dir, weightsFile), encodeSafetensors(tensors, { format: MODEL_FORMAT }));
-  if (state && optFile) {
-    const st: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-    for (const k of ['m', 'v', 'vmax'] as const) st[k] = { dtype: 'F32', shape: [state[k].length], data: state[k] };
-    if (state.hyperDir) st.hyperDir = { dtype: 'F32', shape: [state.hyperDir.length], data: state.hyperDir };
-    const meta: Record<string, string> = { step: String(state.step), optimizer: cc!.optimizer.type };
-    if (state.hyper) meta.hyper = JSON.stringify(Array.from(state.hyper));
-    await writeFileAtomic(path.join(dir, optFile), encodeSafetensors(st, meta));
-  }
   const json: ModelJson = {
     format: MODEL_FORMAT,
     version: MODEL_FORMAT_VERSION,
@@ -93,17 +84,97 @@ export async function saveModel(model: Model, dir: string, options: SaveOptions 
     optimizer: optFile,
     metadata,
   };
+  // Serialised before any file is written: metadata that cannot be (a cycle, a BigInt) is an
+  // argument error and leaves the folder as it was.
+  let jsonText: string;
+  try {
+    jsonText = `${JSON.stringify(json, null, 2)}\n`;
+  } catch (e) {
+    throw v.typeError('JSON-serialisable metadata', 'metadata', v.described(`a value JSON.stringify rejects (${(e as Error).message.split('\n')[0]})`));
+  }
+  await fs.promises.mkdir(dir, { recursive: true });
+  const folder = path.resolve(dir);
+  inFlight.set(folder, (inFlight.get(folder) ?? 0) + 1);
+  try {
+    await writeModelFiles(dir, weightsFile, optFile, tensorsOf(weights), state, cc?.optimizer.type, jsonText);
+  } finally {
+    const left = inFlight.get(folder)! - 1;
+    if (left === 0) inFlight.delete(folder);
+    else inFlight.set(folder, left);
+  }
+  await removeOrphans(dir, folder, [weightsFile, optFile]).catch(() => undefined);
+}
+
+/** Saves in progress per folder in this process (their files are not orphans). */
+const inFlight = new Map<string, number>();
+
+function tensorsOf(weights: Record<string, { shape: number[]; data: Float32Array }>): Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> {
+  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const [k, w] of Object.entries(weights)) tensors[k] = { dtype: 'F32', shape: w.shape, data: w.data };
+  return tensors;
+}
+
+async function writeModelFiles(
+  dir: string,
+  weightsFile: string,
+  optFile: string | null,
+  tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>,
+  state: ReturnType<Model['getOptimizerState']> | null,
+  optimizerType: string | undefined,
+  jsonText: string,
+): Promise<void> {
+  await writeFileAtomic(path.join(dir, weightsFile), encodeSafetensors(tensors, { format: MODEL_FORMAT }));
+  if (state && optFile) {
+    const st: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const k of ['m', 'v', 'vmax'] as const) st[k] = { dtype: 'F32', shape: [state[k].length], data: state[k] };
+    if (state.hyperDir) st.hyperDir = { dtype: 'F32', shape: [state.hyperDir.length], data: state.hyperDir };
+    const meta: Record<string, string> = { step: String(state.step), optimizer: String(optimizerType) };
+    if (state.hyper) meta.hyper = JSON.stringify(Array.from(state.hyper));
+    await writeFileAtomic(path.join(dir, optFile), encodeSafetensors(st, meta));
+  }
   const jsonPath = path.join(dir, 'model.json');
   let previous: string[] = [];
   try {
-    const old = JSON.parse(await fs.promises.readFile(jsonPath, 'utf8')) as Partial<ModelJson>;
+    // A regular file only (a named pipe there would block the save).
+    const old = JSON.parse((await readRegularFile(jsonPath, 'model.json', 64 * 1024 * 1024)).toString('utf8')) as Partial<ModelJson>;
     previous = [old.weights, old.optimizer].filter((f): f is string => typeof f === 'string' && /^[\w.-]+\.safetensors$/.test(f));
   } catch {
     /* no previous model */
   }
-  await writeFileAtomic(jsonPath, `${JSON.stringify(json, null, 2)}\n`);
+  await writeFileAtomic(jsonPath, jsonText);
   for (const f of previous) {
     if (f !== weightsFile && f !== optFile) await fs.promises.rm(path.join(dir, f), { force: true });
   }
 }
 
+/** Names saveModel gives its files (the pid part since orphan removal), and atomic.ts's temporaries. */
+const OWN_FILE = /^(?:weights|optimizer)-[0-9a-z]+-[0-9a-f]{8}-(\d+)\.safetensors$/;
+const OWN_TEMP = /^\.(model\.json|(?:weights|optimizer)-[0-9a-z]+-[0-9a-f]{8}-\d+\.safetensors)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH'; // EPERM: alive, another user's
+  }
+}
+
+/**
+ * After a successful save: removes the files earlier, interrupted saves of this folder left
+ * behind, and only those it can prove are such: named as saveModel and writeFileAtomic name their
+ * files, not referenced by the model.json just written, and written by a process that no longer
+ * runs (or by this one, when no other save of the folder is in progress here). Files of another
+ * live process, files in older name formats and anything else are left alone.
+ */
+async function removeOrphans(dir: string, folder: string, keep: (string | null)[]): Promise<void> {
+  const mine = (pid: number): boolean => (pid === process.pid ? !inFlight.has(folder) : !processAlive(pid));
+  for (const name of await fs.promises.readdir(dir)) {
+    if (keep.includes(name)) continue;
+    const own = OWN_FILE.exec(name);
+    const temp = OWN_TEMP.exec(name);
+    const pid = own ? Number(own[1]) : temp ? Number(temp[2]) : NaN;
+    if (Number.isSafeInteger(pid) && mine(pid)) await fs.promises.rm(path.join(dir, name), { force: true });
+  }
+}

@@ -7,6 +7,7 @@ import type { XInput, YInput } from '../data/coerce';
 import type { Dataset } from '../data/dataset';
 import { checkDevice } from '../device';
 import type { Device } from '../device';
+import { allocFloat32 } from '../alloc';
 import { ERR, NodetrainError, callNative } from '../errors';
 import { saveModel } from '../io/save';
 import type { SaveOptions } from '../io/save';
@@ -238,7 +239,7 @@ export class Model implements TrainableModel {
       this.#host = w;
       return;
     }
-    const arena = new Float32Array(this.#native.numParams);
+    const arena = allocFloat32('the parameter arena', this.#native.numParams);
     for (const p of this.#paramInfo) arena.set(w[p.name].data, p.offset);
     callNative(() => this.#native!.writeParams(arena));
   }

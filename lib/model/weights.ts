@@ -2,6 +2,7 @@
  * Named weights: the initial values every layer declares (through the layer registry), checked
  * replacement, and the parameter table of Model.summary().
  */
+import { allocFloat32 } from '../alloc';
 import { createRng } from '../data/random';
 import { initialize } from '../layers/initializers';
 import { layerDefinition } from '../layers/registry';
@@ -16,7 +17,7 @@ export function initialWeights(graph: Graph, seed: number): NamedWeights {
   const rng = createRng(seed);
   const w: NamedWeights = {};
   for (const p of graphParams(graph)) {
-    const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+    const data = allocFloat32(`${p.name} of shape [${p.shape.join(', ')}]`, p.shape.reduce((a, b) => a * b, 1));
     initialize(p.init, p.fanIn, p.fanOut, rng, data);
     w[p.name] = { shape: p.shape, data };
   }

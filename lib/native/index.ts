@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { NodetrainError } from '../errors';
+import { ERR, NodetrainError } from '../errors';
 import type { Binding } from './binding';
 
 export type { Binding, NativeBuffer, NativeDType } from './binding';
@@ -75,7 +75,7 @@ function loadError(tried: string[], e: unknown, fix: string): NodetrainError {
   const msg = (e as { message?: unknown } | null)?.message;
   const reason = typeof msg === 'string' ? msg.split('\n')[0] : String(e);
   return new NodetrainError(
-    'ERR_NT_LOAD',
+    ERR.LOAD,
     `nodetrain could not load its native addon for ${process.platform}-${process.arch} (Node ${process.version}, ` +
       `Node-API ${process.versions.napi}). Tried: ${tried.join('; ')}. Reason: ${reason}. Fix: ${fix}.`,
     { cause: e },

@@ -137,7 +137,8 @@ const positive = (name: string, x: unknown, d: number): number =>
 /**
  * Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay
  * (torch.optim.SGD).
- * @throws RangeError for out-of-range options; Nesterov needs momentum > 0 and dampening 0.
+ * @throws RangeError for out-of-range options (momentum must be in [0, 1): at 1 and above the
+ *   velocity never decays and training diverges); Nesterov needs momentum > 0 and dampening 0.
  * @example sgd({lr: 0.1, momentum: 0.9, nesterov: true})
  */
 export function sgd(options: CommonOptimizerOptions & {
@@ -147,7 +148,8 @@ export function sgd(options: CommonOptimizerOptions & {
 } = {}): OptimizerConfig {
   const o = opts('sgd', options, ['momentum', 'dampening', 'nesterov']);
   const c = base('sgd', o, 0.01, 0);
-  c.momentum = v.optional(o.momentum, 0, (x) => v.finiteNumber('momentum', x, { min: 0 }));
+  // momentum >= 1 never lets the velocity decay (the step grows without bound): refused.
+  c.momentum = v.optional(o.momentum, 0, (x) => v.finiteNumber('momentum', x, { min: 0, max: 1, maxExclusive: true }));
   c.dampening = v.optional(o.dampening, 0, (x) => v.finiteNumber('dampening', x, { min: 0, max: 1 }));
   c.nesterov = v.optional(o.nesterov, false, (x) => v.boolean('nesterov', x));
   if (c.nesterov && (c.momentum <= 0 || c.dampening !== 0)) {

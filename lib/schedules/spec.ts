@@ -155,6 +155,27 @@ function depthOf(s: Schedule): number {
   return s.type === 'sequence' ? 1 + Math.max(...s.schedules.map(depthOf)) : 0;
 }
 
+/**
+ * The nesting depth of a sequence not yet validated, found without recursion and capped just past
+ * MAX_SCHEDULE_DEPTH: a 10,000-deep input is refused before validation recurses into it (which
+ * would overflow the stack), and a cyclic one is refused too.
+ */
+function rawDepth(root: unknown): number {
+  const stack: [unknown, number][] = [[root, 0]];
+  let max = 0;
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    const o = node as { type?: unknown; schedules?: unknown };
+    if (o.type !== 'sequence' || !Array.isArray(o.schedules)) continue;
+    const d = depth + 1;
+    if (d > max) max = d;
+    if (d > MAX_SCHEDULE_DEPTH) return d;
+    for (const child of o.schedules as unknown[]) stack.push([child, d]);
+  }
+  return max;
+}
+
 function freeze<T extends object>(o: T): T {
   return Object.freeze(o);
 }
@@ -242,6 +263,9 @@ const BUILD: { readonly [K in ScheduleType]: (f: Fields, n: Namer) => Extract<Sc
     const list = f.schedules;
     if (!Array.isArray(list)) throw typeError('an array of schedules', n('schedules'), list);
     if (list.length === 0) throw rangeError('at least one schedule', n('schedules'), list);
+    if (rawDepth({ type: 'sequence', schedules: list }) > MAX_SCHEDULE_DEPTH) {
+      throw rangeError(`sequences nested at most ${MAX_SCHEDULE_DEPTH} deep`, n('schedules'), list);
+    }
     const schedules = list.map((s, i) => normalizeSchedule(`${n('schedules')}[${i}]`, s));
     const milestones = milestoneList(n('milestones'), f.milestones, 1);
     if (milestones.length !== schedules.length - 1) {

@@ -2,7 +2,8 @@
  * Tensor: an n-dimensional float32 (or int32) array in aligned native memory. Memory is released
  * by `dispose()` or, failing that, when the Tensor is garbage-collected.
  */
-import { callNative } from '../errors';
+import { allocFloat32, allocInt32 } from '../alloc';
+import { callNative, ERR, NodetrainError } from '../errors';
 import { binding, NativeBuffer } from '../native';
 import * as v from '../validate';
 
@@ -126,9 +127,7 @@ export function bufferOf(t: unknown, name: string): NativeBuffer {
   if (!(t instanceof Tensor)) throw v.typeError('a Tensor', name, t);
   const b = bufferAccess(t);
   if (b === null || b.disposed) {
-    const e = new Error(`Expected a live Tensor for ${name} but received a disposed Tensor`) as Error & { code: string };
-    e.code = 'ERR_NT_DISPOSED';
-    throw e;
+    throw new NodetrainError(ERR.DISPOSED, `Expected a live Tensor for ${name} but received a disposed Tensor`);
   }
   return b;
 }
@@ -162,7 +161,7 @@ export function zeros(shape: readonly number[], dtype: DType = 'float32'): Tenso
 export function fill(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor {
   v.finiteNumber('value', value);
   const t = empty(shape, dtype);
-  const d = dtype === 'float32' ? new Float32Array(t.size) : new Int32Array(t.size);
+  const d = dtype === 'float32' ? allocFloat32('shape', t.size) : allocInt32('shape', t.size);
   d.fill(value);
   bufferOf(t, 'tensor').write(d);
   return t;
@@ -209,6 +208,7 @@ export function tensor(values: NestedArray | Float32Array | Int32Array | Float64
   const dt: DType = dtype ?? (v.isTypedArrayOf(values, 'Int32Array') ? 'int32' : 'float32');
   v.oneOf('dtype', dt, ['float32', 'int32'] as const);
   if (ArrayBuffer.isView(values)) {
+    v.liveView('values', values);
     if (!(v.isTypedArrayOf(values, 'Float32Array') || v.isTypedArrayOf(values, 'Int32Array') || v.isTypedArrayOf(values, 'Float64Array'))) {
       throw v.typeError('a Float32Array, Float64Array, Int32Array or nested number arrays', 'values', values);
     }

@@ -28,7 +28,12 @@ export interface FitOptions {
   validationSplit?: number;
   validationData?: Dataset | [XInput, YInput];
   callbacks?: Callback[];
-  /** Cancels training at the next batch; fit() then rejects with an AbortError. */
+  /**
+   * Cancels training at the next batch; fit() then rejects with an AbortError. Abort wins over
+   * callbacks: an epoch callback still pending (even one whose promise never settles) is abandoned
+   * and its result ignored, and onTrainEnd is called but not waited for.
+   * @throws TypeError ERR_NT_INVALID_ARGUMENT_TYPE when it is not an AbortSignal.
+   */
   signal?: AbortSignal;
   /** Seeds shuffling and dropout (default: random). */
   seed?: number;
@@ -142,7 +147,7 @@ export class Trainer {
       return c as Callback[];
     });
     const signal = o.signal as AbortSignal | undefined;
-    if (signal !== undefined && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) throw v.typeError('an AbortSignal', 'signal', signal);
+    if (signal !== undefined && !isAbortSignal(signal)) throw v.typeError('an AbortSignal', 'signal', signal);
     if (o.validationData !== undefined && split > 0) throw v.rangeError('either validationSplit or validationData, not both', 'fit options', v.described('both'));
 
     const spec = dataSpec(model, compiled);
@@ -193,11 +198,18 @@ export class Trainer {
       // onTrainBegin runs at the first epoch boundary, while the native thread waits: native.fit
       // is called synchronously below, so the data are pinned before any await.
       let began = false;
-      const onAbort = (): void => native.stop();
+      // Abort wins over callbacks: an epoch callback still pending when the signal fires (even one
+      // whose promise never settles) is abandoned, the training thread is answered at once and
+      // fit rejects with the AbortError.
       // Per-group rates (discriminative fine-tuning) go into the logs as lr_group1, lr_group2, ...
       // at each epoch's last step.
       const groupCount = compiled.optimizer.paramGroups.length;
       const startStep = native.step;
+      let answerPending: ((stop: boolean) => void) | null = null;
+      const onAbort = (): void => {
+        native.stop();
+        answerPending?.(true);
+      };
       signal?.addEventListener('abort', onAbort);
       const epochLogs = (l: NativeEpochLogs): Logs => {
         const logs = logsOf(compiled, '', l.loss, l.metrics);
@@ -222,6 +234,19 @@ export class Trainer {
           if (model.stopTraining) native.stop();
           return;
         }
+        let answered = false;
+        const answer = (stop: boolean): void => {
+          if (answered) return;
+          answered = true;
+          if (answerPending === answer) answerPending = null;
+          if (syncEpochs) native.resumeFit(stop);
+          else if (stop) native.stop();
+        };
+        if (signal?.aborted) {
+          answer(true);
+          return;
+        }
+        answerPending = answer;
         void (async () => {
           try {
             if (e.type === 'epochBegin') {
@@ -237,9 +262,7 @@ export class Trainer {
           } catch (err) {
             cbError ??= err;
           } finally {
-            const stop = model.stopTraining || cbError !== null || (signal?.aborted ?? false);
-            if (syncEpochs) native.resumeFit(stop);
-            else if (stop) native.stop();
+            answer(model.stopTraining || cbError !== null || (signal?.aborted ?? false));
           }
         })();
       };
@@ -257,7 +280,10 @@ export class Trainer {
       for (const [k, vals] of Object.entries(history.history)) lastLogs[k] = vals[vals.length - 1];
       for (const cb of all) {
         try {
-          await cb.onTrainEnd?.(lastLogs);
+          const done = cb.onTrainEnd?.(lastLogs);
+          // After an abort the callback runs but is not waited for (abort wins).
+          if (signal?.aborted) Promise.resolve(done).catch(() => undefined);
+          else await done;
         } catch (err) {
           cbError ??= err;
         }
@@ -339,3 +365,11 @@ export class Trainer {
 
 /** The trainer Model's methods delegate to. */
 export const defaultTrainer = new Trainer();
+
+/** An AbortSignal of this realm or another (a worker's, a vm context's). */
+function isAbortSignal(x: unknown): x is AbortSignal {
+  if (typeof x !== 'object' || x === null) return false;
+  if (typeof AbortSignal !== 'undefined' && x instanceof AbortSignal) return true;
+  const s = x as Partial<AbortSignal>;
+  return Object.prototype.toString.call(x) === '[object AbortSignal]' && typeof s.addEventListener === 'function' && typeof s.aborted === 'boolean';
+}

@@ -9,21 +9,46 @@
 namespace ntb {
 
 // ---- errors -------------------------------------------------------------------------------------
+// Errors are built and thrown with raw Node-API calls whose failures are ignored: when a
+// worker_thread is terminated while its JavaScript is inside a native call, the environment stops
+// running JavaScript (from another thread, at any moment), every call that needs JavaScript
+// fails, and node-addon-api would answer by throwing a C++ exception that cannot be turned into a
+// JavaScript one and aborts the process. (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS in binding.gyp
+// covers node-addon-api's own throws the same way.)
 Napi::Error MakeError(Napi::Env env, const nt::Status& st) {
-  Napi::Error e = st.code() == nt::StatusCode::kInvalidArgumentType ? Napi::TypeError::New(env, st.message())
-                                                                     : Napi::Error::New(env, st.message());
-  e.Set("code", Napi::String::New(env, nt::status_code_name(st.code())));
-  return e;
+  napi_value msg = nullptr, code = nullptr, err = nullptr;
+  const std::string& m = st.message();
+  const char* c = nt::status_code_name(st.code());
+  if (napi_create_string_utf8(env, m.c_str(), m.size(), &msg) != napi_ok ||
+      napi_create_string_utf8(env, c, NAPI_AUTO_LENGTH, &code) != napi_ok)
+    return Napi::Error();
+  const napi_status s = st.code() == nt::StatusCode::kInvalidArgumentType ? napi_create_type_error(env, code, msg, &err)
+                                                                          : napi_create_error(env, code, msg, &err);
+  if (s != napi_ok || err == nullptr) return Napi::Error();
+  return Napi::Error(env, err);
+}
+
+static void ThrowStatus(Napi::Env env, const nt::Status& st) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+  napi_value msg = nullptr, code = nullptr, err = nullptr;
+  const std::string& m = st.message();
+  if (napi_create_string_utf8(env, m.c_str(), m.size(), &msg) != napi_ok ||
+      napi_create_string_utf8(env, nt::status_code_name(st.code()), NAPI_AUTO_LENGTH, &code) != napi_ok)
+    return;
+  const napi_status s = st.code() == nt::StatusCode::kInvalidArgumentType ? napi_create_type_error(env, code, msg, &err)
+                                                                          : napi_create_error(env, code, msg, &err);
+  if (s == napi_ok) napi_throw(env, err);  // fails only while the environment shuts down
 }
 
 bool ThrowIfError(Napi::Env env, const nt::Status& st) {
   if (st.ok()) return false;
-  MakeError(env, st).ThrowAsJavaScriptException();
+  ThrowStatus(env, st);
   return true;
 }
 
 void ThrowError(Napi::Env env, nt::StatusCode code, const std::string& message) {
-  MakeError(env, nt::Status(code, message)).ThrowAsJavaScriptException();
+  ThrowStatus(env, nt::Status(code, message));
 }
 
 // ---- argument helpers ---------------------------------------------------------------------------
@@ -210,7 +235,8 @@ NativeBuffer::NativeBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
     return;
   }
   std::memset(data_, 0, rounded);
-  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(rounded));
+  int64_t ignored;
+  napi_adjust_external_memory(info.Env(), static_cast<int64_t>(rounded), &ignored);  // never throws
 }
 
 void NativeBuffer::Free() {
@@ -219,7 +245,8 @@ void NativeBuffer::Free() {
     data_ = nullptr;
     size_t rounded = (static_cast<size_t>(length_) * 4 + 63) / 64 * 64;
     if (rounded == 0) rounded = 64;
-    Napi::MemoryManagement::AdjustExternalMemory(env_, -static_cast<int64_t>(rounded));
+    int64_t ignored;
+    napi_adjust_external_memory(env_, -static_cast<int64_t>(rounded), &ignored);  // never throws
   }
   disposed_ = true;
 }

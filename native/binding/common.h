@@ -58,6 +58,14 @@ struct AddonData {
 // Throws a JS Error with .code for a non-ok status. Returns true when it threw.
 bool ThrowIfError(Napi::Env env, const nt::Status& st);
 Napi::Error MakeError(Napi::Env env, const nt::Status& st);
+// Drops a reference without letting any failure out (safe in callbacks during teardown).
+template <typename T>
+inline void ResetQuietly(Napi::Reference<T>& ref) {
+  try {
+    ref.Reset();
+  } catch (...) {
+  }
+}
 // Throws a JS Error whose .code is the status code's name (a TypeError for kInvalidArgumentType).
 void ThrowError(Napi::Env env, nt::StatusCode code, const std::string& message);
 // The code of a failed argument check: a wrong JavaScript type or a value out of range.

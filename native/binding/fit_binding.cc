@@ -100,9 +100,7 @@ void ModelWrap::Deliver(Napi::Env env, Napi::Function cb, FitEvent* ev) {
       }
       if (waits) Reply(true);
     }
-  } catch (const Napi::Error&) {
-    if (waits) Reply(true);
-  } catch (const std::exception&) {
+  } catch (...) {  // no exception may leave a Node-API callback
     if (waits) Reply(true);
   }
 }
@@ -169,7 +167,7 @@ void ModelWrap::Finish(napi_env env, FitEvent* ev) {
     }
   }
   deferred_ = nullptr;
-  self_.Reset();
+  ResetQuietly(self_);
 }
 
 // fit(x, y, rows, cols, valX|null, valY|null, valRows, config, onEvent) -> Promise<{epochs, stopped}>
@@ -265,12 +263,17 @@ void ModelWrap::ResumeFit(const Napi::CallbackInfo& info) {
 
 void ModelWrap::Stop(const Napi::CallbackInfo&) { stop_.store(true); }
 
+// The thread-safe function's callback: nothing may escape it (during teardown node-addon-api
+// cannot rethrow into JavaScript and the process would abort).
 void CallJs(Napi::Env env, Napi::Function cb, ModelWrap* ctx, FitEvent* ev) {
   if (ctx == nullptr || ev == nullptr) {
     delete ev;
     return;
   }
-  ctx->Deliver(env, cb, ev);
+  try {
+    ctx->Deliver(env, cb, ev);
+  } catch (...) {
+  }
 }
 
 }  // namespace ntb

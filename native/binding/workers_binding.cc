@@ -39,18 +39,21 @@ class ModelWrap::Worker : public Napi::AsyncWorker {
   void OnWorkComplete(Napi::Env env, napi_status status) override {
     for (NativeBuffer* b : pinned_) b->unpin();
     pinned_.clear();
-    refs_.clear();
+    try {
+      refs_.clear();
+    } catch (...) {
+    }
     if (during_pause_) {
       owner_->PausedJobDone();  // the paused training thread may resume once this is 0
     } else {
       owner_->busy_ = false;
-      owner_->self_.Reset();
+      ResetQuietly(owner_->self_);
     }
     if (status == napi_cancelled || !CanRunJs(env)) return;
-    Napi::HandleScope scope(env);
     napi_value value = nullptr;
     bool ok = false;
     try {
+      Napi::HandleScope scope(env);
       if (status_.ok()) {
         value = result_(env);
         ok = napi_resolve_deferred(env, deferred_, value) == napi_ok;
@@ -62,7 +65,7 @@ class ModelWrap::Worker : public Napi::AsyncWorker {
              napi_set_named_property(env, value, "code", code) == napi_ok &&
              napi_reject_deferred(env, deferred_, value) == napi_ok;
       }
-    } catch (const Napi::Error&) {
+    } catch (...) {  // no exception may leave the completion callback
       ok = false;
     }
     bool pending = false;

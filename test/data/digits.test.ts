@@ -35,10 +35,8 @@ const bytes = (a: Float32Array | Int32Array) => Buffer.from(a.buffer, a.byteOffs
 
 describe('loadDigits', () => {
   it('returns 9000 / 1000 images by default with pixels in [0, 1] and labels 0-9', () => {
-    const t0 = Date.now();
+    // The first-load time is measured in scripts/bench/event-loop.js (no wall-clock limit here).
     const { train, test } = loadDigits();
-    const firstLoadMs = Date.now() - t0;
-    expect(firstLoadMs).toBeLessThan(2000);
     expect(DIGITS_AVAILABLE).toBe(10000);
     expect(train.x.shape).toEqual([9000, 784]);
     expect(test.x.shape).toEqual([1000, 784]);
