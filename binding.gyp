@@ -42,7 +42,10 @@
       "msvs_settings": {
         "VCCLCompilerTool": { "ExceptionHandling": 1 }
       },
-      "conditions": [["target_arch=='x64'", { "defines": ["NT_HAVE_AVX2_KERNELS"] }]]
+      "conditions": [
+        ["target_arch=='x64'", { "defines": ["NT_HAVE_AVX2_KERNELS"] }],
+        ["OS=='linux' and target_arch=='x64'", { "ldflags": ["@<(module_root_dir)/native/cpu/glibc_compat.ldflags"] }]
+      ]
     }
   ]
 }

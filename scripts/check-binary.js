@@ -8,7 +8,9 @@
  *   node scripts/check-binary.js [--max-glibc 2.28] file.node...
  *
  * prints the needs and exits 1 when a file needs libstdc++ or libgcc_s (GLIBCXX_*, CXXABI_*,
- * GCC_*: link with -static-libstdc++ -static-libgcc) or a GLIBC version above --max-glibc.
+ * GCC_*: link with -static-libstdc++ -static-libgcc), a GLIBC version above --max-glibc (2.28 unless
+ * told otherwise; native/cpu/glibc_compat.cc pins or replaces the symbols a newer glibc would
+ * bring), or leaves a `ld --wrap` symbol (__wrap_*, __real_*) unresolved.
  */
 const fs = require('fs');
 
@@ -26,7 +28,7 @@ function cstr(buf, off) {
 
 /**
  * @param {string} file
- * @returns {{ needed: string[], versions: { file: string, version: string, symbols: string[] }[] }}
+ * @returns {{ needed: string[], versions: { file: string, version: string, symbols: string[] }[], undefined: string[] }}
  */
 function readNeeds(file) {
   const b = fs.readFileSync(file);
@@ -76,6 +78,7 @@ function readNeeds(file) {
       o += next;
     }
   }
+  const undefined = [];
   const dynsym = sections.find((s) => s.type === SHT_DYNSYM);
   const versym = sections.find((s) => s.type === SHT_GNU_VERSYM);
   if (dynsym && versym) {
@@ -85,10 +88,13 @@ function readNeeds(file) {
       const idx = b.readUInt16LE(versym.offset + 2 * i) & 0x7fff;
       const need = byIndex.get(idx);
       const shndx = b.readUInt16LE(dynsym.offset + 24 * i + 6);
-      if (need && shndx === 0) need.symbols.push(cstr(b, str + b.readUInt32LE(dynsym.offset + 24 * i)));
+      if (shndx !== 0) continue;
+      const name = cstr(b, str + b.readUInt32LE(dynsym.offset + 24 * i));
+      undefined.push(name);
+      if (need) need.symbols.push(name);
     }
   }
-  return { needed, versions: [...byIndex.values()] };
+  return { needed, versions: [...byIndex.values()], undefined };
 }
 
 /** "2.28" -> [2, 28]; compares dotted versions numerically. */
@@ -103,11 +109,12 @@ function compareVersions(a, b) {
 }
 
 /**
- * Problems that make the binary unportable: C++ runtime needs, and glibc versions above maxGlibc.
- * @returns {{ cxx: string[], glibc: { version: string, symbols: string[] }[], maxGlibc: string }}
+ * Problems that make the binary unportable: C++ runtime needs, glibc versions above maxGlibc, and
+ * `ld --wrap` symbols left to the dynamic linker (a --wrap flag without its __wrap_ definition).
+ * @returns {{ cxx: string[], glibc: { version: string, symbols: string[] }[], wraps: string[], maxGlibc: string }}
  */
 function portability(file, maxGlibc = '2.28') {
-  const { needed, versions } = readNeeds(file);
+  const { needed, versions, undefined } = readNeeds(file);
   const cxx = [
     ...needed.filter((n) => /^lib(stdc\+\+|gcc_s|c\+\+)\b/.test(n)).map((n) => `NEEDED ${n}`),
     ...versions.filter((v) => /^(GLIBCXX|CXXABI|GCC)_/.test(v.version)).map((v) => `${v.version} (${v.symbols.join(', ')})`),
@@ -121,7 +128,8 @@ function portability(file, maxGlibc = '2.28') {
     if (compareVersions(m[1], maxGlibc) > 0) glibc.push({ version: m[1], symbols: v.symbols });
   }
   glibc.sort((a, b) => compareVersions(a.version, b.version));
-  return { cxx, glibc, maxGlibc: highest };
+  const wraps = undefined.filter((n) => /^__(wrap|real)_/.test(n));
+  return { cxx, glibc, wraps, maxGlibc: highest };
 }
 
 module.exports = { readNeeds, portability, compareVersions };
@@ -144,7 +152,8 @@ if (require.main === module) {
     console.log(`${f}: needs glibc ${p.maxGlibc}`);
     for (const c of p.cxx) console.log(`  C++ runtime: ${c}`);
     for (const g of p.glibc) console.log(`  GLIBC_${g.version} > ${max}: ${g.symbols.join(', ')}`);
-    if (p.cxx.length || p.glibc.length) bad = true;
+    for (const w of p.wraps) console.log(`  unresolved wrapper: ${w} (see native/cpu/glibc_compat.cc)`);
+    if (p.cxx.length || p.glibc.length || p.wraps.length) bad = true;
   }
   process.exit(bad ? 1 : 0);
 }

@@ -22,7 +22,7 @@ for (const dir of required) {
   const d = path.join(prebuilds, dir);
   const files = fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith('.node')) : [];
   if (!files.some((f) => /\.glibc\.node$/.test(f))) {
-    problems.push(`Expected a glibc-tagged prebuilt binary for prebuilds/${dir} but received ${files.length ? files.join(', ') : 'none'} (run \`npm run prebuild\` on a glibc ${maxGlibc} machine, see README "Platforms")`);
+    problems.push(`Expected a glibc-tagged prebuilt binary for prebuilds/${dir} but received ${files.length ? files.join(', ') : 'none'} (run \`npm run prebuild\`, see README "Install and platforms")`);
   }
 }
 for (const dir of fs.existsSync(prebuilds) ? fs.readdirSync(prebuilds) : []) {
@@ -33,6 +33,7 @@ for (const dir of fs.existsSync(prebuilds) ? fs.readdirSync(prebuilds) : []) {
     const p = portability(file, maxGlibc);
     for (const c of p.cxx) problems.push(`Expected no C++ runtime need for prebuilds/${dir}/${f} but received ${c}`);
     for (const g of p.glibc) problems.push(`Expected glibc <= ${maxGlibc} for prebuilds/${dir}/${f} but received GLIBC_${g.version} (${g.symbols.join(', ')})`);
+    for (const w of p.wraps) problems.push(`Expected every wrapped symbol defined in prebuilds/${dir}/${f} but received an unresolved ${w} (native/cpu/glibc_compat.cc)`);
   }
 }
 if (problems.length) {
