@@ -41,8 +41,25 @@ afterAll(() => {
 describe('examples', () => {
   it('every example has a test here', () => {
     const names = fs.readdirSync(path.join(root, 'examples')).filter((f) => f.endsWith('.js')).sort();
-    expect(names).toEqual(['csv-regression.js', 'digits.js', 'linear-regression.js']);
+    expect(names).toEqual(['csv-regression.js', 'digits.js', 'fine-tuning.js', 'linear-regression.js', 'search.js']);
   });
+
+  it('fine-tuning.js adapts a pretrained model to the noisy domain and beats training from scratch', () => {
+    const out = runExample('fine-tuning.js');
+    expect(out).toMatch(/phases: head \(rates [^)]+\) -> unfreeze \(rates [^,]+, [^,]+, [^)]+\)/);
+    const m = /from scratch ([\d.]+)%, fine-tuned ([\d.]+)%/.exec(out);
+    expect(m).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(Number(m![1]));
+  }, 180_000);
+
+  it('search.js runs a TPE search with ASHA and reports the best configuration', () => {
+    const out = runExample('search.js', ['8']);
+    expect(out).toMatch(/trials: .*\d+ complete/);
+    const best = /best: accuracy ([\d.]+)% with (\{.*\})/.exec(out);
+    expect(best).not.toBeNull();
+    expect(Number(best![1])).toBeGreaterThan(60);
+    expect(JSON.parse(best![2])).toHaveProperty('depth');
+  }, 180_000);
 
   it('linear-regression.js learns y = 2x + 1', () => {
     const out = runExample('linear-regression.js');
