@@ -13,7 +13,7 @@ import { ERR, NodetrainError } from '../errors';
 import type { LayerConfig } from '../layers/layers';
 import { layerToJSON } from '../layers/layer';
 import type { LossSpec } from '../losses';
-import { isModel } from '../model/internals';
+import { internalsOf, isModel } from '../model/internals';
 import type { Model } from '../model/model';
 import type { OptimizerConfig } from '../optim/optimizers';
 import * as v from '../validate';
@@ -49,7 +49,8 @@ export function corrupt(file: string, what: string): NodetrainError {
 
 /**
  * Saves a model into a folder (created if needed).
- * @throws NodetrainError ERR_NT_BUSY while the model trains; the fs error when writing fails
+ * Queues behind a running fit or trainOnBatch (see Model).
+ * @throws the fs error when writing fails
  *   (an existing saved model in the folder is left intact).
  * @example await saveModel(model, './my-model');
  */
@@ -60,6 +61,11 @@ export async function saveModel(model: Model, dir: string, options: SaveOptions 
   v.knownKeys('save options', o, ['includeOptimizer', 'metadata']);
   const includeOptimizer = v.optional(o.includeOptimizer, true, (x) => v.boolean('includeOptimizer', x));
   const metadata = v.optional(o.metadata, {} as Record<string, unknown>, (x) => v.plainObject('metadata', x));
+  // Saving reads the optimizer state, which a running fit owns: it queues behind fit/trainOnBatch.
+  return internalsOf(model).exclusive(() => writeModel(model, dir, includeOptimizer, metadata));
+}
+
+async function writeModel(model: Model, dir: string, includeOptimizer: boolean, metadata: Record<string, unknown>): Promise<void> {
   // Take every snapshot synchronously first, so the saved files are one consistent state.
   const weights = model.getWeights();
   const cc = model.compileConfig;

@@ -46,9 +46,15 @@ export interface FitOptions {
    * at the suggested rate (History.lrFinder holds the test's result).
    */
   lr?: 'auto';
+  /**
+   * Serving snapshot: predict, evaluate and getWeights during fit read the weights published at
+   * the start, at every epoch end, after every `publishEvery` optimizer steps (0, the default:
+   * epoch ends only) and after `model.publish()`. Each publication is one copy of the weights.
+   */
+  publishEvery?: number;
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch', 'divergenceGuard', 'lr'];
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch', 'divergenceGuard', 'lr', 'publishEvery'];
 
 interface Guard {
   guard: boolean;
@@ -92,8 +98,12 @@ export class Trainer {
   }
 
   /** See Model.fit. */
-  async fit(model: Model, x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
+  fit(model: Model, x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
     const holder = new Error();
+    return internalsOf(model).exclusive(() => this.#fit(model, holder, x, y, options));
+  }
+
+  async #fit(model: Model, holder: Error, x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
     const internals = internalsOf(model);
     const compiled = internals.compiled();
     let opts: FitOptions;
@@ -117,6 +127,7 @@ export class Trainer {
     const seed = v.optional(o.seed, Math.floor(Math.random() * 2 ** 31), (e) => v.integer('seed', e, 0, 2 ** 52));
     const verbose = v.optional(o.verbose, 0, (e) => v.integer('verbose', e, 0, 1));
     const initialEpoch = v.optional(o.initialEpoch, 0, (e) => v.integer('initialEpoch', e, 0, 1e7));
+    const publishEvery = v.optional(o.publishEvery, 0, (e) => v.integer('publishEvery', e, 0, 1e12));
     // Keras/tfjs semantics: `epochs` is the index at which training stops, so a fit resuming at
     // initialEpoch runs epochs - initialEpoch epochs.
     if (epochs <= initialEpoch) throw v.rangeError(`an epochs value greater than initialEpoch (${initialEpoch})`, 'epochs', epochs);
@@ -223,7 +234,7 @@ export class Trainer {
       internals.setFitting(true);
       try {
         await native.fit(bufferOf(tx, 'x'), bufferOf(ty, 'y'), rows, model.inputWidth, vx ? bufferOf(vx, 'validation x') : null, vy ? bufferOf(vy, 'validation y') : null, vx ? vx.shape[0] : 0,
-          { epochs: runEpochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: internals.maxBatch(), batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, ...guard }, onEvent);
+          { epochs: runEpochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: internals.maxBatch(), batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, publishEvery, ...guard }, onEvent);
       } catch (err) {
         throw wrapNativeError(err, holder);
       } finally {
@@ -248,8 +259,12 @@ export class Trainer {
   }
 
   /** See Model.trainOnBatch. */
-  async trainOnBatch(model: Model, x: XInput, y: YInput): Promise<Logs> {
+  trainOnBatch(model: Model, x: XInput, y: YInput): Promise<Logs> {
     const holder = new Error();
+    return internalsOf(model).exclusive(() => this.#trainOnBatch(model, holder, x, y));
+  }
+
+  async #trainOnBatch(model: Model, holder: Error, x: XInput, y: YInput): Promise<Logs> {
     const internals = internalsOf(model);
     const compiled = internals.compiled();
     const d = toXY('data', x, y, dataSpec(model, compiled));

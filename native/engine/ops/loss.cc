@@ -60,9 +60,9 @@ Status LossOp::build(const LossSpec& loss, const std::vector<MetricKind>& metric
 Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, float* g, BatchStats* stats) const {
   const int64_t rows = ctx.rows;
   const int64_t k = ctx.plan.width[loss_node_];
-  const float* p = ctx.plan.cur[loss_node_];
+  const float* p = ctx.s.cur[loss_node_];
   const int64_t cnt = rows * k;
-  float* scratch = ctx.plan.scratch.data();
+  float* scratch = ctx.s.scratch.data();
   double loss = 0.0;
   const double inv_cnt = 1.0 / static_cast<double>(cnt);
   const float ginv = static_cast<float>(inv_cnt);

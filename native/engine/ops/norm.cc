@@ -39,12 +39,12 @@ class LayerNormOp : public Op {
     trainable_ = ctx.spec.trainable;
     if (a_.scale) ctx.param("gamma", {w_}, false, 1.0f, &gamma_);
     if (a_.center) ctx.param("beta", {w_}, false, 0.0f, &beta_);
-    stats_.assign(ctx.be, static_cast<size_t>(ctx.max_batch) * 2, 0.0f);
+    ctx.local_floats = ctx.max_batch * 2;
     return Status::Ok();
   }
   Status forward(RunContext& ctx) override {
     NT_RETURN_IF_ERROR(ctx.be.layer_norm_forward(ctx.in(0), ctx.rows, w_, ctx.param(gamma_), ctx.param(beta_), a_.eps,
-                                                 stats_.data(), ctx.out()));
+                                                 ctx.local(), ctx.out()));
     ctx.set_output(ctx.out());
     return Status::Ok();
   }
@@ -52,7 +52,7 @@ class LayerNormOp : public Op {
     float* dgamma = trainable_ ? ctx.grad(gamma_) : nullptr;
     float* dbeta = trainable_ ? ctx.grad(beta_) : nullptr;
     float* dst = ctx.in_needs_grad(0) ? ctx.grad_target(0) : nullptr;
-    NT_RETURN_IF_ERROR(ctx.be.layer_norm_backward(ctx.in(0), stats_.data(), ctx.dout(), ctx.rows, w_, ctx.param(gamma_),
+    NT_RETURN_IF_ERROR(ctx.be.layer_norm_backward(ctx.in(0), ctx.local(), ctx.dout(), ctx.rows, w_, ctx.param(gamma_),
                                                   dgamma, dbeta, dst));
     return dst ? ctx.accumulate_grad(0, dst, ctx.count()) : Status::Ok();
   }
@@ -62,7 +62,6 @@ class LayerNormOp : public Op {
   int64_t w_ = 0;
   bool trainable_ = true;
   int64_t gamma_ = -1, beta_ = -1;
-  DeviceArray stats_;  // per row: mean, rstd
 };
 
 class BatchNormOp : public Op {
@@ -75,11 +74,11 @@ class BatchNormOp : public Op {
     if (a_.center) ctx.param("beta", {w_}, false, 0.0f, &beta_);
     ctx.param("moving_mean", {w_}, true, 0.0f, &mean_);
     ctx.param("moving_variance", {w_}, true, 1.0f, &var_);
-    stats_.assign(ctx.be, static_cast<size_t>(w_) * 3, 0.0f);
+    ctx.local_floats = 3 * w_;  // batch mean, rstd, variance (per call)
     return Status::Ok();
   }
   Status forward(RunContext& ctx) override {
-    float* mean_b = stats_.data();
+    float* mean_b = ctx.local();
     float* rstd_b = mean_b + w_;
     float* var_b = rstd_b + w_;  // batch variance, folded into the moving statistics after the update
     if (ctx.training && trainable_) {
@@ -94,7 +93,7 @@ class BatchNormOp : public Op {
     return Status::Ok();
   }
   Status backward(RunContext& ctx) override {
-    const float* mean_b = stats_.data();
+    const float* mean_b = ctx.local();
     const float* rstd_b = mean_b + w_;
     if (!trainable_) {  // fixed statistics: an affine map per feature
       if (!ctx.in_needs_grad(0)) return Status::Ok();
@@ -111,13 +110,13 @@ class BatchNormOp : public Op {
   Status check_finite(RunContext& ctx) override {
     if (!trainable_) return Status::Ok();
     double sq = 0;
-    NT_RETURN_IF_ERROR(ctx.be.sum_squares(stats_.data(), 3 * w_, &sq));
+    NT_RETURN_IF_ERROR(ctx.be.sum_squares(ctx.local(), 3 * w_, &sq));
     if (!std::isfinite(sq)) return Status(StatusCode::kNonFinite, "The batch-norm statistics are not finite");
     return Status::Ok();
   }
   Status commit(RunContext& ctx) override {
     if (!trainable_) return Status::Ok();
-    const float* mean_b = stats_.data();
+    const float* mean_b = ctx.local();
     return ctx.be.batch_norm_update_moving(mean_b, mean_b + 2 * w_, w_, a_.momentum, ctx.param(mean_), ctx.param(var_));
   }
 
@@ -126,7 +125,6 @@ class BatchNormOp : public Op {
   int64_t w_ = 0;
   bool trainable_ = true;
   int64_t gamma_ = -1, beta_ = -1, mean_ = -1, var_ = -1;
-  DeviceArray stats_;  // batch mean, rstd, variance
 };
 
 }  // namespace
