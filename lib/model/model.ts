@@ -78,7 +78,7 @@ export class Model implements TrainableModel {
   // ---- lifecycle and serving ------------------------------------------------------------------------
   /** Runs `work` after the exclusive operations queued before it (none queued: at once). */
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    this.#alive();
+    if (this.#disposed) return Promise.reject(disposedError());
     const run = this.#queued === 0 ? work() : this.#tail.then(() => work());
     this.#queued++;
     this.#tail = run.then(
@@ -89,7 +89,7 @@ export class Model implements TrainableModel {
   }
 
   #alive(): void {
-    if (this.#disposed) throw new NodetrainError(ERR.DISPOSED, 'The model was disposed; it cannot be used any more');
+    if (this.#disposed) throw disposedError();
   }
 
   /** Whether dispose() was called. */
@@ -504,6 +504,10 @@ if (typeof symbols.asyncDispose === 'symbol') {
   proto[symbols.asyncDispose] = function (this: Model): Promise<void> {
     return this.disposeAsync();
   };
+}
+
+function disposedError(): NodetrainError {
+  return new NodetrainError(ERR.DISPOSED, 'The model was disposed; it cannot be used any more');
 }
 
 function notCompiled(): NodetrainError {
