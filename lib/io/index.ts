@@ -22,3 +22,5 @@ export type {
 } from './safetensors';
 export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model';
 export type { SaveOptions } from './model';
+export { exportOnnx, ONNX_OPSET } from './onnx/export';
+export type { OnnxExportOptions } from './onnx/export';

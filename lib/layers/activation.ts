@@ -4,6 +4,7 @@ import { ACTIVATIONS, checkInputShape, common, defaultAlpha, takesAlpha } from '
 import type { ActivationName } from './common';
 import { Layer } from './layer';
 import { cleanJSON, configJSON, noParams, registerLayer, sameWidth } from './registry';
+import { onnxActivation } from './onnx';
 
 export interface ActivationConfig {
   type: 'activation';
@@ -42,6 +43,7 @@ registerLayer<ActivationConfig>({
       ? emit({ op: 'softmax', name, inputs })
       : emit({ op: 'activation', name, inputs, attrs: { activation: c.activation, alpha: c.alpha ?? 0 } }),
   label: (c) => `activation, ${c.activation}`,
+  toOnnx: (c, ctx) => onnxActivation(ctx, c.activation, c.alpha, ctx.inputs[0]),
   toJSON: configJSON,
   fromJSON: (json) => activation(cleanJSON(json, takesAlpha(json.activation) ? [] : ['alpha']) as never),
 });

@@ -5,6 +5,7 @@ import type { ActivationName } from './common';
 import type { Initializer } from './initializers';
 import { Layer } from './layer';
 import { cleanJSON, configJSON, registerLayer } from './registry';
+import { onnxActivation } from './onnx';
 
 export interface DenseConfig {
   type: 'dense';
@@ -78,6 +79,8 @@ registerLayer<DenseConfig>({
     return soft ? emit({ op: 'softmax', name: `${name}/softmax`, inputs: [idx] }) : idx;
   },
   label: (c) => (c.activation !== 'linear' ? `dense, ${c.activation}` : 'dense'),
+  // Gemm (x W + b) and the activation's own nodes.
+  toOnnx: (c, ctx) => onnxActivation(ctx, c.activation, c.alpha, ctx.node('Gemm', [ctx.inputs[0], ctx.param('kernel'), ...(c.useBias ? [ctx.param('bias')] : [])])),
   toJSON: configJSON,
   fromJSON: (json) => dense(cleanJSON(json, takesAlpha(json.activation) ? [] : ['alpha']) as unknown as DenseOptions),
 });
