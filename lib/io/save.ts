@@ -22,6 +22,8 @@ import { encodeSafetensors } from './safetensors';
 
 export const MODEL_FORMAT = 'nodetrain-model';
 export const MODEL_FORMAT_VERSION = 1;
+/** Name prefix of the optimizer-state tensors in model.toBuffer()'s single file. @internal */
+export const OPTIMIZER_PREFIX = 'optimizer/';
 
 /** The saved form of model.json. @internal */
 export interface ModelJson {
@@ -70,7 +72,6 @@ async function writeModel(model: Model, dir: string, includeOptimizer: boolean, 
   const weights = model.getWeights();
   const cc = model.compileConfig;
   const state = includeOptimizer && cc && model.optimizerStep > 0 ? model.getOptimizerState() : null;
-  const g = model.graph;
   await fs.promises.mkdir(dir, { recursive: true });
   const id = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const weightsFile = `weights-${id}.safetensors`;
@@ -86,19 +87,7 @@ async function writeModel(model: Model, dir: string, includeOptimizer: boolean, 
     if (state.hyper) meta.hyper = JSON.stringify(Array.from(state.hyper));
     await writeFileAtomic(path.join(dir, optFile), encodeSafetensors(st, meta));
   }
-  const json: ModelJson = {
-    format: MODEL_FORMAT,
-    version: MODEL_FORMAT_VERSION,
-    seed: model.seed,
-    graph: {
-      nodes: g.nodes.map((n) => ({ config: layerToJSON(n.layer) as unknown as LayerConfig, inputs: n.inputs })),
-      output: g.output,
-    },
-    training: cc ? { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics } : null,
-    weights: weightsFile,
-    optimizer: optFile,
-    metadata,
-  };
+  const json = modelJson(model, weightsFile, optFile, metadata);
   const jsonPath = path.join(dir, 'model.json');
   let previous: string[] = [];
   try {
@@ -113,3 +102,49 @@ async function writeModel(model: Model, dir: string, includeOptimizer: boolean, 
   }
 }
 
+
+function modelJson(model: Model, weights: string, optimizer: string | null, metadata: Record<string, unknown>): ModelJson {
+  const g = model.graph;
+  const cc = model.compileConfig;
+  return {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    seed: model.seed,
+    graph: {
+      nodes: g.nodes.map((n) => ({ config: layerToJSON(n.layer) as unknown as LayerConfig, inputs: n.inputs })),
+      output: g.output,
+    },
+    training: cc ? { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics } : null,
+    weights,
+    optimizer,
+    metadata,
+  };
+}
+
+/**
+ * The model as one self-contained safetensors file (see Model.toBuffer; loadModel reads it back).
+ * Queues behind a running fit or trainOnBatch.
+ */
+export async function modelToBuffer(model: Model, options: SaveOptions = {}): Promise<Buffer> {
+  if (!isModel(model)) throw v.typeError('a Model', 'model', model);
+  const o = v.plainObject('toBuffer options', options);
+  v.knownKeys('toBuffer options', o, ['includeOptimizer', 'metadata']);
+  const includeOptimizer = v.optional(o.includeOptimizer, true, (x) => v.boolean('includeOptimizer', x));
+  const metadata = v.optional(o.metadata, {} as Record<string, unknown>, (x) => v.plainObject('metadata', x));
+  return internalsOf(model).exclusive(async () => {
+    const weights = model.getWeights();
+    const cc = model.compileConfig;
+    const state = includeOptimizer && cc && model.optimizerStep > 0 ? model.getOptimizerState() : null;
+    const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const [k, w] of Object.entries(weights)) tensors[k] = { dtype: 'F32', shape: w.shape, data: w.data };
+    const meta: Record<string, string> = { format: MODEL_FORMAT, model: JSON.stringify(modelJson(model, '', null, metadata)) };
+    if (state) {
+      for (const k of ['m', 'v', 'vmax'] as const) tensors[OPTIMIZER_PREFIX + k] = { dtype: 'F32', shape: [state[k].length], data: state[k] };
+      if (state.hyperDir) tensors[`${OPTIMIZER_PREFIX}hyperDir`] = { dtype: 'F32', shape: [state.hyperDir.length], data: state.hyperDir };
+      meta.optimizer_step = String(state.step);
+      meta.optimizer = cc!.optimizer.type;
+      if (state.hyper) meta.optimizer_hyper = JSON.stringify(Array.from(state.hyper));
+    }
+    return encodeSafetensors(tensors, meta);
+  });
+}

@@ -6,7 +6,7 @@
 import type { XInput, YInput } from '../data/coerce';
 import type { Dataset } from '../data/dataset';
 import { ERR, NodetrainError, callNative } from '../errors';
-import { saveModel } from '../io/save';
+import { modelToBuffer, saveModel } from '../io/save';
 import type { SaveOptions } from '../io/save';
 import { Layer, SymbolicTensor } from '../layers/layers';
 import type { LossSpec } from '../losses';
@@ -269,6 +269,17 @@ export class Model implements TrainableModel {
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
     this.#alive();
     return saveModel(this, dir, options);
+  }
+
+  /**
+   * The model as one self-contained safetensors file: weights, and in its `__metadata__` the
+   * architecture, the compile options and the optimizer state; `loadModel(buffer)` reads it back
+   * (or a stream of it), validated as a folder is. Queues behind a running fit.
+   * @example await redis.set('model', await model.toBuffer());
+   */
+  toBuffer(options: SaveOptions = {}): Promise<Buffer> {
+    if (this.#disposed) return Promise.reject(disposedError());
+    return modelToBuffer(this, options);
   }
 
   // ---- compile --------------------------------------------------------------------------------------
