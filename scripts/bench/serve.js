@@ -120,6 +120,7 @@ async function runServeBench(nt, o = {}) {
 
   // Training throughput without load (a twin model, same data and seed).
   const quiet = make();
+  await quiet.fit(x, y, { epochs: 1, batchSize: opts.batchSize, seed: 2 }); // warm-up (threads, JIT)
   let t0 = Date.now();
   await quiet.fit(x, y, { epochs: opts.epochs, batchSize: opts.batchSize, seed: 3, callbacks: [{ onEpochEnd: () => undefined }] });
   const trainAlone = (n * opts.epochs) / ((Date.now() - t0) / 1000);
@@ -129,7 +130,8 @@ async function runServeBench(nt, o = {}) {
   const server = await startServer(model);
   const { port } = server.address();
   try {
-    // Idle serving.
+    // Idle serving, after a short warm-up of the server and the client.
+    await load(port, bodies, { concurrency: opts.concurrency, requests: Math.min(200, opts.requests) });
     const idle = await load(port, bodies, { concurrency: opts.concurrency, requests: opts.requests });
     // Serving while training: snapshots are the weights at the start of fit and at every epoch
     // end (recorded in an epoch callback, where the published snapshot equals the live weights).
