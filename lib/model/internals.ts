@@ -33,6 +33,8 @@ export interface ModelInternals {
    * ones queued before it, in call order; predict and evaluate never queue.
    */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /** Runs work the running exclusive work waits for: exclusive calls inside it do not queue. */
+  reentrant<T>(work: () => T): T;
 }
 
 const table = new WeakMap<object, ModelInternals>();

@@ -3,6 +3,8 @@
  * fused optimizer update) is one native call; fit() runs whole epochs on a native thread and
  * reports through callbacks, so the Node event loop stays free.
  */
+import { AsyncLocalStorage } from 'async_hooks';
+
 import type { XInput, YInput } from '../data/coerce';
 import type { Dataset } from '../data/dataset';
 import { ERR, NodetrainError, callNative } from '../errors';
@@ -41,6 +43,9 @@ export interface CompileOptions {
 
 export type { NamedWeights } from './weights';
 
+/** The models whose running exclusive work waits for the current async context (#reentrant). */
+const reentrantScope = new AsyncLocalStorage<Set<Model>>();
+
 export class Model implements TrainableModel {
   readonly #graph: Graph;
   #seed: number;
@@ -68,6 +73,7 @@ export class Model implements TrainableModel {
       planForBatch: (rows) => this.#ensureBatch(rows),
       plan: () => this.#ensurePlan(),
       exclusive: (work) => this.#exclusive(work),
+      reentrant: (work) => this.#reentrant(work),
       maxBatch: () => this.#maxBatch,
       setFitting: (on) => {
         this.#fitting = on;
@@ -79,6 +85,9 @@ export class Model implements TrainableModel {
   /** Runs `work` after the exclusive operations queued before it (none queued: at once). */
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
     if (this.#disposed) return Promise.reject(disposedError());
+    // Exclusive work that the running exclusive work waits for (see #reentrant) runs at once:
+    // queueing it behind the work that waits for it would never finish.
+    if (reentrantScope.getStore()?.has(this)) return work();
     const run = this.#queued === 0 ? work() : this.#tail.then(() => work());
     this.#queued++;
     this.#tail = run.then(
@@ -86,6 +95,15 @@ export class Model implements TrainableModel {
       () => void this.#queued--,
     );
     return run;
+  }
+
+  /**
+   * Runs `work` (and everything it starts) as part of the running exclusive work, which waits for
+   * it: the learning-rate range test inside fit, epoch callbacks while fit is paused (a checkpoint
+   * saved there must not queue behind the fit that waits for the callback).
+   */
+  #reentrant<T>(work: () => T): T {
+    return reentrantScope.run(new Set([...(reentrantScope.getStore() ?? []), this]), work);
   }
 
   #alive(): void {

@@ -172,7 +172,8 @@ export class Trainer {
       const rows = tx.shape[0];
       const steps = Math.ceil(rows / batchSize);
       const history = new History();
-      if (autoLr) await this.autoLr.beforeFit(model, { x: tx, y: ty }, { batchSize: Math.min(batchSize, rows), seed, totalSteps: runEpochs * steps }, history);
+      // The range test trains (trainOnBatch) as part of this fit.
+      if (autoLr) await internals.reentrant(() => this.autoLr.beforeFit(model, { x: tx, y: ty }, { batchSize: Math.min(batchSize, rows), seed, totalSteps: runEpochs * steps }, history));
       const all: Callback[] = [...callbacks];
       if (verbose === 1) all.push(new ProgressBar({ epochs, stepsPerEpoch: steps }));
       all.push(history);
@@ -210,7 +211,9 @@ export class Trainer {
           if (model.stopTraining) native.stop();
           return;
         }
-        void (async () => {
+        // Epoch callbacks run while fit waits for them: what they start (a checkpoint save) runs
+        // as part of the fit instead of queueing behind it.
+        void internals.reentrant(async () => {
           try {
             if (e.type === 'epochBegin') {
               if (!began) {
@@ -229,7 +232,7 @@ export class Trainer {
             if (syncEpochs) native.resumeFit(stop);
             else if (stop) native.stop();
           }
-        })();
+        });
       };
       internals.setFitting(true);
       try {
