@@ -11,6 +11,8 @@ import { parseArgs } from 'util';
 import * as nt from '../index';
 import { finetuneCommand } from './finetune';
 import { fitInterruptible } from './interrupt';
+import { EXPORT_HELP, exportCommand } from './export';
+import { trainFlagError } from './options';
 import { reportCommand, searchCommand } from './search';
 import { workerCommand } from './worker';
 import { adaptiveDefaults, predictionCsv, scoreLines, selectRows, splitRows } from './tabular';
@@ -25,7 +27,11 @@ Commands:
   finetune   fine-tune a saved or TensorFlow.js model (nodetrain finetune --help)
   report     HTML report of a search study:        nodetrain report <study dir>
   worker     run trials of a distributed search:   nodetrain worker --redis <url> --study <name>
+  export     a saved model as ONNX (or tfjs):      nodetrain export --model <dir> --format onnx --out <file>
   help       this text
+
+Every command takes --json: stdout then holds one JSON document (the result, or {ok: false,
+error}); the human-readable lines go to stderr. nodetrain --version prints the version.
 
 nodetrain train [options]
 Trains a multilayer perceptron with a progress bar, prints per-epoch loss and the final test
@@ -68,9 +74,12 @@ and R² on the target's own scale. A model trained on CSV data saves its preproc
 types, imputation, scaling, categories, classes), so evaluate and predict take raw rows.
 `;
 
-function fail(msg: string): never {
-  process.stderr.write(`nodetrain: ${msg}\nRun 'nodetrain help' for usage.\n`);
-  process.exit(2);
+let jsonOut: ((s: string) => void) | null = null; // --json: where the one JSON document goes
+
+function fail(msg: string, code = 'ERR_NT_USAGE', status = 2): never {
+  if (jsonOut) jsonOut(`${JSON.stringify({ ok: false, error: { message: msg, code } })}\n`);
+  process.stderr.write(`nodetrain: ${msg}\n${status === 2 ? "Run 'nodetrain help' for usage.\n" : ''}`);
+  process.exit(status);
 }
 
 function num(name: string, s: string | undefined, dflt: number, int = false): number {
@@ -80,7 +89,7 @@ function num(name: string, s: string | undefined, dflt: number, int = false): nu
   return n;
 }
 
-async function train(argv: string[]): Promise<void> {
+async function train(argv: string[]): Promise<Record<string, unknown>> {
   let a;
   try {
     a = parseArgs({
@@ -122,8 +131,10 @@ async function train(argv: string[]): Promise<void> {
   }
   if (a.help) {
     process.stdout.write(HELP);
-    return;
+    return {};
   }
+  const bad = trainFlagError(a);
+  if (bad) fail(bad);
   const seed = num('seed', a.seed, 1, true);
   if (a.threads !== undefined) nt.setNumThreads(num('threads', a.threads, 1, true));
   const taskArg = a.task ?? 'auto';
@@ -257,7 +268,7 @@ async function train(argv: string[]): Promise<void> {
   if (a['find-lr']) {
     const r = await nt.findLearningRate(model, train, { batchSize, seed });
     process.stdout.write(`learning-rate range test: valley ${r.suggestions.valley.toExponential(2)}, steepest ${r.suggestions.steepest.toExponential(2)}, minimum/10 ${r.suggestions.minimum.toExponential(2)}\n`);
-    return;
+    return { lrFinder: r.suggestions };
   }
 
   const callbacks: nt.Callback[] = [];
@@ -273,12 +284,15 @@ async function train(argv: string[]): Promise<void> {
     });
   }
   process.stdout.write(`trained ${history.epoch.length} epochs in ${secs < 10 ? secs.toFixed(2) : secs.toFixed(1)} s\n`);
+  let scores: Record<string, number> | null = null;
   if (test && test.size > 0) {
     if (pre) {
-      const { lines } = await scoreLines(model, pre, test, 'test');
+      const { lines, summary } = await scoreLines(model, pre, test, 'test');
+      scores = summary;
       process.stdout.write(`${lines.join('\n')}\n`);
     } else {
       const result = await model.evaluate(test);
+      scores = result;
       process.stdout.write(`test loss ${result.loss.toFixed(4)}, test accuracy ${(result.accuracy * 100).toFixed(2)}%\n`);
     }
   } else {
@@ -287,6 +301,7 @@ async function train(argv: string[]): Promise<void> {
   const out = a.out ?? 'nodetrain-model';
   await model.save(out, { metadata });
   process.stdout.write(`saved the model to ${path.resolve(out)}\n`);
+  return { epochs: history.epoch.length, seconds: secs, history: history.history, test: scores, model: path.resolve(out) };
 }
 
 /** Loads a model saved by `train` on CSV data, with its preprocessing. */
@@ -313,44 +328,79 @@ function parseModelData(cmd: string, argv: string[], extra: Record<string, { typ
   return a;
 }
 
-async function evaluate(argv: string[]): Promise<void> {
-  const a = parseModelData('evaluate', argv);
+async function evaluate(argv: string[]): Promise<Record<string, unknown>> {
+  const a = parseModelData('evaluate', argv, { target: { type: 'string' } });
   const { model, pre } = await loadTabular(a.model as string);
+  const saved = pre.toJSON() as { target?: unknown };
+  if (typeof a.target === 'string' && a.target !== saved.target) fail(`Expected the target the model was trained on ("${String(saved.target)}") for --target but received "${a.target}"`);
   const ds = pre.toDataset(await nt.loadCsvTable(a.data as string));
-  const { lines } = await scoreLines(model, pre, ds, 'test');
+  const { lines, summary } = await scoreLines(model, pre, ds, 'test');
   process.stdout.write(`${lines.join('\n')}\n`);
+  return { scores: summary };
 }
 
-async function predict(argv: string[]): Promise<void> {
-  const a = parseModelData('predict', argv, { output: { type: 'string' } });
+async function predict(argv: string[]): Promise<Record<string, unknown>> {
+  const a = parseModelData('predict', argv, { output: { type: 'string' }, out: { type: 'string' } });
+  if (typeof a.out === 'string' && typeof a.output === 'string') fail('Expected either --out or --output (the same option), not both');
+  const file = typeof a.out === 'string' ? a.out : a.output;
   const { model, pre } = await loadTabular(a.model as string);
   const csv = await predictionCsv(model, pre, await nt.loadCsvTable(a.data as string));
-  if (typeof a.output === 'string') {
-    fs.writeFileSync(a.output, csv);
-    process.stdout.write(`wrote ${csv.split('\n').length - 2} predictions to ${path.resolve(a.output)}\n`);
-  } else {
-    process.stdout.write(csv);
+  const rows = csv.split('\n').length - 2;
+  if (typeof file === 'string') {
+    fs.writeFileSync(file, csv);
+    process.stdout.write(`wrote ${rows} predictions to ${path.resolve(file)}\n`);
+    return { rows, out: path.resolve(file) };
+  }
+  process.stdout.write(csv);
+  return { rows, csv: jsonOut ? csv : undefined };
+}
+
+/** The version in the package's package.json (the nearest one named nodetrain above this file). */
+function packageVersion(): string {
+  for (let d = __dirname; ; d = path.dirname(d)) {
+    try {
+      const p = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (p.name === 'nodetrain' && p.version) return p.version;
+    } catch {
+      /* none here */
+    }
+    if (path.dirname(d) === d) return 'unknown';
   }
 }
 
 async function main(): Promise<void> {
-  const [cmd, ...rest] = process.argv.slice(2);
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    process.stdout.write(HELP);
+  const args = process.argv.slice(2);
+  // --json anywhere: stdout carries one JSON document; human-readable output goes to stderr.
+  const json = args.includes('--json');
+  const [cmd, ...rest] = args.filter((x) => x !== '--json');
+  const toStdout = process.stdout.write.bind(process.stdout) as (s: string) => boolean;
+  if (json) {
+    jsonOut = (s) => void toStdout(s);
+    process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  }
+  if (cmd === '--version' || cmd === '-v') {
+    const version = packageVersion();
+    if (jsonOut) jsonOut(`${JSON.stringify({ ok: true, version })}\n`);
+    else toStdout(`${version}\n`);
     return;
   }
-  if (cmd === 'train') return train(rest);
-  if (cmd === 'evaluate') return evaluate(rest);
-  if (cmd === 'predict') return predict(rest);
-  if (cmd === 'search') return searchCommand(rest);
-  if (cmd === 'finetune') return finetuneCommand(rest);
-  if (cmd === 'report') return reportCommand(rest);
-  if (cmd === 'worker') return workerCommand(rest);
-  fail(`unknown command "${cmd}"`);
+  let result: Record<string, unknown> | void = {};
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') process.stdout.write(HELP + EXPORT_HELP);
+  else if (cmd === 'train') result = await train(rest);
+  else if (cmd === 'evaluate') result = await evaluate(rest);
+  else if (cmd === 'predict') result = await predict(rest);
+  else if (cmd === 'export') result = await exportCommand(rest);
+  else if (cmd === 'search') result = await searchCommand(rest);
+  else if (cmd === 'report') result = await reportCommand(rest);
+  else if (cmd === 'finetune') result = await finetuneCommand(rest);
+  else if (cmd === 'worker') result = await workerCommand(rest);
+  else fail(`unknown command "${cmd}"`);
+  if (jsonOut) jsonOut(`${JSON.stringify({ ok: true, command: cmd ?? 'help', ...(result ?? {}) })}\n`);
 }
 
 main().catch((e: unknown) => {
   const err = e as { message?: string; code?: string };
+  if (jsonOut) jsonOut(`${JSON.stringify({ ok: false, error: { message: err?.message ?? String(e), code: err?.code } })}\n`);
   process.stderr.write(`nodetrain: ${err?.message ?? String(e)}${err?.code ? ` (${err.code})` : ''}\n`);
   process.exit(1);
 });

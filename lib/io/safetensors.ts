@@ -304,7 +304,8 @@ function shapeBytes(shape: number[], width: number): string {
   return Number.isSafeInteger(total) ? `${total} bytes` : 'more bytes than the file holds';
 }
 
-function checkExpected(file: string | undefined, tensors: Record<string, SafetensorsTensor>, expected: Record<string, ExpectedTensor>, strict: boolean): void {
+/** The checks of DecodeOptions.expected / strict on decoded tensors. @internal */
+export function checkExpected(file: string | undefined, tensors: Record<string, SafetensorsTensor>, expected: Record<string, ExpectedTensor>, strict: boolean): void {
   v.plainObject('options.expected', expected);
   const where = file ? ` in ${file}` : '';
   const mismatch = (msg: string) => new NodetrainError(ERR.WEIGHTS_MISMATCH, msg);

@@ -14,7 +14,7 @@ import { readRegularFile } from '../files';
 import type { LayerConfig } from '../layers/layers';
 import { layerToJSON } from '../layers/layer';
 import type { LossSpec } from '../losses';
-import { isModel } from '../model/internals';
+import { internalsOf, isModel } from '../model/internals';
 import type { Model } from '../model/model';
 import type { OptimizerConfig } from '../optim/optimizers';
 import * as v from '../validate';
@@ -23,6 +23,8 @@ import { encodeSafetensors } from './safetensors';
 
 export const MODEL_FORMAT = 'nodetrain-model';
 export const MODEL_FORMAT_VERSION = 1;
+/** Name prefix of the optimizer-state tensors in model.toBuffer()'s single file. @internal */
+export const OPTIMIZER_PREFIX = 'optimizer/';
 
 /** The saved form of model.json. @internal */
 export interface ModelJson {
@@ -50,7 +52,8 @@ export function corrupt(file: string, what: string): NodetrainError {
 
 /**
  * Saves a model into a folder (created if needed).
- * @throws NodetrainError ERR_NT_BUSY while the model trains; the fs error when writing fails
+ * Queues behind a running fit or trainOnBatch (see Model).
+ * @throws the fs error when writing fails
  *   (an existing saved model in the folder is left intact).
  * @example await saveModel(model, './my-model');
  */
@@ -61,6 +64,11 @@ export async function saveModel(model: Model, dir: string, options: SaveOptions 
   v.knownKeys('save options', o, ['includeOptimizer', 'metadata']);
   const includeOptimizer = v.optional(o.includeOptimizer, true, (x) => v.boolean('includeOptimizer', x));
   const metadata = v.optional(o.metadata, {} as Record<string, unknown>, (x) => v.plainObject('metadata', x));
+  // Saving reads the optimizer state, which a running fit owns: it queues behind fit/trainOnBatch.
+  return internalsOf(model).exclusive(() => writeModel(model, dir, includeOptimizer, metadata));
+}
+
+async function writeModel(model: Model, dir: string, includeOptimizer: boolean, metadata: Record<string, unknown>): Promise<void> {
   // Take every snapshot synchronously first, so the saved files are one consistent state.
   const weights = model.getWeights();
   const cc = model.compileConfig;
@@ -177,4 +185,50 @@ async function removeOrphans(dir: string, folder: string, keep: (string | null)[
     const pid = own ? Number(own[1]) : temp ? Number(temp[2]) : NaN;
     if (Number.isSafeInteger(pid) && mine(pid)) await fs.promises.rm(path.join(dir, name), { force: true });
   }
+}
+
+function modelJson(model: Model, weights: string, optimizer: string | null, metadata: Record<string, unknown>): ModelJson {
+  const g = model.graph;
+  const cc = model.compileConfig;
+  return {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    seed: model.seed,
+    graph: {
+      nodes: g.nodes.map((n) => ({ config: layerToJSON(n.layer) as unknown as LayerConfig, inputs: n.inputs })),
+      output: g.output,
+    },
+    training: cc ? { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics } : null,
+    weights,
+    optimizer,
+    metadata,
+  };
+}
+
+/**
+ * The model as one self-contained safetensors file (see Model.toBuffer; loadModel reads it back).
+ * Queues behind a running fit or trainOnBatch.
+ */
+export async function modelToBuffer(model: Model, options: SaveOptions = {}): Promise<Buffer> {
+  if (!isModel(model)) throw v.typeError('a Model', 'model', model);
+  const o = v.plainObject('toBuffer options', options);
+  v.knownKeys('toBuffer options', o, ['includeOptimizer', 'metadata']);
+  const includeOptimizer = v.optional(o.includeOptimizer, true, (x) => v.boolean('includeOptimizer', x));
+  const metadata = v.optional(o.metadata, {} as Record<string, unknown>, (x) => v.plainObject('metadata', x));
+  return internalsOf(model).exclusive(async () => {
+    const weights = model.getWeights();
+    const cc = model.compileConfig;
+    const state = includeOptimizer && cc && model.optimizerStep > 0 ? model.getOptimizerState() : null;
+    const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+    for (const [k, w] of Object.entries(weights)) tensors[k] = { dtype: 'F32', shape: w.shape, data: w.data };
+    const meta: Record<string, string> = { format: MODEL_FORMAT, model: JSON.stringify(modelJson(model, '', null, metadata)) };
+    if (state) {
+      for (const k of ['m', 'v', 'vmax'] as const) tensors[OPTIMIZER_PREFIX + k] = { dtype: 'F32', shape: [state[k].length], data: state[k] };
+      if (state.hyperDir) tensors[`${OPTIMIZER_PREFIX}hyperDir`] = { dtype: 'F32', shape: [state.hyperDir.length], data: state.hyperDir };
+      meta.optimizer_step = String(state.step);
+      meta.optimizer = cc!.optimizer.type;
+      if (state.hyper) meta.optimizer_hyper = JSON.stringify(Array.from(state.hyper));
+    }
+    return encodeSafetensors(tensors, meta);
+  });
 }

@@ -5,6 +5,7 @@ import type { ActivationName } from './common';
 import { Layer } from './layer';
 import { activationFromKeras, activationToKeras, inputShapeFromKeras, kerasNumber, requireLastAxis } from './keras';
 import { cleanJSON, configJSON, noParams, registerLayer, sameWidth } from './registry';
+import { onnxActivation } from './onnx';
 
 export interface ActivationConfig {
   type: 'activation';
@@ -43,6 +44,7 @@ registerLayer<ActivationConfig>({
       ? emit({ op: 'softmax', name, inputs })
       : emit({ op: 'activation', name, inputs, attrs: { activation: c.activation, alpha: c.alpha ?? 0 } }),
   label: (c) => `activation, ${c.activation}`,
+  toOnnx: (c, ctx) => onnxActivation(ctx, c.activation, c.alpha, ctx.inputs[0]),
   toJSON: configJSON,
   fromJSON: (json) => activation(cleanJSON(json, takesAlpha(json.activation) ? [] : ['alpha']) as never),
   // leakyRelu is a Keras layer of its own; the rest an Activation.

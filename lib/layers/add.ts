@@ -36,6 +36,8 @@ registerLayer<AddConfig>({
   },
   params: noParams,
   lower: (_c, { name, inputs, emit }) => emit({ op: 'add', name, inputs }),
+  // ONNX Add is binary: a chain for three and more inputs.
+  toOnnx: (_c, ctx) => ctx.inputs.slice(1).reduce((acc, x) => ctx.node('Add', [acc, x]), ctx.inputs[0]),
   label: (c) => c.type,
   toJSON: configJSON,
   fromJSON: (json) => add(cleanJSON(json) as never),

@@ -31,6 +31,7 @@ registerLayer<ConcatenateConfig>({
   outputWidth: (_c, widths) => widths.reduce((s, w) => s + w, 0),
   params: noParams,
   lower: (_c, { name, inputs, emit }) => emit({ op: 'concat', name, inputs }),
+  toOnnx: (_c, ctx) => ctx.node('Concat', ctx.inputs, { axis: { int: 1 } }),
   label: (c) => c.type,
   toJSON: configJSON,
   fromJSON: (json) => concatenate(cleanJSON(json) as never),

@@ -6,6 +6,7 @@ import type { Initializer } from './initializers';
 import { Layer } from './layer';
 import { activationFromKeras, activationToKeras, initializerFromKeras, initializerToKeras, inputShapeFromKeras, kerasBoolean, requireFloat32, requireNull } from './keras';
 import { cleanJSON, configJSON, registerLayer } from './registry';
+import { onnxActivation } from './onnx';
 
 export interface DenseConfig {
   type: 'dense';
@@ -79,6 +80,8 @@ registerLayer<DenseConfig>({
     return soft ? emit({ op: 'softmax', name: `${name}/softmax`, inputs: [idx] }) : idx;
   },
   label: (c) => (c.activation !== 'linear' ? `dense, ${c.activation}` : 'dense'),
+  // Gemm (x W + b) and the activation's own nodes.
+  toOnnx: (c, ctx) => onnxActivation(ctx, c.activation, c.alpha, ctx.node('Gemm', [ctx.inputs[0], ctx.param('kernel'), ...(c.useBias ? [ctx.param('bias')] : [])])),
   toJSON: configJSON,
   fromJSON: (json) => dense(cleanJSON(json, takesAlpha(json.activation) ? [] : ['alpha']) as unknown as DenseOptions),
   toKeras: (c, ctx) => ({

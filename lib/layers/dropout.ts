@@ -42,6 +42,8 @@ registerLayer<DropoutConfig>({
   outputWidth: sameWidth,
   params: noParams,
   lower: (c, { name, inputs, emit }) => emit({ op: 'dropout', name, inputs, attrs: { rate: c.rate } }),
+  // The identity at inference: no node.
+  toOnnx: (_c, ctx) => ctx.inputs[0],
   label: (c) => c.type,
   toJSON: configJSON,
   fromJSON: (json) => dropout(cleanJSON(json) as never),

@@ -68,6 +68,17 @@ export function normDefinition(type: NormConfig['type'], className: string, op: 
         trainable,
       }),
     label: (c) => c.type,
+    // Inference mode: BatchNormalization on the moving statistics; LayerNormalization (opset 17)
+    // over the features. An absent gamma / beta is a constant 1 / 0.
+    toOnnx: (c, ctx) => {
+      const ones = Array.from({ length: ctx.width }, () => 1);
+      const scale = c.scale ? ctx.param('gamma') : ctx.constant('gamma', ones, [ctx.width]);
+      const bias = c.center ? ctx.param('beta') : ctx.constant('beta', ones.map(() => 0), [ctx.width]);
+      const epsilon = { float: c.epsilon };
+      return moving
+        ? ctx.node('BatchNormalization', [ctx.inputs[0], scale, bias, ctx.param('moving_mean'), ctx.param('moving_variance')], { epsilon })
+        : ctx.node('LayerNormalization', [ctx.inputs[0], scale, bias], { axis: { int: -1 }, epsilon });
+    },
     toJSON: configJSON,
     fromJSON: (json) => norm(type, cleanJSON(json, moving ? [] : ['momentum'])),
     toKeras: (c) => ({

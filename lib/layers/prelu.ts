@@ -58,6 +58,7 @@ registerLayer<PReLUConfig>({
   // Keras computes the fans of a 1-D weight as fan_in = fan_out = its length.
   params: (c, _in, w) => [{ role: 'alpha', shape: [w], init: c.alphaInitializer, fanIn: w, fanOut: w, trainable: true }],
   lower: (_c, { name, inputs, group, trainable, emit }) => emit({ op: 'prelu', name, inputs, attrs: {}, group, trainable }),
+  toOnnx: (_c, ctx) => ctx.node('PRelu', [ctx.inputs[0], ctx.param('alpha')]),
   label: (c) => c.type,
   toJSON: configJSON,
   fromJSON: (json) => prelu(cleanJSON(json) as PReLUOptions),

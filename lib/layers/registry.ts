@@ -57,6 +57,24 @@ export interface LowerContext {
   emit(spec: NativeNodeSpec): number;
 }
 
+/** An ONNX attribute value, typed as the ONNX AttributeProto needs it. @internal */
+export type OnnxAttribute = { float: number } | { int: number } | { ints: number[] } | { string: string };
+
+/** What lowering a layer to ONNX nodes needs (lib/io/onnx/export.ts implements it). @internal */
+export interface OnnxLowerContext {
+  name: string;
+  /** The ONNX tensor names of the inputs ([batch, width] float tensors). */
+  inputs: string[];
+  inputWidths: number[];
+  width: number;
+  /** The layer's parameter `role` as an initializer (its current weights); returns its name. */
+  param(role: string): string;
+  /** A float constant initializer named after the layer and `suffix`; returns its name. */
+  constant(suffix: string, values: number[], shape: number[]): string;
+  /** Appends a node of the default domain; returns the name of its output. */
+  node(opType: string, inputs: string[], attrs?: Record<string, OnnxAttribute>): string;
+}
+
 /** One layer type. Methods take the layer's own config. @internal */
 export interface LayerDefinition<C extends LayerConfigBase = LayerConfigBase> {
   readonly type: C['type'];
@@ -76,6 +94,8 @@ export interface LayerDefinition<C extends LayerConfigBase = LayerConfigBase> {
   toJSON(c: C): Record<string, unknown>;
   /** Rebuilds (and so revalidates) a layer from its saved form, `type` and `trainable` removed. */
   fromJSON(json: Record<string, unknown>): Layer;
+  /** Inference-mode ONNX lowering (opset 17); returns the output's tensor name. Absent: not exportable. */
+  toOnnx?(c: C, ctx: OnnxLowerContext): string;
   /**
    * Keras / TensorFlow.js export: the class name and Keras config (name, trainable and the input
    * shape are added by the caller). Parameter roles are the Keras weight names (kernel, bias, gamma,

@@ -28,6 +28,13 @@ export interface ModelInternals {
   maxBatch(): number;
   /** While set, recompiling and re-planning throw ERR_NT_BUSY. */
   setFitting(on: boolean): void;
+  /**
+   * Runs work that cannot overlap other such work (fit, trainOnBatch, save, toBuffer) after the
+   * ones queued before it, in call order; predict and evaluate never queue.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /** Runs work the running exclusive work waits for: exclusive calls inside it do not queue. */
+  reentrant<T>(work: () => T): T;
 }
 
 const table = new WeakMap<object, ModelInternals>();

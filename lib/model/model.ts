@@ -3,13 +3,15 @@
  * fused optimizer update) is one native call; fit() runs whole epochs on a native thread and
  * reports through callbacks, so the Node event loop stays free.
  */
+import { AsyncLocalStorage } from 'async_hooks';
+
 import type { XInput, YInput } from '../data/coerce';
 import type { Dataset } from '../data/dataset';
 import { checkDevice } from '../device';
 import type { Device } from '../device';
 import { allocFloat32 } from '../alloc';
 import { ERR, NodetrainError, callNative } from '../errors';
-import { saveModel } from '../io/save';
+import { modelToBuffer, saveModel } from '../io/save';
 import type { SaveOptions } from '../io/save';
 import { Layer, SymbolicTensor } from '../layers/layers';
 import type { LossSpec } from '../losses';
@@ -52,6 +54,9 @@ export type { NamedWeights } from './weights';
 export type { BatchNormPolicy, LayerSelector } from './select';
 export type { HeadOptions } from './surgery';
 
+/** The models whose running exclusive work waits for the current async context (#reentrant). */
+const reentrantScope = new AsyncLocalStorage<Set<Model>>();
+
 export class Model implements TrainableModel {
   readonly #graph: Graph;
   #seed: number;
@@ -65,6 +70,9 @@ export class Model implements TrainableModel {
   /** Trainable flags and batch-norm policies the current plan was built with. */
   #layoutKey = '';
   #fitting = false;
+  #disposed = false;
+  #queued = 0;  // exclusive operations queued or running
+  #tail: Promise<void> = Promise.resolve();
   /** Set to true (e.g. in a callback) to stop training at the next batch. */
   stopTraining = false;
 
@@ -80,11 +88,112 @@ export class Model implements TrainableModel {
       compiled: () => this.#requireCompiled(),
       planForBatch: (rows) => this.#ensureBatch(rows),
       plan: () => this.#ensurePlan(),
+      exclusive: (work) => this.#exclusive(work),
+      reentrant: (work) => this.#reentrant(work),
       maxBatch: () => this.#maxBatch,
       setFitting: (on) => {
         this.#fitting = on;
       },
     });
+  }
+
+  // ---- lifecycle and serving ------------------------------------------------------------------------
+  /** Runs `work` after the exclusive operations queued before it (none queued: at once). */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#disposed) return Promise.reject(disposedError());
+    // Exclusive work that the running exclusive work waits for (see #reentrant) runs at once:
+    // queueing it behind the work that waits for it would never finish.
+    if (reentrantScope.getStore()?.has(this)) return work();
+    const run = this.#queued === 0 ? work() : this.#tail.then(() => work());
+    this.#queued++;
+    this.#tail = run.then(
+      () => void this.#queued--,
+      () => void this.#queued--,
+    );
+    return run;
+  }
+
+  /**
+   * Runs `work` (and everything it starts) as part of the running exclusive work, which waits for
+   * it: the learning-rate range test inside fit, epoch callbacks while fit is paused (a checkpoint
+   * saved there must not queue behind the fit that waits for the callback).
+   */
+  #reentrant<T>(work: () => T): T {
+    return reentrantScope.run(new Set([...(reentrantScope.getStore() ?? []), this]), work);
+  }
+
+  #alive(): void {
+    if (this.#disposed) throw disposedError();
+  }
+
+  /** Whether dispose() was called. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /**
+   * Frees the native plan and every arena at once (inference calls in flight finish first, on the
+   * memory they hold). A running fit is stopped and the plan freed when it settles; queued
+   * operations then reject with ERR_NT_DISPOSED, as does any later use. Idempotent.
+   * @example model.dispose();
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.stopTraining = true;
+    const native = this.#native;
+    if (!native) return;
+    if (this.#queued === 0) {
+      native.dispose();
+      return;
+    }
+    native.stop();
+    void this.#tail.then(() => native.dispose());
+  }
+
+  /**
+   * Disposes and resolves once the native memory is freed (after a running fit has stopped).
+   * Also `await using m = ...` where the runtime has Symbol.asyncDispose.
+   */
+  async disposeAsync(): Promise<void> {
+    this.dispose();
+    await this.#tail;
+  }
+
+  /**
+   * Publishes the current weights as the serving snapshot that predict, evaluate and getWeights
+   * read while fit runs: at once when idle, after the running step during fit.
+   * @example setInterval(() => model.publish(), 1000);
+   */
+  publish(): void {
+    this.#alive();
+    if (this.#native) callNative(() => this.#native!.publish());
+  }
+
+  /** How many serving snapshots the current plan has published (grows with publish points). */
+  get servingVersion(): number {
+    return this.#native ? this.#native.servingVersion : 0;
+  }
+
+  /** Native bytes of the plan, as reported to V8 (0 before compile and after dispose). */
+  get nativeBytes(): number {
+    return this.#native && !this.#disposed ? this.#native.nativeBytes : 0;
+  }
+
+  /**
+   * An independent copy: same architecture, weights, compile options and optimizer state.
+   * @throws NodetrainError ERR_NT_BUSY while fit runs (outside epoch callbacks).
+   * @example const replica = model.clone();
+   */
+  clone(): Model {
+    this.#alive();
+    const c = new Model(this.#graph, this.#seed);
+    const cc = this.#compiled;
+    if (cc) c.compile({ optimizer: cc.optimizer as OptimizerSpec, loss: cc.lossSpec, metrics: cc.metricNames as MetricName[] });
+    c.setWeights(this.getWeights());
+    if (cc && this.optimizerStep > 0) c.setOptimizerState(this.getOptimizerState());
+    if (this.#native && this.#native.lrMultiplier !== 1) c.setLrMultiplier(this.#native.lrMultiplier);
+    return c;
   }
 
   /** The layers in topological order (the input layer excluded). */
@@ -212,6 +321,7 @@ export class Model implements TrainableModel {
    * @throws NodetrainError ERR_NT_BUSY while training runs (allowed inside epoch callbacks).
    */
   getWeights(): NamedWeights {
+    this.#alive();
     if (!this.#native) {
       const out: NamedWeights = {};
       for (const [k, w] of Object.entries(this.#host!)) out[k] = { shape: [...w.shape], data: w.data.slice() };
@@ -228,6 +338,7 @@ export class Model implements TrainableModel {
    * @throws RangeError for an unknown name or a shape mismatch; TypeError for non-float32 data.
    */
   setWeights(weights: NamedWeights): void {
+    this.#alive();
     v.plainObject('weights', weights);
     const current = this.getWeights();
     mergeWeights(current, weights);
@@ -261,7 +372,19 @@ export class Model implements TrainableModel {
    * @example await model.save('./my-model');
    */
   async save(dir: string, options: SaveOptions = {}): Promise<void> {
+    this.#alive();
     return saveModel(this, dir, options);
+  }
+
+  /**
+   * The model as one self-contained safetensors file: weights, and in its `__metadata__` the
+   * architecture, the compile options and the optimizer state; `loadModel(buffer)` reads it back
+   * (or a stream of it), validated as a folder is. Queues behind a running fit.
+   * @example await redis.set('model', await model.toBuffer());
+   */
+  toBuffer(options: SaveOptions = {}): Promise<Buffer> {
+    if (this.#disposed) return Promise.reject(disposedError());
+    return modelToBuffer(this, options);
   }
 
   // ---- compile --------------------------------------------------------------------------------------
@@ -274,6 +397,7 @@ export class Model implements TrainableModel {
    * @example model.compile({optimizer: adam({lr: 1e-3}), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy']});
    */
   compile(opts: CompileOptions): void {
+    this.#alive();
     if (this.#fitting) {
       throw new NodetrainError(ERR.BUSY, 'The model cannot be recompiled while fit() runs; do it after fit() resolves');
     }
@@ -362,6 +486,7 @@ export class Model implements TrainableModel {
   }
 
   #requireCompiled(): Compiled {
+    this.#alive();
     if (!this.#compiled || !this.#native) throw notCompiled();
     return this.#compiled;
   }
@@ -408,6 +533,9 @@ export class Model implements TrainableModel {
     };
     const native = callNative(() => createNativeModel(spec, maxBatch));
     this.#native = native;
+    // The old plan's memory goes now, not at the next garbage collection (inference in flight
+    // keeps it until it finishes).
+    if (prev && !prev.busy) prev.dispose();
     // Optimizer state only carries over to the same kind of optimizer (Adam's moments mean nothing
     // to RMSProp, though the arrays have the same length).
     const o = c?.optimizer;
@@ -443,12 +571,14 @@ export class Model implements TrainableModel {
 
   /** A plan for batches of `batch` rows (training needs the whole batch). */
   #ensureBatch(batch: number): NativeModel {
+    this.#alive();
     if (!this.#native || batch > this.#maxBatch || this.#layoutKey !== this.#currentLayout()) this.#rebuild(Math.max(batch, this.#maxBatch, 32));
     return this.#native!;
   }
 
   /** Evaluate and predict run in chunks of the plan's batch size: they only need some plan. */
   #ensurePlan(): NativeModel {
+    this.#alive();
     if (!this.#native || this.#layoutKey !== this.#currentLayout()) this.#rebuild(Math.max(this.#maxBatch, 32));
     return this.#native!;
   }
@@ -511,6 +641,24 @@ function remapState(s: NativeOptimizerState, from: NativeParamInfo[], to: Native
     return out;
   };
   return { step: s.step, m: move(s.m)!, v: move(s.v)!, vmax: move(s.vmax)!, hyper: s.hyper, hyperDir: move(s.hyperDir) };
+}
+
+// Explicit resource management where the runtime has it (`using m = ...`, `await using m = ...`).
+const symbols = Symbol as unknown as { dispose?: symbol; asyncDispose?: symbol };
+const proto = Model.prototype as unknown as Record<symbol, unknown>;
+if (typeof symbols.dispose === 'symbol') {
+  proto[symbols.dispose] = function (this: Model): void {
+    this.dispose();
+  };
+}
+if (typeof symbols.asyncDispose === 'symbol') {
+  proto[symbols.asyncDispose] = function (this: Model): Promise<void> {
+    return this.disposeAsync();
+  };
+}
+
+function disposedError(): NodetrainError {
+  return new NodetrainError(ERR.DISPOSED, 'The model was disposed; it cannot be used any more');
 }
 
 function notCompiled(): NodetrainError {

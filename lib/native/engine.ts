@@ -102,6 +102,15 @@ export interface NativeModel {
   readonly lastGradNorm: number;
   readonly hyperMultiplier: number;
   readonly lrMultiplier: number;
+  /** Number of serving snapshots published so far. */
+  readonly servingVersion: number;
+  /** Native bytes reported to V8 (napi_adjust_external_memory). */
+  readonly nativeBytes: number;
+  readonly disposed: boolean;
+  /** Frees the plan and its arenas now (in-flight inference keeps them until it finishes). */
+  dispose(): boolean;
+  /** Publishes a serving snapshot now (idle or paused) or after the running step (fit). */
+  publish(): void;
   injectNonFinite(steps: number[]): void;
   paramInfo(): NativeParamInfo[];
   readParams(): Float32Array;
@@ -137,6 +146,7 @@ export interface NativeModel {
       guardSnapshotEvery?: number;
       /** Per-row loss weights of the training rows (float32 [rows]). */
       sampleWeights?: NativeBuffer;
+      publishEvery?: number;
     },
     onEvent: (e: NativeFitEvent) => void,
   ): Promise<{ epochs: number; stopped: boolean }>;

@@ -64,9 +64,15 @@ export interface FitOptions {
    * labels or the argmax of one-hot targets (for one column: 0/1 by threshold 0.5).
    */
   classWeight?: ClassWeight;
+  /**
+   * Serving snapshot: predict, evaluate and getWeights during fit read the weights published at
+   * the start, at every epoch end, after every `publishEvery` optimizer steps (0, the default:
+   * epoch ends only) and after `model.publish()`. Each publication is one copy of the weights.
+   */
+  publishEvery?: number;
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch', 'divergenceGuard', 'lr', 'sampleWeight', 'classWeight'];
+const FIT_KEYS = ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'validationData', 'callbacks', 'signal', 'seed', 'verbose', 'initialEpoch', 'divergenceGuard', 'lr', 'sampleWeight', 'classWeight', 'publishEvery'];
 
 interface Guard {
   guard: boolean;
@@ -110,8 +116,12 @@ export class Trainer {
   }
 
   /** See Model.fit. */
-  async fit(model: Model, x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
+  fit(model: Model, x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
     const holder = new Error();
+    return internalsOf(model).exclusive(() => this.#fit(model, holder, x, y, options));
+  }
+
+  async #fit(model: Model, holder: Error, x: XInput | Dataset, y?: YInput | FitOptions, options?: FitOptions): Promise<History> {
     const internals = internalsOf(model);
     const compiled = internals.compiled();
     let opts: FitOptions;
@@ -135,6 +145,7 @@ export class Trainer {
     const seed = v.optional(o.seed, Math.floor(Math.random() * 2 ** 31), (e) => v.integer('seed', e, 0, 2 ** 52));
     const verbose = v.optional(o.verbose, 0, (e) => v.integer('verbose', e, 0, 1));
     const initialEpoch = v.optional(o.initialEpoch, 0, (e) => v.integer('initialEpoch', e, 0, 1e7));
+    const publishEvery = v.optional(o.publishEvery, 0, (e) => v.integer('publishEvery', e, 0, 1e12));
     // Keras/tfjs semantics: `epochs` is the index at which training stops, so a fit resuming at
     // initialEpoch runs epochs - initialEpoch epochs.
     if (epochs <= initialEpoch) throw v.rangeError(`an epochs value greater than initialEpoch (${initialEpoch})`, 'epochs', epochs);
@@ -183,7 +194,8 @@ export class Trainer {
       const rows = tx.shape[0];
       const steps = Math.ceil(rows / batchSize);
       const history = new History();
-      if (autoLr) await this.autoLr.beforeFit(model, { x: tx, y: ty }, { batchSize: Math.min(batchSize, rows), seed, totalSteps: runEpochs * steps }, history);
+      // The range test trains (trainOnBatch) as part of this fit.
+      if (autoLr) await internals.reentrant(() => this.autoLr.beforeFit(model, { x: tx, y: ty }, { batchSize: Math.min(batchSize, rows), seed, totalSteps: runEpochs * steps }, history));
       const all: Callback[] = [...callbacks];
       if (verbose === 1) all.push(new ProgressBar({ epochs, stepsPerEpoch: steps }));
       all.push(history);
@@ -247,7 +259,9 @@ export class Trainer {
           return;
         }
         answerPending = answer;
-        void (async () => {
+        // Epoch callbacks run while fit waits for them: what they start (a checkpoint save) runs
+        // as part of the fit instead of queueing behind it.
+        void internals.reentrant(async () => {
           try {
             if (e.type === 'epochBegin') {
               if (!began) {
@@ -264,12 +278,12 @@ export class Trainer {
           } finally {
             answer(model.stopTraining || cbError !== null || (signal?.aborted ?? false));
           }
-        })();
+        });
       };
       internals.setFitting(true);
       try {
         await native.fit(bufferOf(tx, 'x'), bufferOf(ty, 'y'), rows, model.inputWidth, vx ? bufferOf(vx, 'validation x') : null, vy ? bufferOf(vy, 'validation y') : null, vx ? vx.shape[0] : 0,
-          { epochs: runEpochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: internals.maxBatch(), batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, ...guard, sampleWeights: tw ? bufferOf(tw, 'sampleWeight') : undefined }, onEvent);
+          { epochs: runEpochs, initialEpoch, batchSize, shuffle, seed, valBatchSize: internals.maxBatch(), batchEvents: all.some((cb) => cb.onBatchEnd), syncEpochs, publishEvery, ...guard, sampleWeights: tw ? bufferOf(tw, 'sampleWeight') : undefined }, onEvent);
       } catch (err) {
         throw wrapNativeError(err, holder);
       } finally {
@@ -297,8 +311,12 @@ export class Trainer {
   }
 
   /** See Model.trainOnBatch. */
-  async trainOnBatch(model: Model, x: XInput, y: YInput): Promise<Logs> {
+  trainOnBatch(model: Model, x: XInput, y: YInput): Promise<Logs> {
     const holder = new Error();
+    return internalsOf(model).exclusive(() => this.#trainOnBatch(model, holder, x, y));
+  }
+
+  async #trainOnBatch(model: Model, holder: Error, x: XInput, y: YInput): Promise<Logs> {
     const internals = internalsOf(model);
     const compiled = internals.compiled();
     const d = toXY('data', x, y, dataSpec(model, compiled));

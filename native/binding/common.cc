@@ -285,10 +285,15 @@ Napi::Value NativeBuffer::Read(const Napi::CallbackInfo& info) {
   count = length_ - off;
   if (info.Length() > 1 && !info[1].IsUndefined() && !ArgInt(info, 1, "count", &count, 0, length_ - off))
     return env.Undefined();
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(count) * 4);
-  if (count > 0) std::memcpy(ab.Data(), static_cast<char*>(data_) + off * 4, static_cast<size_t>(count) * 4);
-  if (dtype_ == DType::kFloat32) return Napi::Float32Array::New(env, count, ab, 0);
-  return Napi::Int32Array::New(env, count, ab, 0);
+  // Raw Node-API calls: while a worker_thread terminates, allocation fails and JavaScript cannot
+  // run, so a thrown Napi::Error would escape the callback and abort the process.
+  napi_value ab, arr;
+  void* data = nullptr;
+  if (napi_create_arraybuffer(env, static_cast<size_t>(count) * 4, &data, &ab) != napi_ok) return Napi::Value();
+  if (count > 0) std::memcpy(data, static_cast<char*>(data_) + off * 4, static_cast<size_t>(count) * 4);
+  const napi_typedarray_type t = dtype_ == DType::kFloat32 ? napi_float32_array : napi_int32_array;
+  if (napi_create_typedarray(env, t, static_cast<size_t>(count), ab, 0, &arr) != napi_ok) return Napi::Value();
+  return Napi::Value(env, arr);
 }
 
 // write(src: Float32Array | Int32Array (matching dtype), offset = 0)

@@ -34,7 +34,12 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                       InstanceMethod<&ModelWrap::InjectNonFinite>("injectNonFinite"),
                       InstanceAccessor<&ModelWrap::GetHyperMultiplier>("hyperMultiplier"),
                       InstanceAccessor<&ModelWrap::GetLrMultiplier>("lrMultiplier"),
-                      InstanceAccessor<&ModelWrap::GetGradNorm>("lastGradNorm")});
+                      InstanceAccessor<&ModelWrap::GetGradNorm>("lastGradNorm"),
+                      InstanceMethod<&ModelWrap::Dispose>("dispose"),
+                      InstanceMethod<&ModelWrap::Publish>("publish"),
+                      InstanceAccessor<&ModelWrap::GetServingVersion>("servingVersion"),
+                      InstanceAccessor<&ModelWrap::GetNativeBytes>("nativeBytes"),
+                      InstanceAccessor<&ModelWrap::GetDisposed>("disposed")});
 }
 
 // new NativeModel(spec, maxBatch)
@@ -44,27 +49,85 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
   if (!ParseSpec(env, info[0], &spec)) return;
   int64_t max_batch;
   if (!ArgInt(info, 1, "maxBatch", &max_batch, 1, int64_t(1) << 24)) return;
-  ThrowIfError(env, nt::Model::Create(spec, max_batch, &model_));
+  std::unique_ptr<nt::Model> m;
+  if (ThrowIfError(env, nt::Model::Create(spec, max_batch, &m))) return;
+  model_ = std::move(m);
+  // The garbage collector weighs this object by the native memory it keeps alive.
+  reported_bytes_ = static_cast<int64_t>(model_->bytes());
+  int64_t total = 0;
+  napi_adjust_external_memory(env, reported_bytes_, &total);
 }
 
 ModelWrap::~ModelWrap() {
   stop_.store(true);
   Reply(true);
   if (thread_.joinable()) thread_.join();
+  ReleaseMemory(Env());
+}
+
+void ModelWrap::ReleaseMemory(Napi::Env env) {
+  if (reported_bytes_ == 0) return;
+  int64_t total = 0;
+  napi_adjust_external_memory(env, -reported_bytes_, &total);
+  reported_bytes_ = 0;
+}
+
+// dispose(): frees the plan and every arena now (inference jobs in flight keep the plan until they
+// finish). Refused while fit or trainBatch runs: the TypeScript layer stops the fit and disposes
+// once it has settled.
+Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) return Napi::Boolean::New(env, false);
+  if (busy_) {
+    ThrowError(env, nt::StatusCode::kBusy, "The model is busy with a running fit or trainBatch; dispose it after it settles");
+    return env.Undefined();
+  }
+  model_.reset();
+  disposed_ = true;
+  ReleaseMemory(env);
+  return Napi::Boolean::New(env, true);
+}
+
+// publish(): a new serving snapshot now (idle, or a fit paused at an epoch boundary), or after the
+// running step (fit running).
+void ModelWrap::Publish(const Napi::CallbackInfo& info) {
+  if (!CheckBuilt(info.Env())) return;
+  if (busy_ && !Paused())
+    model_->request_publish();
+  else
+    model_->publish();
+}
+
+Napi::Value ModelWrap::GetServingVersion(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), model_ ? static_cast<double>(model_->serving_version()) : 0);
+}
+
+Napi::Value ModelWrap::GetNativeBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(reported_bytes_));
+}
+
+Napi::Value ModelWrap::GetDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed_); }
+
+bool ModelWrap::Paused() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return paused_;
+}
+
+bool ModelWrap::CheckBuilt(Napi::Env env) {
+  if (model_) return true;
+  if (disposed_)
+    ThrowError(env, nt::StatusCode::kDisposed, "The model was disposed; it cannot be used any more");
+  else
+    ThrowError(env, nt::StatusCode::kInvalidState, "Expected a built model for this call but the model failed to build");
+  return false;
 }
 
 
 bool ModelWrap::CheckIdle(Napi::Env env, bool allow_paused) {
-  if (!model_) {
-    ThrowError(env, nt::StatusCode::kInvalidState, "Expected a built model for this call but the model failed to build");
-    return false;
-  }
+  if (!CheckBuilt(env)) return false;
   if (busy_) {
-    if (allow_paused) {
-      std::lock_guard<std::mutex> lk(mu_);
-      if (paused_ && paused_jobs_ == 0) return true;  // one paused-time job at a time
-    }
-    ThrowError(env, nt::StatusCode::kBusy, "The model is busy with a running fit, evaluate or predict; wait for it to finish");
+    if (allow_paused && Paused()) return true;
+    ThrowError(env, nt::StatusCode::kBusy, "The model is busy with a running fit or trainBatch; wait for it to finish");
     return false;
   }
   return true;

@@ -119,7 +119,7 @@ bool ModelWrap::RoundTrip(FitEvent* ev) {
     return false;
   }
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return reply_ready_ && paused_jobs_ == 0; });
+  cv_.wait(lk, [&] { return reply_ready_; });
   paused_ = false;
   return !reply_stop_ && !stop_.load();
 }
@@ -218,6 +218,11 @@ Napi::Value ModelWrap::Fit(const Napi::CallbackInfo& info) {
   cfg.guard_max_retries = static_cast<int>(NumOr(c, "guardMaxRetries", 5));
   cfg.guard_explode = NumOr(c, "guardExplodeFactor", 0);
   cfg.guard_snapshot_every = static_cast<int64_t>(NumOr(c, "guardSnapshotEvery", 20));
+  cfg.publish_every = static_cast<int64_t>(NumOr(c, "publishEvery", 0));
+  if (cfg.publish_every < 0) {
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected publishEvery >= 0");
+    return env.Undefined();
+  }
   if (cfg.guard_max_retries < 0 || !(cfg.guard_explode >= 0) || cfg.guard_snapshot_every < 1) {
     ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected guardMaxRetries >= 0, guardExplodeFactor >= 0, guardSnapshotEvery >= 1");
     return env.Undefined();
@@ -244,6 +249,7 @@ Napi::Value ModelWrap::Fit(const Napi::CallbackInfo& info) {
     int epochs = 0;
     try {
       done->status = nt::fit(*model_, train_, cfg_, *this, &epochs);
+      model_->publish();  // the final weights (a stopped fit may end mid-epoch)
     } catch (const std::exception& e) {
       done->status = nt::Status(nt::StatusCode::kInternal, e.what());
     }

@@ -7,6 +7,11 @@
 // waits for resumeFit() so callbacks see a consistent model), batch events (never waited for;
 // coalesced when JavaScript falls behind) and a final `done` that settles the promise. Buffers in
 // use are pinned (dispose() throws) and referenced.
+// Concurrency: evaluate/predict never wait and never make the model busy: each reads the serving
+// snapshot current when it starts (nt::Model::serving) with its own Scratch, also while fit or
+// trainBatch runs. fit and trainBatch are exclusive (busy_); so are the writers (weights, state,
+// optimizer), which are allowed only while idle or while a fit is paused at an epoch boundary.
+// Every write of the weights outside a running fit publishes a new snapshot at once.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -55,11 +60,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   void Deliver(Napi::Env env, Napi::Function cb, FitEvent* ev);
 
   class Worker;
-  void PausedJobDone();
 
  private:
   // engine_binding.cc
   bool CheckIdle(Napi::Env env, bool allow_paused = false);
+  bool CheckBuilt(Napi::Env env);  // not disposed and built
   void Pin(const std::vector<NativeBuffer*>& bufs);
   void Unpin();
   Napi::Value ParamInfo(const Napi::CallbackInfo& info);
@@ -74,6 +79,13 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   Napi::Value GetHyperMultiplier(const Napi::CallbackInfo& info);
   Napi::Value GetLrMultiplier(const Napi::CallbackInfo& info);
   Napi::Value GetGradNorm(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  void Publish(const Napi::CallbackInfo& info);
+  Napi::Value GetServingVersion(const Napi::CallbackInfo& info);
+  Napi::Value GetNativeBytes(const Napi::CallbackInfo& info);
+  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+  bool Paused();
+  void ReleaseMemory(Napi::Env env);
   void InjectNonFinite(const Napi::CallbackInfo& info);
 
   // fit_binding.cc
@@ -94,7 +106,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   void WriteState(const Napi::CallbackInfo& info);
 
   // workers_binding.cc
-  Napi::Value Launch(Napi::Env env, const std::vector<NativeBuffer*>& used, std::function<nt::Status()> work,
+  Napi::Value Launch(Napi::Env env, bool exclusive, const std::vector<NativeBuffer*>& used, std::function<nt::Status()> work,
                      std::function<Napi::Value(Napi::Env)> result);
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
   Napi::Value Predict(const Napi::CallbackInfo& info);
@@ -104,7 +116,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   void SetActiveWidths(const Napi::CallbackInfo& info);
   Napi::Value CalibrateBatch(const Napi::CallbackInfo& info);
 
-  std::unique_ptr<nt::Model> model_;
+  std::shared_ptr<nt::Model> model_;  // shared with inference jobs in flight (they outlive dispose)
+  bool disposed_ = false;
+  int64_t reported_bytes_ = 0;       // reported to V8 with napi_adjust_external_memory
   std::thread thread_;
   Tsfn tsfn_;
   napi_deferred deferred_ = nullptr;  // fit's promise, settled in Finish
@@ -121,7 +135,6 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   std::mutex mu_;
   std::condition_variable cv_;
   bool paused_ = false, reply_ready_ = false, reply_stop_ = false;
-  int paused_jobs_ = 0;  // evaluate/predict jobs started while a fit was paused (guarded by mu_)
 };
 
 }  // namespace ntb

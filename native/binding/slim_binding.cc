@@ -46,7 +46,7 @@ Napi::Value ModelWrap::CalibrateBatch(const Napi::CallbackInfo& info) {
   nt::Model* m = model_.get();
   const float* x = xb->f32();
   return Launch(
-      env, used, [m, x, rows, momentum] { return m->calibrate_batch(x, rows, momentum); },
+      env, true, used, [m, x, rows, momentum] { return m->calibrate_batch(x, rows, momentum); },
       [](Napi::Env e) -> Napi::Value { return e.Undefined(); });
 }
 

@@ -46,15 +46,19 @@ bool CopyArg(const Napi::CallbackInfo& info, size_t i, const char* name, const n
 
 }  // namespace
 
+// While fit or trainBatch runs, the weights read are the serving snapshot (never a torn mix).
 Napi::Value ModelWrap::ReadParams(const Napi::CallbackInfo& info) {
-  if (!CheckIdle(info.Env(), true)) return info.Env().Undefined();
+  if (!CheckBuilt(info.Env())) return info.Env().Undefined();
+  if (busy_ && !Paused()) return CopyOut(info.Env(), model_->backend(), *model_->serving());
   return CopyOut(info.Env(), model_->backend(), model_->arena(), static_cast<size_t>(model_->num_params()));
 }
 
 void ModelWrap::WriteParams(const Napi::CallbackInfo& info) {
   if (!CheckIdle(info.Env(), true)) return;
-  if (CopyArg(info, 0, "params", model_->backend(), model_->arena(), static_cast<size_t>(model_->num_params())))
+  if (CopyArg(info, 0, "params", model_->backend(), model_->arena(), static_cast<size_t>(model_->num_params()))) {
     RefreshSnapshot();
+    model_->publish();  // inference serves the written weights from now on
+  }
 }
 
 // Weights or state written by a callback while training is paused become the divergence

@@ -1,5 +1,8 @@
 // NativeModel.evaluate / predict / trainBatch: promise-returning AsyncWorkers over plain C++ work
-// (buffers pinned and referenced until the work completes).
+// (buffers pinned and referenced until the work completes). evaluate and predict are inference
+// jobs: any number run at once, each over the serving snapshot current when it was launched and
+// its own Scratch; they share the model through a shared_ptr, so dispose() frees the plan when the
+// last one finishes. trainBatch is exclusive (the model is busy until it completes).
 #include <memory>
 
 #include "engine_spec.h"
@@ -10,12 +13,12 @@ namespace ntb {
 // A promise-returning worker over plain C++ work.
 class ModelWrap::Worker : public Napi::AsyncWorker {
  public:
-  Worker(Napi::Env env, ModelWrap* owner, napi_deferred deferred, bool during_pause, std::function<nt::Status()> work,
+  Worker(Napi::Env env, ModelWrap* owner, napi_deferred deferred, bool exclusive, std::function<nt::Status()> work,
          std::function<Napi::Value(Napi::Env)> result)
       : Napi::AsyncWorker(env, "nodetrain.worker"),
         owner_(owner),
         deferred_(deferred),
-        during_pause_(during_pause),
+        exclusive_(exclusive),
         work_(std::move(work)),
         result_(std::move(result)) {}
   // Buffers this job uses: pinned (dispose/write throw) and referenced until it completes.
@@ -43,9 +46,7 @@ class ModelWrap::Worker : public Napi::AsyncWorker {
       refs_.clear();
     } catch (...) {
     }
-    if (during_pause_) {
-      owner_->PausedJobDone();  // the paused training thread may resume once this is 0
-    } else {
+    if (exclusive_) {
       owner_->busy_ = false;
       ResetQuietly(owner_->self_);
     }
@@ -78,7 +79,7 @@ class ModelWrap::Worker : public Napi::AsyncWorker {
  private:
   ModelWrap* owner_;
   napi_deferred deferred_;
-  bool during_pause_;
+  bool exclusive_;
   std::vector<NativeBuffer*> pinned_;
   std::vector<Napi::ObjectReference> refs_;
   std::function<nt::Status()> work_;
@@ -87,23 +88,17 @@ class ModelWrap::Worker : public Napi::AsyncWorker {
 };
 
 
-Napi::Value ModelWrap::Launch(Napi::Env env, const std::vector<NativeBuffer*>& used, std::function<nt::Status()> work,
-                   std::function<Napi::Value(Napi::Env)> result) {
+Napi::Value ModelWrap::Launch(Napi::Env env, bool exclusive, const std::vector<NativeBuffer*>& used,
+                              std::function<nt::Status()> work, std::function<Napi::Value(Napi::Env)> result) {
   napi_deferred deferred;
   napi_value promise;
   if (napi_create_promise(env, &deferred, &promise) != napi_ok) {
     ThrowError(env, nt::StatusCode::kInternal, "Could not create a promise");
     return env.Undefined();
   }
-  // While a fit is paused at an epoch boundary, evaluate/predict may run (callbacks use them);
-  // the training thread does not resume before they finish.
-  const bool during_pause = busy_;
-  auto* w = new Worker(env, this, deferred, during_pause, std::move(work), std::move(result));
+  auto* w = new Worker(env, this, deferred, exclusive, std::move(work), std::move(result));
   w->Pin(used);
-  if (during_pause) {
-    std::lock_guard<std::mutex> lk(mu_);
-    ++paused_jobs_;
-  } else {
+  if (exclusive) {
     busy_ = true;
     self_ = Napi::Persistent(Value());
   }
@@ -111,18 +106,10 @@ Napi::Value ModelWrap::Launch(Napi::Env env, const std::vector<NativeBuffer*>& u
   return Napi::Value(env, promise);
 }
 
-void ModelWrap::PausedJobDone() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    --paused_jobs_;
-  }
-  cv_.notify_all();
-}
-
 // evaluate(x, y, rows, cols, batchSize) -> Promise<{loss, metrics}>
 Napi::Value ModelWrap::Evaluate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckIdle(env, true)) return env.Undefined();
+  if (!CheckBuilt(env)) return env.Undefined();
   int64_t rows, cols, bs;
   if (!ArgInt(info, 2, "rows", &rows, 1) || !ArgInt(info, 3, "cols", &cols, 1) ||
       !ArgInt(info, 4, "batchSize", &bs, 1))
@@ -133,9 +120,11 @@ Napi::Value ModelWrap::Evaluate(const Napi::CallbackInfo& info) {
   if (ThrowIfError(env, nt::validate_data(*model_, *d, "evaluation"))) return env.Undefined();
   auto loss = std::make_shared<double>(0);
   auto metrics = std::make_shared<std::vector<double>>();
-  nt::Model* m = model_.get();
+  std::shared_ptr<const nt::Model> m = model_;
+  std::shared_ptr<const nt::DeviceArray> snap = model_->serving();
   return Launch(
-      env, used, [m, d, bs, loss, metrics] { return nt::evaluate(*m, *d, bs, loss.get(), metrics.get()); },
+      env, false, used,
+      [m, snap, d, bs, loss, metrics] { return nt::evaluate(*m, snap->data(), *d, bs, loss.get(), metrics.get()); },
       [loss, metrics](Napi::Env e) -> Napi::Value {
         Napi::Object o = Napi::Object::New(e);
         o.Set("loss", *loss);
@@ -147,7 +136,7 @@ Napi::Value ModelWrap::Evaluate(const Napi::CallbackInfo& info) {
 // predict(x, rows, cols, batchSize, out) -> Promise<void>
 Napi::Value ModelWrap::Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckIdle(env, true)) return env.Undefined();
+  if (!CheckBuilt(env)) return env.Undefined();
   int64_t rows, cols, bs;
   if (!ArgInt(info, 1, "rows", &rows, 1) || !ArgInt(info, 2, "cols", &cols, 1) ||
       !ArgInt(info, 3, "batchSize", &bs, 1))
@@ -166,11 +155,12 @@ Napi::Value ModelWrap::Predict(const Napi::CallbackInfo& info) {
   if (!ArgBuffer(info, 0, "x", &xb) || !CheckBuffer(env, xb, "x", DType::kFloat32, x_size)) return env.Undefined();
   if (!ArgBuffer(info, 4, "out", &ob) || !CheckBuffer(env, ob, "out", DType::kFloat32, out_size)) return env.Undefined();
   std::vector<NativeBuffer*> used{xb, ob};
-  nt::Model* m = model_.get();
+  std::shared_ptr<const nt::Model> m = model_;
+  std::shared_ptr<const nt::DeviceArray> snap = model_->serving();
   const float* x = xb->f32();
   float* out = ob->f32();
   return Launch(
-      env, used, [m, x, rows, bs, out] { return nt::predict(*m, x, rows, bs, out); },
+      env, false, used, [m, snap, x, rows, bs, out] { return nt::predict(*m, snap->data(), x, rows, bs, out); },
       [](Napi::Env e) -> Napi::Value { return e.Undefined(); });
 }
 
@@ -189,7 +179,12 @@ Napi::Value ModelWrap::TrainBatch(const Napi::CallbackInfo& info) {
   auto lr = std::make_shared<double>(0);
   nt::Model* m = model_.get();
   return Launch(
-      env, used, [m, d, stats, lr] { return m->train_step(d->x, d->y, d->labels, d->rows, stats.get(), lr.get()); },
+      env, true, used,
+      [m, d, stats, lr] {
+        nt::Status st = m->train_step(d->x, d->y, d->labels, d->rows, stats.get(), lr.get());
+        if (st.ok()) m->publish();  // inference serves the new weights from now on
+        return st;
+      },
       [stats, lr](Napi::Env e) -> Napi::Value {
         Napi::Object o = Napi::Object::New(e);
         const double rows = static_cast<double>(stats->rows);

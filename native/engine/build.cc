@@ -39,6 +39,7 @@ Status Model::build(const ModelSpec& spec, int64_t max_batch) {
   plan_.width.assign(n, 0);
   plan_.inputs.assign(n, {});
   plan_.consumers.assign(n, 0);
+  plan_.local.assign(n, 0);
   input_ = -1;
   ops_.clear();
   std::vector<std::vector<BuildContext::ParamDecl>> decls(n);
@@ -72,6 +73,7 @@ Status Model::build(const ModelSpec& spec, int64_t max_batch) {
     plan_.width[i] = ctx.out_width;
     plan_.inputs[i] = s.inputs;
     has_buffer[i] = ctx.has_output_buffer;
+    plan_.local[i] = ctx.local_floats;
     decls[i] = std::move(ctx.decls);
     ops_.push_back(std::move(op));
   }
@@ -137,20 +139,14 @@ Status Model::build(const ModelSpec& spec, int64_t max_batch) {
                                  spec_.sparse_labels));
   plan_.needs_grad[loss_.loss_node()] = true;
 
-  // Buffers.
-  plan_.acts.assign(n, DeviceArray());
-  plan_.dacts.assign(n, DeviceArray());
-  plan_.cur.assign(n, nullptr);
-  int64_t max_w = 1;
-  for (int i = 0; i < n; ++i) {
-    const size_t sz = static_cast<size_t>(max_batch) * static_cast<size_t>(plan_.width[i]);
-    if (has_buffer[i]) plan_.acts[i].assign(be, sz, 0.0f);
-    if (plan_.needs_grad[i]) plan_.dacts[i].assign(be, sz, 0.0f);
-    max_w = std::max(max_w, plan_.width[i]);
-  }
-  plan_.scratch.assign(be, static_cast<size_t>(max_batch) * static_cast<size_t>(max_w), 0.0f);
-  plan_.dscratch.assign(static_cast<size_t>(2 * max_w), 0.0);
-  plan_.rng.reseed(spec_.seed);
+  // Buffers: the training step's Scratch; inference calls bring their own (acquire_scratch).
+  plan_.has_buffer = has_buffer;
+  plan_.alloc_width = plan_.width;
+  plan_.max_width = 1;
+  for (int i = 0; i < n; ++i) plan_.max_width = std::max(plan_.max_width, plan_.width[i]);
+  train_.build(be, plan_, true);
+  train_.rng.reseed(spec_.seed);
+  publish();
   return set_optimizer(spec_.optimizer, true);
 }
 

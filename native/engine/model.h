@@ -7,7 +7,9 @@
 // update.cc (optimizer configuration, state, the fused update). Pure C++: no napi.h.
 #pragma once
 #include <cstdint>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -78,10 +80,30 @@ class Model {
   // finite. stats receives the batch's loss/metric sums.
   Status train_step(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats,
                     double* lr_used, const float* row_weights = nullptr);
-  // Forward + loss + metrics without updating (inference mode).
-  Status eval_batch(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats);
+  // Forward + loss + metrics without updating (inference mode), over the parameter arena `params`
+  // (the live arena or a serving snapshot) with the caller's Scratch. Const: concurrent calls are
+  // safe as long as each brings its own Scratch.
+  Status eval_batch(const float* params, Scratch& s, const float* x, const float* y, const int32_t* labels,
+                    int64_t rows, BatchStats* stats) const;
   // Inference forward; writes [rows, output_width] to out.
-  Status predict_batch(const float* x, int64_t rows, float* out);
+  Status predict_batch(const float* params, Scratch& s, const float* x, int64_t rows, float* out) const;
+
+  // ---- serving (DESIGN.md rule 15) ----
+  // The serving snapshot: an immutable copy of the parameter arena that inference reads. publish()
+  // makes one copy of the arena and swaps it in under a lock; calls in flight keep the copy they
+  // started with (shared ownership), so a reader never sees a mix of two steps. Only the thread
+  // that may write the arena (the training thread during fit, else the main thread) publishes.
+  void publish();
+  std::shared_ptr<const DeviceArray> serving() const;
+  uint64_t serving_version() const { return serving_version_.load(); }
+  // Asks the training thread to publish after its current step (any thread).
+  void request_publish() { publish_requested_.store(true); }
+  bool take_publish_request() { return publish_requested_.exchange(false); }
+  // Per-call inference scratch, pooled: acquire gives a free one (or builds one), release returns it.
+  std::unique_ptr<Scratch> acquire_scratch() const;
+  void release_scratch(std::unique_ptr<Scratch> s) const;
+  // Bytes held by the plan (arenas, optimizer state, the training scratch, one serving snapshot).
+  size_t bytes() const;
   // Global L2 norm of the last computed gradients (trainable arena).
   double last_grad_norm() const { return last_grad_norm_; }
   // Hypergradient multiplier on the learning rate (1 when hypergradient descent is off).
@@ -94,7 +116,7 @@ class Model {
   // Test hook: the gradient of these optimizer steps (0-based) is replaced by NaN.
   void inject_nonfinite_at(std::vector<int64_t> steps) { inject_steps_ = std::move(steps); }
 
-  void reseed(uint64_t seed) { plan_.rng.reseed(seed); }
+  void reseed(uint64_t seed) { train_.rng.reseed(seed); }
 
   // ---- slimmable execution (one-shot architecture search; slim.cc) ----
   // Runs the plan as a sub-network of itself: active[i] per node is 0 (full width), k > 0 (the
@@ -114,7 +136,7 @@ class Model {
  private:
   Model() = default;
   Status build(const ModelSpec& spec, int64_t max_batch);
-  Status forward(RunContext& ctx, bool logits_out);
+  Status forward(RunContext& ctx, bool logits_out) const;
   Status backward(RunContext& ctx);
   Status apply_update(double* lr_used);
   Status check_rows(int64_t rows) const;
@@ -125,6 +147,7 @@ class Model {
   std::vector<std::unique_ptr<Op>> ops_;  // the plan, one op per node
   LossOp loss_;
   Plan plan_;
+  Scratch train_;  // the training step's working memory
   int input_ = -1;
   std::vector<ParamInfo> params_;
   DeviceArray arena_, grad_;
@@ -141,6 +164,11 @@ class Model {
   std::vector<int64_t> full_width_;  // widths the plan was built for
   std::vector<bool> bypass_;         // per node, under set_active_widths
   bool slim_ = false;
+  mutable std::mutex serve_mu_;
+  std::shared_ptr<const DeviceArray> serving_;
+  std::atomic<uint64_t> serving_version_{0};
+  std::atomic<bool> publish_requested_{false};
+  mutable std::vector<std::unique_ptr<Scratch>> pool_;  // guarded by serve_mu_
 };
 
 }  // namespace nt

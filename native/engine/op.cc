@@ -150,6 +150,32 @@ Status BuildContext::expect_min_inputs(size_t n) const {
   return Status::Ok();
 }
 
+// ---- scratch ------------------------------------------------------------------------------------
+void Scratch::build(const Backend& be, const Plan& plan, bool training) {
+  const size_t n = plan.width.size();
+  acts.assign(n, DeviceArray());
+  dacts.assign(n, DeviceArray());
+  local.assign(n, DeviceArray());
+  cur.assign(n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    // Sized for the full widths: a Scratch built while the plan runs slimmed serves it at full width too.
+    const int64_t w = plan.alloc_width.empty() ? plan.width[i] : plan.alloc_width[i];
+    const size_t sz = static_cast<size_t>(plan.max_batch) * static_cast<size_t>(w);
+    if (plan.has_buffer[i]) acts[i].assign(be, sz, 0.0f);
+    if (training && plan.needs_grad[i]) dacts[i].assign(be, sz, 0.0f);
+    if (plan.local[i] > 0) local[i].assign(be, static_cast<size_t>(plan.local[i]), 0.0f);
+  }
+  scratch.assign(be, static_cast<size_t>(plan.max_batch) * static_cast<size_t>(plan.max_width), 0.0f);
+  dscratch.assign(static_cast<size_t>(2 * plan.max_width), 0.0);
+}
+
+size_t Scratch::bytes() const {
+  size_t b = scratch.size();
+  for (const auto* v : {&acts, &dacts, &local})
+    for (const auto& a : *v) b += a.size();
+  return b * sizeof(float) + dscratch.size() * sizeof(double);
+}
+
 // ---- run context --------------------------------------------------------------------------------
 Status RunContext::give_grad(size_t k, const float* src, int64_t n) {
   if (!in_needs_grad(k)) return Status::Ok();

@@ -62,29 +62,48 @@ struct LossFusion {
                                    // false: the op itself emits logits while training
 };
 
-// The run-time state of the plan that ops read and write (owned by the Model).
+// The read-only part of the plan, fixed at build time: shapes, wiring and the parameter arena.
+// Everything a call writes lives in its Scratch, so inference calls run concurrently over one
+// plan, each with its own Scratch (DESIGN.md rule 15).
 struct Plan {
   int64_t max_batch = 0;
-  std::vector<int64_t> width;               // output features of each node
+  std::vector<int64_t> width;               // output features of each node (active widths when slimmed)
+  std::vector<int64_t> alloc_width;         // widths the buffers are sized for (never slimmed)
   std::vector<std::vector<int>> inputs;     // each node's inputs
-  std::vector<DeviceArray> acts, dacts;     // [max_batch, width] per node (dacts where needed)
-  std::vector<const float*> cur;            // forward output of each node for the current batch
+  std::vector<bool> has_buffer;             // node has an output buffer of its own
+  std::vector<int64_t> local;               // floats of per-call op state per node (for max_batch rows)
   std::vector<bool> needs_grad;             // node output gradient is needed
   std::vector<int> consumers;               // how many nodes read each node's output
-  DeviceArray scratch;                      // [max_batch, max width]
-  std::vector<double> dscratch;             // host work for reductions (2 * max width)
-  float* params = nullptr;                  // parameter arena
+  int64_t max_width = 1;
+  float* params = nullptr;                  // parameter arena (training)
   float* grads = nullptr;                   // gradient arena (trainable prefix)
-  Rng rng;
 };
 
-// What an op sees while running: the backend, the batch and its node's neighbourhood.
+// The working memory of one call: activations, per-op state (pre-activations, masks, statistics),
+// scratch; plus gradients and the dropout generator for the training Scratch.
+struct Scratch {
+  std::vector<DeviceArray> acts, dacts, local;  // [max_batch, width] per node; dacts only for training
+  std::vector<const float*> cur;                // forward output of each node for the current batch
+  DeviceArray scratch;                          // [max_batch, max width]
+  std::vector<double> dscratch;                 // host work for reductions (2 * max width)
+  Rng rng;
+  // Allocates buffers for the plan's max_batch rows (with gradients when training).
+  void build(const Backend& be, const Plan& plan, bool training);
+  size_t bytes() const;
+};
+
+// What an op sees while running: the backend, the batch, its node's neighbourhood and the call's
+// Scratch. `params` is the arena the call reads (the live one while training, a published
+// serving snapshot for inference; ops write parameters only in commit(), only while training).
 class RunContext {
  public:
-  RunContext(const Backend& be, Plan& plan, int64_t rows, bool training, const float* x)
-      : be(be), plan(plan), rows(rows), training(training), x(x) {}
+  RunContext(const Backend& be, const Plan& plan, Scratch& s, float* params, int64_t rows, bool training,
+             const float* x)
+      : be(be), plan(plan), s(s), params(params), rows(rows), training(training), x(x) {}
   const Backend& be;
-  Plan& plan;
+  const Plan& plan;
+  Scratch& s;
+  float* const params;
   const int64_t rows;
   const bool training;
   const float* const x;       // the model input (the input op's output)
@@ -98,30 +117,33 @@ class RunContext {
   int input(size_t k) const { return plan.inputs[node][k]; }
   size_t num_inputs() const { return plan.inputs[node].size(); }
   int64_t in_width(size_t k) const { return plan.width[input(k)]; }
-  const float* in(size_t k) const { return plan.cur[input(k)]; }
-  float* out() { return plan.acts[node].data(); }
+  const float* in(size_t k) const { return s.cur[input(k)]; }
+  float* out() { return s.acts[node].data(); }
+  // This node's per-call state (BuildContext::local_floats floats).
+  float* local() { return s.local[node].data(); }
   // Publishes this node's output for the batch (out(), or an input passed through).
-  void set_output(const float* p) { plan.cur[node] = p; }
-  const float* output() const { return plan.cur[node]; }
-  float* dout() { return plan.dacts[node].data(); }
+  void set_output(const float* p) { s.cur[node] = p; }
+  const float* output() const { return s.cur[node]; }
+  float* dout() { return s.dacts[node].data(); }
   bool in_needs_grad(size_t k) const { return plan.needs_grad[input(k)]; }
   bool in_single_consumer(size_t k) const { return plan.consumers[input(k)] == 1; }
-  float* din(size_t k) { return plan.dacts[input(k)].data(); }
+  float* din(size_t k) { return s.dacts[input(k)].data(); }
   // Where to write input k's gradient: its buffer when this op is its only consumer, else the
   // scratch buffer (then accumulate_grad adds it in).
-  float* grad_target(size_t k) { return in_single_consumer(k) ? din(k) : plan.scratch.data(); }
+  float* grad_target(size_t k) { return in_single_consumer(k) ? din(k) : s.scratch.data(); }
   Status accumulate_grad(size_t k, const float* written, int64_t n) {
-    if (written == plan.scratch.data()) return be.axpy(1.0f, written, n, din(k));
+    if (written == s.scratch.data()) return be.axpy(1.0f, written, n, din(k));
     return Status::Ok();
   }
   // Writes src into input k's gradient (accumulating where the input has several consumers).
   Status give_grad(size_t k, const float* src, int64_t n);
-  float* param(int64_t offset) const { return offset >= 0 ? plan.params + offset : nullptr; }
+  float* param(int64_t offset) const { return offset >= 0 ? params + offset : nullptr; }
   float* grad(int64_t offset) const { return offset >= 0 ? plan.grads + offset : nullptr; }
   double* work(size_t n) {
-    if (plan.dscratch.size() < n) plan.dscratch.resize(n);
-    return plan.dscratch.data();
+    if (s.dscratch.size() < n) s.dscratch.resize(n);
+    return s.dscratch.data();
   }
+  Rng& rng() { return s.rng; }
 };
 
 // What an op sees while building: its spec, its inputs' widths and the parameter declarations.
@@ -137,6 +159,7 @@ class BuildContext {
   int64_t out_width = 0;     // set by the op
   bool is_input = false;     // the op is the model's input (exactly one per model)
   bool has_output_buffer = true;  // false: the op's output is never a buffer of its own
+  int64_t local_floats = 0;       // per-call state the op needs for max_batch rows (RunContext::local)
 
   // Declares a parameter "<node name>/<role>" of `shape`; *offset receives its arena offset once
   // the engine has laid out every node (-1 until then). state: non-trainable statistics (moving

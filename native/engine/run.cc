@@ -8,7 +8,7 @@
 
 namespace nt {
 
-Status Model::forward(RunContext& ctx, bool logits_out) {
+Status Model::forward(RunContext& ctx, bool logits_out) const {
   const int n = static_cast<int>(ops_.size());
   const int out = spec_.output;
   for (int i = 0; i < n; ++i) {
@@ -36,7 +36,7 @@ Status Model::backward(RunContext& ctx) {
   // Zero the gradient buffers that several consumers accumulate into.
   for (int i = 0; i < n; ++i) {
     if (i == loss_node || !plan_.needs_grad[i] || plan_.consumers[i] == 1) continue;
-    ctx.be.fill(plan_.dacts[i].data(), 0.0f, rows * plan_.width[i]);
+    ctx.be.fill(ctx.s.dacts[i].data(), 0.0f, rows * plan_.width[i]);
   }
   // Ops after the loss node (the fused output activation) are skipped.
   const int start = loss_.fused_on_input() ? loss_node : spec_.output;
@@ -65,9 +65,9 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
                          double* lr_used, const float* row_weights) {
   NT_RETURN_IF_ERROR(check_rows(rows));
   const Backend& be = backend();
-  RunContext ctx(be, plan_, rows, true, x);
+  RunContext ctx(be, plan_, train_, plan_.params, rows, true, x);
   NT_RETURN_IF_ERROR(forward(ctx, true));
-  NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, plan_.dacts[loss_.loss_node()].data(), stats, row_weights));
+  NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, train_.dacts[loss_.loss_node()].data(), stats, row_weights));
   if (!std::isfinite(stats->loss_sum)) return Status(StatusCode::kNonFinite, "The loss is not finite");
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (slim_ && bypass_[i]) continue;
@@ -87,20 +87,66 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
   return Status::Ok();
 }
 
-Status Model::eval_batch(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats) {
+// Inference reads `params` but never writes it (commit() runs only after a training step).
+Status Model::eval_batch(const float* params, Scratch& s, const float* x, const float* y, const int32_t* labels,
+                         int64_t rows, BatchStats* stats) const {
   NT_RETURN_IF_ERROR(check_rows(rows));
-  RunContext ctx(backend(), plan_, rows, false, x);
+  RunContext ctx(backend(), plan_, s, const_cast<float*>(params), rows, false, x);
   NT_RETURN_IF_ERROR(forward(ctx, true));
   return loss_.compute(ctx, y, labels, nullptr, stats);
 }
 
-Status Model::predict_batch(const float* x, int64_t rows, float* dst) {
+Status Model::predict_batch(const float* params, Scratch& s, const float* x, int64_t rows, float* dst) const {
   NT_RETURN_IF_ERROR(check_rows(rows));
   const Backend& be = backend();
-  RunContext ctx(be, plan_, rows, false, x);
+  RunContext ctx(be, plan_, s, const_cast<float*>(params), rows, false, x);
   NT_RETURN_IF_ERROR(forward(ctx, false));
-  be.copy_to_host(dst, plan_.cur[spec_.output], static_cast<size_t>(rows * plan_.width[spec_.output]) * sizeof(float));
+  be.copy_to_host(dst, s.cur[spec_.output], static_cast<size_t>(rows * plan_.width[spec_.output]) * sizeof(float));
   return Status::Ok();
+}
+
+// ---- serving ----------------------------------------------------------------------------------
+void Model::publish() {
+  // The copy is made outside the lock; only the pointer swap is guarded, so readers never wait
+  // for a copy and the old snapshot is freed by whoever drops the last reference.
+  auto snap = std::make_shared<DeviceArray>(arena_);
+  std::shared_ptr<const DeviceArray> old;
+  {
+    std::lock_guard<std::mutex> lk(serve_mu_);
+    old = std::move(serving_);
+    serving_ = std::move(snap);
+  }
+  serving_version_.fetch_add(1);
+}
+
+std::shared_ptr<const DeviceArray> Model::serving() const {
+  std::lock_guard<std::mutex> lk(serve_mu_);
+  return serving_;
+}
+
+std::unique_ptr<Scratch> Model::acquire_scratch() const {
+  {
+    std::lock_guard<std::mutex> lk(serve_mu_);
+    if (!pool_.empty()) {
+      std::unique_ptr<Scratch> s = std::move(pool_.back());
+      pool_.pop_back();
+      return s;
+    }
+  }
+  std::unique_ptr<Scratch> s(new Scratch());
+  s->build(backend(), plan_, false);
+  return s;
+}
+
+void Model::release_scratch(std::unique_ptr<Scratch> s) const {
+  std::lock_guard<std::mutex> lk(serve_mu_);
+  // Keep a few for the next calls; more than that were a burst of concurrency.
+  if (pool_.size() < 4) pool_.push_back(std::move(s));
+}
+
+size_t Model::bytes() const {
+  size_t b = (arena_.size() * 2 + grad_.size() + opt_.m.size() + opt_.v.size() + opt_.vmax.size()) * sizeof(float);
+  return b + train_.bytes();
 }
 
 }  // namespace nt

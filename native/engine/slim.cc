@@ -80,7 +80,7 @@ Status Model::calibrate_batch(const float* x, int64_t rows, double momentum) {
   NT_RETURN_IF_ERROR(check_rows(rows));
   if (!(momentum >= 0 && momentum <= 1))
     return InvalidArgument("Expected a momentum in [0, 1] for the recalibration but received " + std::to_string(momentum));
-  RunContext ctx(backend(), plan_, rows, true, x);
+  RunContext ctx(backend(), plan_, train_, plan_.params, rows, true, x);
   NT_RETURN_IF_ERROR(forward(ctx, true));
   ctx.state_momentum = momentum;
   for (size_t i = 0; i < ops_.size(); ++i) {
@@ -89,6 +89,7 @@ Status Model::calibrate_batch(const float* x, int64_t rows, double momentum) {
     NT_RETURN_IF_ERROR(ops_[i]->check_finite(ctx));
     NT_RETURN_IF_ERROR(ops_[i]->commit(ctx));
   }
+  publish();  // inference reads the serving snapshot: it must see the recalibrated statistics
   return Status::Ok();
 }
 

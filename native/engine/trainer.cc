@@ -69,14 +69,26 @@ struct Batcher {
 
 }  // namespace
 
-Status evaluate(Model& m, const DataView& d, int64_t batch_size, double* loss, std::vector<double>* metrics) {
+namespace {
+// An inference Scratch from the model's pool, returned on every path.
+struct PooledScratch {
+  explicit PooledScratch(const Model& m) : m(m), s(m.acquire_scratch()) {}
+  ~PooledScratch() { m.release_scratch(std::move(s)); }
+  const Model& m;
+  std::unique_ptr<Scratch> s;
+};
+}  // namespace
+
+Status evaluate(const Model& m, const float* params, const DataView& d, int64_t batch_size, double* loss,
+                std::vector<double>* metrics) {
   NT_RETURN_IF_ERROR(validate_data(m, d, "evaluation"));
   const int64_t bs = std::min(batch_size, m.max_batch());
+  PooledScratch ps(m);
   BatchStats total, b;
   total.reset(m.spec().metrics.size());
   for (int64_t s = 0; s < d.rows; s += bs) {
     const int64_t n = std::min(bs, d.rows - s);
-    NT_RETURN_IF_ERROR(m.eval_batch(d.x + s * d.cols, d.y ? d.y + s * d.y_cols : nullptr,
+    NT_RETURN_IF_ERROR(m.eval_batch(params, *ps.s, d.x + s * d.cols, d.y ? d.y + s * d.y_cols : nullptr,
                                     d.labels ? d.labels + s : nullptr, n, &b));
     total.add(b);
   }
@@ -85,12 +97,13 @@ Status evaluate(Model& m, const DataView& d, int64_t batch_size, double* loss, s
   return Status::Ok();
 }
 
-Status predict(Model& m, const float* x, int64_t rows, int64_t batch_size, float* out) {
+Status predict(const Model& m, const float* params, const float* x, int64_t rows, int64_t batch_size, float* out) {
   const int64_t bs = std::min(batch_size, m.max_batch());
   const int64_t in = m.input_width(), ow = m.output_width();
+  PooledScratch ps(m);
   for (int64_t s = 0; s < rows; s += bs) {
     const int64_t n = std::min(bs, rows - s);
-    NT_RETURN_IF_ERROR(m.predict_batch(x + s * in, n, out + s * ow));
+    NT_RETURN_IF_ERROR(m.predict_batch(params, *ps.s, x + s * in, n, out + s * ow));
   }
   return Status::Ok();
 }
@@ -195,6 +208,8 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
         epoch_stats.add(b);
         const std::vector<double> bm = b.values();
         obs.on_batch_end(epoch, batch, n, b.loss_sum / static_cast<double>(b.rows), bm, lr);
+        // Serving snapshot: every publish_every steps, or when asked (model.publish()).
+        if (m.take_publish_request() || (cfg.publish_every > 0 && m.step_count() % cfg.publish_every == 0)) m.publish();
       }
       if (stopped) break;  // a partial epoch is not reported as completed
       EpochLogs logs;
@@ -207,10 +222,11 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
       logs.recoveries = recoveries;
       if (cfg.has_val) {
         logs.has_val = true;
-        NT_RETURN_IF_ERROR(evaluate(m, cfg.val, cfg.val_batch_size, &logs.val_loss, &logs.val_metrics));
+        NT_RETURN_IF_ERROR(evaluate(m, m.arena(), cfg.val, cfg.val_batch_size, &logs.val_loss, &logs.val_metrics));
       }
       logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       *epochs_done += 1;
+      m.publish();  // epoch end: inference now serves this epoch's weights
       if (!obs.on_epoch_end(logs)) break;
     }
   } catch (const std::bad_alloc&) {

@@ -38,6 +38,8 @@ struct FitConfig {
   int guard_max_retries = 5;
   double guard_explode = 0;
   int64_t guard_snapshot_every = 20;
+  // Serving snapshot: published at every epoch end, and every publish_every optimizer steps (0: off).
+  int64_t publish_every = 0;
 };
 
 struct EpochLogs {
@@ -68,9 +70,11 @@ class FitObserver {
 Status validate_data(const Model& m, const DataView& d, const char* what);
 // Runs the epochs; *epochs_done receives the number of completed epochs.
 Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& obs, int* epochs_done);
-// Mean loss and metrics over the data set in inference mode.
-Status evaluate(Model& m, const DataView& d, int64_t batch_size, double* loss, std::vector<double>* metrics);
-// out: [rows, output_width]
-Status predict(Model& m, const float* x, int64_t rows, int64_t batch_size, float* out);
+// Mean loss and metrics over the data set in inference mode, reading the parameter arena `params`
+// (the live arena or a serving snapshot). Thread-safe: each call takes its own Scratch.
+Status evaluate(const Model& m, const float* params, const DataView& d, int64_t batch_size, double* loss,
+                std::vector<double>* metrics);
+// out: [rows, output_width]; thread-safe like evaluate.
+Status predict(const Model& m, const float* params, const float* x, int64_t rows, int64_t batch_size, float* out);
 
 }  // namespace nt

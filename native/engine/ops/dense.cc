@@ -1,6 +1,6 @@
 // dense {units, useBias, activation, alpha}: y = act(x W + b), W [in, units], b [units].
 // Activations whose derivative is a function of the output (linear, relu, sigmoid, tanh) run in
-// the GEMM epilogue; the others keep the pre-activation for backward. As the model's output with
+// the GEMM epilogue; the others keep the pre-activation for backward (per-call state). As the model's output with
 // a sigmoid and binary cross-entropy, the layer emits logits while training (loss fusion).
 // Slimmable: under Model::set_active_widths the layer computes its first ctx.width() units from
 // the first ctx.in_width(0) inputs, i.e. the top-left block of W (leading dimension `units`) and
@@ -29,7 +29,7 @@ class DenseOp : public Op {
     ctx.param("kernel", {in_w_, units_}, false, 0.0f, &w_);
     if (use_bias_) ctx.param("bias", {units_}, false, 0.0f, &b_);
     from_output_ = act_backward_from_output_supported(act_);
-    if (!from_output_) pre_.assign(ctx.be, static_cast<size_t>(ctx.max_batch * units_), 0.0f);
+    if (!from_output_) ctx.local_floats = ctx.max_batch * units_;
     return Status::Ok();
   }
 
@@ -61,9 +61,10 @@ class DenseOp : public Op {
       g.act = ctx.emit_logits ? Act::kNone : act_;
       NT_RETURN_IF_ERROR(ctx.be.gemm(g));
     } else {
-      g.c = pre_.data();
+      float* pre = ctx.local();
+      g.c = pre;
       NT_RETURN_IF_ERROR(ctx.be.gemm(g));
-      NT_RETURN_IF_ERROR(ctx.be.act_forward(act_, alpha_, pre_.data(), ctx.count(), y));
+      NT_RETURN_IF_ERROR(ctx.be.act_forward(act_, alpha_, pre, ctx.count(), y));
     }
     ctx.set_output(y);
     return Status::Ok();
@@ -77,7 +78,7 @@ class DenseOp : public Op {
       if (from_output_) {
         NT_RETURN_IF_ERROR(ctx.be.act_backward_from_output(act_, ctx.output(), dy, cnt, dy));
       } else {
-        NT_RETURN_IF_ERROR(ctx.be.act_backward(act_, alpha_, pre_.data(), ctx.output(), dy, cnt, dy));
+        NT_RETURN_IF_ERROR(ctx.be.act_backward(act_, alpha_, ctx.local(), ctx.output(), dy, cnt, dy));
       }
     }
     if (trainable_) {
@@ -119,7 +120,6 @@ class DenseOp : public Op {
   Act act_ = Act::kNone;
   float alpha_ = 0.0f;
   int64_t w_ = -1, b_ = -1;
-  DeviceArray pre_;  // pre-activation, when the activation's derivative needs it
 };
 
 }  // namespace

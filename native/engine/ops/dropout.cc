@@ -18,7 +18,7 @@ class DropoutOp : public Op {
                              std::to_string(rate));
     rate_ = static_cast<float>(rate);
     ctx.out_width = ctx.in_widths[0];
-    if (rate_ > 0.0f) mask_.assign(ctx.be, static_cast<size_t>(ctx.max_batch * ctx.out_width), 0.0f);
+    if (rate_ > 0.0f) ctx.local_floats = ctx.max_batch * ctx.out_width;
     return Status::Ok();
   }
   Status forward(RunContext& ctx) override {
@@ -27,8 +27,8 @@ class DropoutOp : public Op {
       return Status::Ok();
     }
     const int64_t cnt = ctx.count();
-    float* mask = mask_.data();
-    for (int64_t t = 0; t < cnt; ++t) mask[t] = ctx.plan.rng.uniform();  // the draws, replaced by the mask
+    float* mask = ctx.local();
+    for (int64_t t = 0; t < cnt; ++t) mask[t] = ctx.rng().uniform();  // the draws, replaced by the mask
     NT_RETURN_IF_ERROR(ctx.be.dropout_forward(ctx.in(0), mask, cnt, 1.0f - rate_, mask, ctx.out()));
     ctx.set_output(ctx.out());
     return Status::Ok();
@@ -37,13 +37,12 @@ class DropoutOp : public Op {
     if (!ctx.in_needs_grad(0)) return Status::Ok();
     if (rate_ == 0.0f) return ctx.give_grad(0, ctx.dout(), ctx.count());
     float* dst = ctx.grad_target(0);
-    NT_RETURN_IF_ERROR(ctx.be.dropout_backward(ctx.dout(), mask_.data(), ctx.count(), dst));
+    NT_RETURN_IF_ERROR(ctx.be.dropout_backward(ctx.dout(), ctx.local(), ctx.count(), dst));
     return ctx.accumulate_grad(0, dst, ctx.count());
   }
 
  private:
   float rate_ = 0.0f;
-  DeviceArray mask_;
 };
 
 }  // namespace

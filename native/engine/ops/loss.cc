@@ -66,7 +66,7 @@ Status LossOp::weighted_loss(RunContext& ctx, const float* y, const int32_t* lab
                              double* out) const {
   const int64_t rows = ctx.rows;
   const int64_t k = ctx.plan.width[loss_node_];
-  const float* p = ctx.plan.cur[loss_node_];
+  const float* p = ctx.s.cur[loss_node_];
   const double inv_cnt = 1.0 / static_cast<double>(rows * k);
   const float ginv = static_cast<float>(inv_cnt);
   const float rinv = 1.0f / static_cast<float>(rows);
@@ -154,9 +154,9 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
                        const float* row_weights) const {
   const int64_t rows = ctx.rows;
   const int64_t k = ctx.plan.width[loss_node_];
-  const float* p = ctx.plan.cur[loss_node_];
+  const float* p = ctx.s.cur[loss_node_];
   const int64_t cnt = rows * k;
-  float* scratch = ctx.plan.scratch.data();
+  float* scratch = ctx.s.scratch.data();
   double loss = 0.0;
   const double inv_cnt = 1.0 / static_cast<double>(cnt);
   const float ginv = static_cast<float>(inv_cnt);

@@ -51,12 +51,12 @@ class LayerNormOp : public Op {
     trainable_ = ctx.spec.trainable;
     if (a_.scale) ctx.param("gamma", {w_}, false, 1.0f, &gamma_);
     if (a_.center) ctx.param("beta", {w_}, false, 0.0f, &beta_);
-    stats_.assign(ctx.be, static_cast<size_t>(ctx.max_batch) * 2, 0.0f);
+    ctx.local_floats = ctx.max_batch * 2;
     return Status::Ok();
   }
   Status forward(RunContext& ctx) override {
     NT_RETURN_IF_ERROR(ctx.be.layer_norm_forward(ctx.in(0), ctx.rows, ctx.width(), ctx.param(gamma_), ctx.param(beta_), a_.eps,
-                                                 stats_.data(), ctx.out()));
+                                                 ctx.local(), ctx.out()));
     ctx.set_output(ctx.out());
     return Status::Ok();
   }
@@ -64,7 +64,7 @@ class LayerNormOp : public Op {
     float* dgamma = trainable_ ? ctx.grad(gamma_) : nullptr;
     float* dbeta = trainable_ ? ctx.grad(beta_) : nullptr;
     float* dst = ctx.in_needs_grad(0) ? ctx.grad_target(0) : nullptr;
-    NT_RETURN_IF_ERROR(ctx.be.layer_norm_backward(ctx.in(0), stats_.data(), ctx.dout(), ctx.rows, ctx.width(), ctx.param(gamma_),
+    NT_RETURN_IF_ERROR(ctx.be.layer_norm_backward(ctx.in(0), ctx.local(), ctx.dout(), ctx.rows, ctx.width(), ctx.param(gamma_),
                                                   dgamma, dbeta, dst));
     return dst ? ctx.accumulate_grad(0, dst, ctx.count()) : Status::Ok();
   }
@@ -74,7 +74,6 @@ class LayerNormOp : public Op {
   int64_t w_ = 0;
   bool trainable_ = true;
   int64_t gamma_ = -1, beta_ = -1;
-  DeviceArray stats_;  // per row: mean, rstd
 };
 
 class BatchNormOp : public Op {
@@ -88,12 +87,12 @@ class BatchNormOp : public Op {
     if (a_.center) ctx.param("beta", {w_}, false, 0.0f, &beta_);
     ctx.param("moving_mean", {w_}, true, 0.0f, &mean_);
     ctx.param("moving_variance", {w_}, true, 1.0f, &var_);
-    stats_.assign(ctx.be, static_cast<size_t>(w_) * 3, 0.0f);
+    ctx.local_floats = 3 * w_;  // batch mean, rstd, variance (per call)
     return Status::Ok();
   }
   Status forward(RunContext& ctx) override {
     const int64_t wa = ctx.width();  // w_ unless slimmed
-    float* mean_b = stats_.data();
+    float* mean_b = ctx.local();
     float* rstd_b = mean_b + w_;
     float* var_b = rstd_b + w_;  // batch variance, folded into the moving statistics after the update
     if (ctx.training && batch_stats_) {
@@ -109,7 +108,7 @@ class BatchNormOp : public Op {
   }
   Status backward(RunContext& ctx) override {
     const int64_t wa = ctx.width();
-    const float* mean_b = stats_.data();
+    const float* mean_b = ctx.local();
     const float* rstd_b = mean_b + w_;
     float* dgamma = trainable_ ? ctx.grad(gamma_) : nullptr;
     float* dbeta = trainable_ ? ctx.grad(beta_) : nullptr;
@@ -133,13 +132,13 @@ class BatchNormOp : public Op {
   Status check_finite(RunContext& ctx) override {
     if (!batch_stats_) return Status::Ok();
     double sq = 0;
-    NT_RETURN_IF_ERROR(ctx.be.sum_squares(stats_.data(), 3 * w_, &sq));
+    NT_RETURN_IF_ERROR(ctx.be.sum_squares(ctx.local(), 3 * w_, &sq));
     if (!std::isfinite(sq)) return Status(StatusCode::kNonFinite, "The batch-norm statistics are not finite");
     return Status::Ok();
   }
   Status commit(RunContext& ctx) override {
     if (!batch_stats_) return Status::Ok();
-    const float* mean_b = stats_.data();
+    const float* mean_b = ctx.local();
     const int64_t wa = ctx.width();
     const float momentum = ctx.state_momentum >= 0 ? static_cast<float>(ctx.state_momentum) : a_.momentum;
     return ctx.be.batch_norm_update_moving(mean_b, mean_b + 2 * w_, wa, momentum, ctx.param(mean_), ctx.param(var_));
@@ -150,7 +149,6 @@ class BatchNormOp : public Op {
   int64_t w_ = 0;
   bool trainable_ = true, batch_stats_ = true;
   int64_t gamma_ = -1, beta_ = -1, mean_ = -1, var_ = -1;
-  DeviceArray stats_;  // batch mean, rstd, variance
 };
 
 }  // namespace
