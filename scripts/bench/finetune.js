@@ -27,8 +27,8 @@
 // Budget for the others: epochs = max(--epochs (default 30), ceil(--min-steps (300) / steps per
 // epoch)), batch 32, so k = 10 gets enough optimizer steps too.
 // Measured per run: test accuracy after the last epoch; wall time of the training (fit/fineTune,
-// including fineTune's range test; test evaluation each epoch excluded is not possible, so it is
-// included for every method alike); and the optimizer steps (fit batches; fineTune's range test
+// including fineTune's range test and, for every method alike, the test evaluation after each
+// epoch); and the optimizer steps (fit batches; fineTune's range test
 // not counted) until the test accuracy, evaluated after every epoch, first reaches scratch's final
 // accuracy for the same seed ('—' when never; the column shows how many runs reached it).
 //
