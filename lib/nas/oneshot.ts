@@ -4,8 +4,9 @@
  * every candidate (or a seeded sample of a large space), retrain the top ones from scratch through
  * the study's executor, retrain a held-out random sample too, and report the rank correlation
  * (Kendall tau-b, Spearman rho) between one-shot scores and stand-alone results, since weight
- * sharing is known to scramble rankings. The supernet itself (slimmable dense layers over views of
- * one arena) needs native support and is not implemented here.
+ * sharing is known to scramble rankings. The scores of the retrained candidates are appended to the
+ * study's log (an `oneshot` record) so the report can plot them against the retrained values. The
+ * supernet itself is in oneshot/supernet.ts.
  */
 import * as nt from './api';
 import type { Executor } from './objective';
@@ -90,6 +91,10 @@ export async function oneShotSearch(study: Study, strategy: OneShotStrategy, opt
   const held = Array.from(perm.subarray(0, Math.min(opts.heldOut ?? 10, rest.length)), (j) => rest[j]);
   const chosen = [...top, ...held];
   const before = study.trials.length;
+  // The scores go into the study's log before retraining, so a report can pair them with the results
+  // (a NaN score is written as null and left out there).
+  const entries = chosen.map((i, j) => ({ params: candidates[i], score: scores[i], role: j < top.length ? ('top' as const) : ('held-out' as const) }));
+  await study.storage.append([{ op: 'oneshot', strategy: strategy.name, scored: candidates.length, entries, ts: Date.now() }]);
   const optimize = await study.optimize({ executor: opts.executor, sampler: new QueueSampler(chosen.map((i) => candidates[i])), trials: before + chosen.length, signal: opts.signal });
   const byKey = new Map(optimize.trials.map((t) => [space.key(t.params), t]));
   const pairs: [number, number][] = [];

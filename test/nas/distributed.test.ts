@@ -283,3 +283,15 @@ test('workers on separate network hosts (network namespaces and veth pairs; loop
     }
   }
 });
+
+test('one-shot scores go into the Redis log and are replayed like the journal', async () => {
+  const st = await nas.redisStorage(redis.url, 'oneshot-record');
+  await st.append([
+    { op: 'study', version: 1, hash: 'h', spaceHash: 's', objectiveId: 'o', objectives: [{ name: 'accuracy', direction: 'maximize' }], seed: 0, createdAt: 0 },
+    { op: 'oneshot', strategy: 'oneshot', scored: 3, entries: [{ params: { depth: 1 }, score: 0.5, role: 'top' }], ts: 1 },
+  ]);
+  const replay = new nas.Replay();
+  replay.apply((await st.read()).records);
+  expect(replay.oneShot).toEqual([{ strategy: 'oneshot', scored: 3, entries: [{ params: { depth: 1 }, score: 0.5, role: 'top' }], ts: 1 }]);
+  await st.close();
+});

@@ -1,8 +1,9 @@
 /**
  * The HTML report: one self-contained file (Chart.js inlined, nothing fetched), and the page script
  * run against a stand-in Chart class builds every chart with data (history, parallel coordinates,
- * importances, intermediate values with pruned trials, Pareto front). Rendering in a real browser
- * is not covered here (no Chromium on this machine).
+ * importances, intermediate values with pruned trials, Pareto front). One-shot scores are paired
+ * with the retrained trials of the same parameters. Rendering in a real browser is checked in
+ * report.browser.test.ts.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -64,6 +65,51 @@ test('a self-contained page whose script builds every chart with data', () => {
   expect(data.pareto!.front.length).toBeGreaterThan(0);
   // Best so far never decreases for a maximised objective.
   for (let i = 1; i < data.history.length; i++) expect(data.history[i].best).toBeGreaterThanOrEqual(data.history[i - 1].best);
+});
+
+test('one-shot scores in the log are paired with the complete trials of the same parameters', () => {
+  const replay = new nas.Replay();
+  const create = (number: number, params: nas.TrialParams): nas.StudyRecord => ({ op: 'create', number, params, seed: 0, owner: 'o', ts: 0 });
+  const finish = (number: number, state: 'complete' | 'pruned', v?: number): nas.StudyRecord => ({ op: 'finish', number, attempt: 1, state, values: v === undefined ? undefined : [v], ts: 1 });
+  replay.apply([
+    { op: 'study', version: 1, hash: 'h', spaceHash: 's', objectiveId: 'o', objectives: [{ name: 'accuracy', direction: 'maximize' }], seed: 0, createdAt: 0 },
+    create(0, { a: 1, b: 'x' }),
+    finish(0, 'pruned'),
+    create(1, { b: 'y', a: 2 }),
+    finish(1, 'complete', 0.5),
+    {
+      op: 'oneshot',
+      strategy: 's',
+      scored: 7,
+      entries: [
+        { params: { a: 2, b: 'y' }, score: 0.9, role: 'top' }, // trained before: trial 1, keys in another order
+        { params: { a: 3, b: 'x' }, score: 0.8, role: 'top' },
+        { params: { a: 1, b: 'x' }, score: 0.7, role: 'held-out' }, // pruned before: not retrained, left out
+        { params: { a: 4, b: 'x' }, score: null as unknown as number, role: 'held-out' }, // NaN as JSON writes it
+        { params: { a: 5, b: 'x' }, score: 0.1, role: 'held-out' },
+      ],
+      ts: 2,
+    },
+    create(2, { a: 3, b: 'x' }),
+    finish(2, 'complete', 0.7),
+    create(3, { a: 4, b: 'x' }),
+    finish(3, 'complete', 0.6),
+    create(4, { a: 5, b: 'x' }),
+    finish(4, 'complete', 0.65),
+  ]);
+  const log = { header: replay.header, trials: replay.trials, oneShot: replay.oneShot };
+  expect(nas.oneShotPoints(log)).toEqual([
+    { x: 0.9, y: 0.5, n: 1, role: 'top' },
+    { x: 0.8, y: 0.7, n: 2, role: 'top' },
+    { x: 0.1, y: 0.65, n: 4, role: 'held-out' },
+  ]);
+  const d = nas.reportData(log).oneShot!;
+  // Scores 0.9, 0.8, 0.1 against 0.5, 0.7, 0.65: pairs (1,2) and (1,3) discordant, (2,3) concordant.
+  expect(d.kendallTau).toBeCloseTo(-1 / 3, 12);
+  expect(d.spearman).toBeCloseTo(-0.5, 12);
+  expect(d.scored).toBe(7);
+  expect(nas.reportData({ header: replay.header, trials: replay.trials }).oneShot).toBeNull();
+  expect(nas.renderReport(log)).toMatch(/One-shot score vs retrained accuracy: Kendall \u03c4 = -0\.333, Spearman \u03c1 = -0\.500/);
 });
 
 test('a folder without a study is refused', () => {

@@ -4,22 +4,56 @@
  * importances, intermediate values per trial (pruned ones marked) and, for two or more objectives,
  * the Pareto front. Importances are correlation ratios (eta squared: the share of the objective's
  * variance explained by each parameter, numeric parameters in quantile bins), normalised to sum to
- * one; Optuna uses fANOVA, which needs a random forest. One-shot score against retrained accuracy
- * is added when one-shot search lands.
+ * one; Optuna uses fANOVA, which needs a random forest. When the study holds one-shot scores
+ * (oneShotSearch appends them), a scatter of each retrained candidate's one-shot score against its
+ * stand-alone value, with Kendall tau-b and Spearman rho in the title.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
 import { nonDominatedSort } from '../pareto';
-import type { ParamValue } from '../space';
+import { kendallTau, spearman } from '../rank';
+import type { ParamValue, Params } from '../space';
 import { JOURNAL_FILE, decodeLine } from '../storage/journal';
 import { Replay } from '../storage/storage';
-import type { StudyHeader } from '../storage/storage';
+import type { OneShotScores, StudyHeader } from '../storage/storage';
 import type { ObjectiveSpec, Trial } from '../types';
 
 export interface StudyLog {
   header: StudyHeader | null;
   trials: Trial[];
+  /** One-shot scores recorded by oneShotSearch (absent or empty when none). */
+  oneShot?: OneShotScores[];
+}
+
+/** A retrained one-shot candidate: its one-shot score (x) and stand-alone first objective (y). */
+export interface OneShotPoint {
+  x: number;
+  y: number;
+  /** Trial number. */
+  n: number;
+  role: 'top' | 'held-out';
+}
+
+/** Parameters as a string independent of key order. */
+const paramsKey = (p: Params): string => JSON.stringify(Object.keys(p).sort().map((k) => [k, p[k]]));
+
+/**
+ * Pairs each recorded one-shot score with the stand-alone result of its parameters: the first
+ * complete trial (by number) with the same parameters, as oneShotSearch pairs them.
+ */
+export function oneShotPoints(log: StudyLog): OneShotPoint[] {
+  const out: OneShotPoint[] = [];
+  const byNumber = [...log.trials].sort((a, b) => a.number - b.number);
+  for (const run of log.oneShot ?? []) {
+    for (const e of run.entries) {
+      if (typeof e.score !== 'number' || !Number.isFinite(e.score)) continue;
+      const k = paramsKey(e.params);
+      const t = byNumber.find((t) => t.state === 'complete' && typeof t.values?.[0] === 'number' && Number.isFinite(t.values[0]) && paramsKey(t.params) === k);
+      if (t) out.push({ x: e.score, y: t.values![0], n: t.number, role: e.role });
+    }
+  }
+  return out;
 }
 
 /**
@@ -33,7 +67,7 @@ export function readStudy(dir: string): StudyLog {
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   lines.pop();
   replay.apply(lines.map(decodeLine).filter((r): r is NonNullable<typeof r> => r !== null));
-  return { header: replay.header, trials: replay.trials.filter(Boolean) };
+  return { header: replay.header, trials: replay.trials.filter(Boolean), oneShot: replay.oneShot };
 }
 
 /** eta^2 of each parameter for the first objective, normalised to sum 1. */
@@ -123,7 +157,24 @@ export function reportData(log: StudyLog, objectives?: ObjectiveSpec[]) {
   }
   const counts: Record<string, number> = {};
   for (const t of trials) counts[t.state] = (counts[t.state] ?? 0) + 1;
-  return { objectives: objs, counts, history, axes: axes.map((a) => a.label), parallel, importances: importances(trials), intermediate, pareto };
+  let oneShot: { points: OneShotPoint[]; kendallTau: number | null; spearman: number | null; scored: number; strategy: string; yName: string } | null = null;
+  if ((log.oneShot ?? []).length > 0) {
+    const points = oneShotPoints(log);
+    const enough = points.length >= 2;
+    const tau = enough ? kendallTau(points.map((p) => p.x), points.map((p) => p.y)) : NaN;
+    const rho = enough ? spearman(points.map((p) => p.x), points.map((p) => p.y)) : NaN;
+    const runs = log.oneShot!;
+    oneShot = {
+      points,
+      // JSON has no NaN: null when undefined (fewer than two points, or constant scores).
+      kendallTau: Number.isFinite(tau) ? tau : null,
+      spearman: Number.isFinite(rho) ? rho : null,
+      scored: runs.reduce((a, r) => a + r.scored, 0),
+      strategy: [...new Set(runs.map((r) => r.strategy))].join(', '),
+      yName: objs[0].name,
+    };
+  }
+  return { objectives: objs, counts, history, axes: axes.map((a) => a.label), parallel, importances: importances(trials), intermediate, pareto, oneShot };
 }
 
 function chartJsSource(): string {
@@ -150,8 +201,18 @@ if (D.pareto) chart('pareto', { type: 'scatter', data: { datasets: [
   { label: 'trials', data: D.pareto.all, backgroundColor: 'rgba(150,150,150,0.5)' },
   { label: 'Pareto front', type: 'line', data: D.pareto.front, borderColor: 'rgb(255,159,64)', backgroundColor: 'rgb(255,159,64)', stepped: true },
 ] }, options: { scales: { x: { title: { display: true, text: D.pareto.xName } }, y: { title: { display: true, text: D.pareto.yName } } } } });
+if (D.oneShot) {
+  const f = v => v === null ? 'undefined' : v.toFixed(3);
+  const title = 'Kendall \u03c4 = ' + f(D.oneShot.kendallTau) + ', Spearman \u03c1 = ' + f(D.oneShot.spearman) + ' (' + D.oneShot.points.length + ' retrained)';
+  chart('oneshot', { type: 'scatter', data: { datasets: [
+    { label: 'top-scored, retrained', data: D.oneShot.points.filter(p => p.role === 'top'), backgroundColor: 'rgba(255,99,132,0.8)', pointRadius: 5 },
+    { label: 'held-out sample, retrained', data: D.oneShot.points.filter(p => p.role === 'held-out'), backgroundColor: 'rgba(54,162,235,0.8)', pointRadius: 5 },
+  ] }, options: { plugins: { title: { display: true, text: 'One-shot score vs retrained ' + D.oneShot.yName + ': ' + title } }, scales: { x: { title: { display: true, text: 'one-shot score (' + D.oneShot.strategy + ', inherited weights)' } }, y: { title: { display: true, text: 'retrained ' + D.oneShot.yName } } } } });
+}
 window.__charts = charts;
 `;
+
+const fmtCorr = (v: number | null): string => (v === null ? 'undefined' : v.toFixed(3));
 
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -177,6 +238,7 @@ ${section('parallel', 'Parallel coordinates', 'One line per complete trial; warm
 ${section('importances', 'Parameter importances')}
 ${section('intermediate', 'Intermediate values', 'Per-epoch values reported by each trial; pruned trials dashed red.')}
 ${data.pareto ? section('pareto', 'Pareto front') : ''}
+${data.oneShot ? section('oneshot', esc(`One-shot score vs retrained ${data.oneShot.yName}: Kendall \u03c4 = ${fmtCorr(data.oneShot.kendallTau)}, Spearman \u03c1 = ${fmtCorr(data.oneShot.spearman)}`), esc(`${data.oneShot.scored} candidates scored with inherited weights (${data.oneShot.strategy}); each retrained candidate's score against its stand-alone ${data.oneShot.yName}. Weight sharing can scramble rankings: a rank correlation near 1 means the one-shot ranking can be trusted.`)) : ''}
 <script type="application/json" id="data">${json}</script>
 <script>${chartJsSource().replace(/<\/script/gi, '<\\/script')}</script>
 <script>${PAGE_SCRIPT}</script>

@@ -115,6 +115,8 @@ for i = 1, #ARGV do
     if redis.call('SETNX', p .. 'header', raw) == 0 then ok = false end
   elseif r.op == 'rebind' then
     ok = redis.call('EXISTS', p .. 'header') == 1
+  elseif r.op == 'oneshot' then
+    ok = true
   else
     local tk = p .. 'trial:' .. num(r.number)
     local state = redis.call('HGET', tk, 'state')

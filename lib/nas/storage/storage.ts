@@ -26,7 +26,24 @@ export type StudyRecord =
   | { op: 'report'; number: number; attempt: number; step: number; value: number }
   | { op: 'heartbeat'; number: number; attempt: number; ts: number }
   | { op: 'finish'; number: number; attempt: number; state: Exclude<TrialState, 'running' | 'stale'>; values?: number[]; metrics?: Record<string, number>; error?: string; ts: number }
-  | { op: 'stale'; number: number; attempt: number; reason: string; ts: number };
+  | { op: 'stale'; number: number; attempt: number; reason: string; ts: number }
+  | ({ op: 'oneshot' } & OneShotScores);
+
+/**
+ * The one-shot scores of the candidates a one-shot search sends to be retrained (written before
+ * they are retrained), so a report can set them against the retrained results: the trial of an
+ * entry is the study's trial with the same parameters (a candidate the study already trained is not
+ * trained again).
+ */
+export interface OneShotScores {
+  /** The strategy's name. */
+  strategy: string;
+  /** How many candidates were scored in all. */
+  scored: number;
+  /** Scores of the candidates to retrain: the top-scored ones and a held-out random sample. */
+  entries: { params: Params; score: number; role: 'top' | 'held-out' }[];
+  ts: number;
+}
 
 export interface StudyStorage {
   /** Appends records (in order) durably. */
@@ -78,9 +95,15 @@ export class Replay {
   header: StudyHeader | null = null;
   readonly trials: Trial[] = [];
   staleRetries = 0;
+  /** One-shot scores, in log order. */
+  readonly oneShot: OneShotScores[] = [];
 
   apply(records: readonly StudyRecord[]): void {
     for (const r of records) {
+      if (r.op === 'oneshot') {
+        if (Array.isArray(r.entries)) this.oneShot.push({ strategy: r.strategy, scored: r.scored, entries: r.entries, ts: r.ts });
+        continue;
+      }
       if (r.op === 'study') {
         if (!this.header) this.header = { version: r.version, hash: r.hash, spaceHash: r.spaceHash, objectiveId: r.objectiveId, objectives: r.objectives, seed: r.seed, createdAt: r.createdAt };
         continue;
