@@ -51,7 +51,7 @@ export class Layer {
   /**
    * Functional API: applies the layer to symbolic inputs.
    * @throws RangeError for the wrong number of inputs or mismatched widths.
-   * @example const h = dense({units: 32, activation: 'relu'}).apply(x);
+   * @example const x = input({shape: [784]}); const h = dense({units: 32, activation: 'relu'}).apply(x);
    */
   apply(...inputs: SymbolicTensor[]): SymbolicTensor {
     const c = this.config;

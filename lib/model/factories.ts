@@ -23,7 +23,7 @@ export function sequential(layers: Layer[], options: { seed?: number; inputShape
  * @example
  * const x = input({shape: [16]});
  * const h = dense({units: 16, activation: 'relu'}).apply(x);
- * const y = dense({units: 1}).apply(add().apply(x, h));
+ * const y = dense({units: 1}).apply(layers.add().apply(x, h)); // the add layer, not the tensor add
  * const m = model({inputs: x, outputs: y});
  */
 export function model(args: { inputs: SymbolicTensor; outputs: SymbolicTensor; seed?: number }): Model {

@@ -207,7 +207,7 @@ export function createSgdState(params: Params, opts: { momentum?: number } = {})
 /**
  * State for {@link adamStep} / {@link adamwStep}: zero moments (and their running max for AMSGrad).
  * @throws TypeError for a non-Tensor parameter or a non-boolean amsgrad.
- * @example const state = createAdamState(model.params, { amsgrad: true });
+ * @example const state = createAdamState([w, b], { amsgrad: true });
  */
 export function createAdamState(params: Params, opts: { amsgrad?: boolean } = {}): AdamState {
   const ps = paramList('params', params);

@@ -294,7 +294,9 @@ export class RedisStorage implements StudyStorage {
 /**
  * Opens a study's storage in Redis by name.
  * @throws NodetrainError ERR_NT_UNAVAILABLE when Redis cannot be reached (bounded retries).
- * @example createStudy({ space, storage: await redisStorage('redis://:secret@10.0.0.5:6379', 'mlp-search') })
+ * @example const storage = await redisStorage(url, 'mlp-search'); // url: 'redis://:secret@10.0.0.5:6379'
+ * const study = await createStudy({ space, storage });
+ * await storage.close(); // when the study is done
  */
 export async function redisStorage(url: string, name: string, opts: RedisStorageOptions = {}): Promise<RedisStorage> {
   checkStudyName(name);
