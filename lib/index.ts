@@ -5,7 +5,16 @@
 export { NodetrainError } from './errors';
 export { Tensor, tensor, zeros, ones, fill, empty } from './tensor/tensor';
 export type { DType, NestedArray, TensorLike } from './tensor/tensor';
-export { getNumThreads, setNumThreads, setForcePortable, getForcePortable, cpuFeatures } from './runtime';
+export {
+  getNumThreads,
+  setNumThreads,
+  setForcePortable,
+  getForcePortable,
+  setMaxIsa,
+  getMaxIsa,
+  cpuFeatures,
+} from './runtime';
+export type { IsaLevel } from './runtime';
 export { backend } from './native';
 export * from './tensor/matmul';
 export * from './tensor/reduce';

@@ -24,4 +24,8 @@ Status rmsprop_step_f32_avx2(const RmspropParams& p, float* param, const float* 
 Status adagrad_step_f32_avx2(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n);
 #endif
 
+#if defined(NT_HAVE_AVX512_KERNELS)
+Status gemm_f32_avx512(const GemmArgs& args);
+#endif
+
 }  // namespace nt
