@@ -31,7 +31,9 @@ namespace gemm_detail {
 void gemm_f32_avx512_14x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
                            float beta) {
   __m512 acc[14][2];
+#pragma GCC unroll 14
   for (int i = 0; i < 14; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 14
   for (int i = 0; i < 14; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
   for (int64_t p = 0; p < kc; ++p) {
     const __m512 b0 = _mm512_load_ps(b);
@@ -47,12 +49,15 @@ void gemm_f32_avx512_14x32(int64_t kc, const float* a, const float* b, float* c,
     b += 32;
   }
   const __m512 va = _mm512_set1_ps(alpha);
+  // Fully unrolled stores keep the accumulators in registers (no spill to the stack).
   if (beta == 0.0f) {
+#pragma GCC unroll 14
     for (int i = 0; i < 14; ++i) {
       _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc[i][0]));
       _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc[i][1]));
     }
   } else if (beta == 1.0f) {
+#pragma GCC unroll 14
     for (int i = 0; i < 14; ++i) {
       float* ci = c + i * ldc;
       _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_loadu_ps(ci)));
@@ -60,6 +65,7 @@ void gemm_f32_avx512_14x32(int64_t kc, const float* a, const float* b, float* c,
     }
   } else {
     const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
     for (int i = 0; i < 14; ++i) {
       float* ci = c + i * ldc;
       _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
