@@ -364,25 +364,26 @@ void choose_grid(int64_t m, int64_t n, int nth, int64_t kMR, int64_t kNR, int* t
 }
 
 Status validate(const GemmArgs& g, const char* who) {
-  const std::string w(who);
+  // The name becomes a string only on the error paths (this runs on every call).
+  const auto w = [who] { return std::string(who); };
   if (g.m < 0 || g.n < 0 || g.k < 0)
-    return InvalidArgument(w + ": sizes must be >= 0 (m=" + std::to_string(g.m) + ", n=" + std::to_string(g.n) +
+    return InvalidArgument(w() + ": sizes must be >= 0 (m=" + std::to_string(g.m) + ", n=" + std::to_string(g.n) +
                            ", k=" + std::to_string(g.k) + ")");
   const int64_t a_cols = g.trans_a ? g.m : g.k, b_cols = g.trans_b ? g.k : g.n;
   if (g.lda < a_cols || g.lda < 0)
-    return InvalidArgument(w + ": lda=" + std::to_string(g.lda) + " is less than the row length " +
+    return InvalidArgument(w() + ": lda=" + std::to_string(g.lda) + " is less than the row length " +
                            std::to_string(a_cols) + " of A");
   if (g.ldb < b_cols || g.ldb < 0)
-    return InvalidArgument(w + ": ldb=" + std::to_string(g.ldb) + " is less than the row length " +
+    return InvalidArgument(w() + ": ldb=" + std::to_string(g.ldb) + " is less than the row length " +
                            std::to_string(b_cols) + " of B");
   if (g.ldc < g.n || g.ldc < 0)
-    return InvalidArgument(w + ": ldc=" + std::to_string(g.ldc) + " is less than the row length " +
+    return InvalidArgument(w() + ": ldc=" + std::to_string(g.ldc) + " is less than the row length " +
                            std::to_string(g.n) + " of C");
-  if (g.m > 0 && g.k > 0 && g.a == nullptr) return InvalidArgument(w + ": A is null");
-  if (g.k > 0 && g.n > 0 && g.b == nullptr) return InvalidArgument(w + ": B is null");
-  if (g.m > 0 && g.n > 0 && g.c == nullptr) return InvalidArgument(w + ": C is null");
+  if (g.m > 0 && g.k > 0 && g.a == nullptr) return InvalidArgument(w() + ": A is null");
+  if (g.k > 0 && g.n > 0 && g.b == nullptr) return InvalidArgument(w() + ": B is null");
+  if (g.m > 0 && g.n > 0 && g.c == nullptr) return InvalidArgument(w() + ": C is null");
   if (!epilogue_act_supported(g.act))
-    return InvalidArgument("Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the " + w +
+    return InvalidArgument("Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the " + w() +
                            " epilogue activation but received \"" + act_name(g.act) + "\"");
   return Status::Ok();
 }
