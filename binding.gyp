@@ -42,7 +42,7 @@
       "conditions": [
         ["target_arch=='x64'", {
           "sources": ["<!@(node scripts/list-sources.js avx512)"],
-          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"],
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-mprefer-vector-width=512"],
           "defines": ["NT_HAVE_AVX512_KERNELS"]
         }, {
           "sources": ["scripts/empty.cc"]

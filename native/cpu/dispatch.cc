@@ -2,7 +2,8 @@
 //   portable  the portable kernels (scalar or auto-vectorised C++), every machine;
 //   avx2      AVX2/FMA GEMM microkernels and optimizer bodies where the CPU has them (and the
 //             build compiled them), else the portable ones;
-//   avx512    the AVX-512 GEMM over the avx2 table, where the CPU has AVX-512 F/BW/VL/DQ.
+//   avx512    the AVX-512 GEMM and the AVX-512 build of the activation and softmax loops over
+//             the avx2 table, where the CPU has AVX-512 F/BW/VL/DQ.
 // The active table is the best one, capped by set_max_isa() (tests force each level).
 // set_force_portable(true) makes cpu_backend() return the portable table (one atomic load per
 // call; the kernels themselves never test features).
@@ -81,6 +82,9 @@ bool fill_avx2(Backend* b) {
   b->adam_step = adam_step_f32_avx2;
   b->rmsprop_step = rmsprop_step_f32_avx2;
   b->adagrad_step = adagrad_step_f32_avx2;
+  b->act_forward = act_forward_f32_avx2;
+  b->act_backward = act_backward_f32_avx2;
+  b->softmax = softmax_f32_avx2;
   return true;
 #else
   (void)b;
@@ -88,7 +92,8 @@ bool fill_avx2(Backend* b) {
 #endif
 }
 
-// AVX-512 kernels over the AVX2 table: the 14x32 GEMM (native/cpu/avx512/). Selected on every CPU
+// AVX-512 kernels over the AVX2 table: the 14x32 GEMM (native/cpu/avx512/), the activation and
+// softmax loops (kernels/act_loops.h compiled with -mavx512f). Selected on every CPU
 // with AVX-512 F/BW/VL/DQ and OS zmm support, Zen4 included: there the 512-bit FMAs issue as two
 // 256-bit halves, so the GEMM's FMA peak equals AVX2's, but the 14x32 tile halves the loads and
 // broadcasts per FMA and measured at least as fast as the 6x16 AVX2 kernel (README, "GEMM").
@@ -100,6 +105,9 @@ bool fill_avx512(Backend* b) {
     if (e[0] == '1') return false;
   b->isa = Isa::kAvx512;
   b->gemm = gemm_f32_avx512;
+  b->act_forward = act_forward_f32_avx512;
+  b->act_backward = act_backward_f32_avx512;
+  b->softmax = softmax_f32_avx512;
   return true;
 #else
   (void)b;
