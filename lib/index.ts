@@ -7,7 +7,16 @@ export { cudaDevices, cudaInfo } from './device';
 export type { CudaDevice, CudaInfo, Device } from './device';
 export { Tensor, tensor, zeros, ones, fill, empty } from './tensor/tensor';
 export type { DType, NestedArray, TensorLike } from './tensor/tensor';
-export { getNumThreads, setNumThreads, setForcePortable, getForcePortable, cpuFeatures } from './runtime';
+export {
+  getNumThreads,
+  setNumThreads,
+  setForcePortable,
+  getForcePortable,
+  setMaxIsa,
+  getMaxIsa,
+  cpuFeatures,
+} from './runtime';
+export type { IsaLevel } from './runtime';
 export { backend } from './native';
 export * from './tensor/matmul';
 export * from './tensor/reduce';

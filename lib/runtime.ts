@@ -1,5 +1,6 @@
 /** Process-wide runtime controls: the shared thread pool and kernel dispatch. */
 import { binding } from './native';
+import type { CpuFeatureReport } from './native/binding';
 import * as v from './validate';
 
 /** Number of threads in the process-wide pool shared by every model and kernel. */
@@ -28,7 +29,34 @@ export function getForcePortable(): boolean {
   return binding().getForcePortable();
 }
 
-/** CPU features seen by the kernel dispatch. */
-export function cpuFeatures(): { avx2: boolean; fma: boolean; avx2Kernels: boolean; useAvx2: boolean } {
+/** The kernel ISA levels, lowest first. */
+export type IsaLevel = 'portable' | 'avx2' | 'avx512';
+const ISA_LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512'];
+
+/**
+ * Caps the dispatched kernels at an ISA level (null: no cap, the best the CPU has), for tests and
+ * comparisons; a level above what the CPU has changes nothing. setForcePortable(true) still wins.
+ * @throws RangeError for a name other than 'portable', 'avx2', 'avx512'.
+ * @example setMaxIsa('avx2'); // AVX2 kernels even on an AVX-512 CPU
+ */
+export function setMaxIsa(level: IsaLevel | null): void {
+  if (level === null) {
+    binding().setMaxIsa(-1);
+    return;
+  }
+  binding().setMaxIsa(ISA_LEVELS.indexOf(v.oneOf('level', level, ISA_LEVELS)));
+}
+
+/** The cap set by setMaxIsa, or null. */
+export function getMaxIsa(): IsaLevel | null {
+  const i = binding().getMaxIsa();
+  return i < 0 ? null : ISA_LEVELS[i];
+}
+
+/**
+ * CPU features seen by the kernel dispatch and the paths in use: `isa` is the active kernel table
+ * (after setForcePortable / setMaxIsa), `bestIsa` the best this CPU and build have.
+ */
+export function cpuFeatures(): CpuFeatureReport {
   return binding().cpuFeatures();
 }

@@ -30,6 +30,25 @@ export interface NativeBufferConstructor {
   new (dtype: 0 | 1, length: number): NativeBuffer;
 }
 
+/** What the native dispatch detected and which kernel paths are active (see lib/runtime.ts). */
+export interface CpuFeatureReport {
+  avx2: boolean;
+  fma: boolean;
+  avx2Kernels: boolean;
+  useAvx2: boolean;
+  avx512f: boolean;
+  avx512bw: boolean;
+  avx512vl: boolean;
+  avx512dq: boolean;
+  avx512bf16: boolean;
+  amxTile: boolean;
+  amxBf16: boolean;
+  avx512Kernels: boolean;
+  /** The best kernel table this CPU and build have, and the active one (after any forcing). */
+  bestIsa: 'portable' | 'avx2' | 'avx512';
+  isa: 'portable' | 'avx2' | 'avx512';
+}
+
 export interface CoreBinding {
   NativeBuffer: NativeBufferConstructor;
   abiVersion: number;
@@ -37,7 +56,9 @@ export interface CoreBinding {
   setNumThreads(n: number): void;
   setForcePortable(on: boolean): void;
   getForcePortable(): boolean;
-  cpuFeatures(): { avx2: boolean; fma: boolean; avx2Kernels: boolean; useAvx2: boolean };
+  cpuFeatures(): CpuFeatureReport;
+  setMaxIsa(level: number): void;
+  getMaxIsa(): number;
   /** The native name tables (nodetrain/enums.h), the registered ops and kernels. @internal */
   enums(): {
     activations: NativeActivation[];

@@ -14,9 +14,16 @@
 #include <string>
 
 #include "common.h"
+#include "nodetrain/backend.h"
 #include "nodetrain/kernels.h"
 
 namespace ntb {
+namespace {
+// The active table's softmax (its ISA level follows setForcePortable / setMaxIsa).
+nt::Status SoftmaxActive(const float* x, int64_t rows, int64_t cols, float* y) {
+  return nt::cpu_backend().softmax(x, rows, cols, y);
+}
+}  // namespace
 namespace {
 
 constexpr int64_t kMaxDim = (int64_t(1) << 40);
@@ -99,7 +106,7 @@ void ActForward(const Napi::CallbackInfo& info) {
   if (!F32(env, x, "x", n) || !F32(env, y, "y", n)) return;
   ThrowIfError(env, Guard("actForward", [&] {
                  return use_ref ? nt::act_forward_f32_ref(a, alpha, x->f32(), n, y->f32())
-                                : nt::act_forward_f32(a, alpha, x->f32(), n, y->f32());
+                                : nt::cpu_backend().act_forward(a, alpha, x->f32(), n, y->f32());
                }));
 }
 
@@ -118,7 +125,7 @@ void ActBackward(const Napi::CallbackInfo& info) {
   if (!F32(env, x, "x", n) || !F32(env, y, "y", n) || !F32(env, dy, "dy", n) || !F32(env, dx, "dx", n)) return;
   ThrowIfError(env, Guard("actBackward", [&] {
                  return use_ref ? nt::act_backward_f32_ref(a, alpha, x->f32(), y->f32(), dy->f32(), n, dx->f32())
-                                : nt::act_backward_f32(a, alpha, x->f32(), y->f32(), dy->f32(), n, dx->f32());
+                                : nt::cpu_backend().act_backward(a, alpha, x->f32(), y->f32(), dy->f32(), n, dx->f32());
                }));
 }
 
@@ -205,7 +212,7 @@ void InitElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("axpy", Napi::Function::New<Axpy>(env, "axpy"));
   exports.Set("actForward", Napi::Function::New<ActForward>(env, "actForward"));
   exports.Set("actBackward", Napi::Function::New<ActBackward>(env, "actBackward"));
-  exports.Set("softmax", Napi::Function::New<RowOp<nt::softmax_f32, nt::softmax_f32_ref>>(env, "softmax"));
+  exports.Set("softmax", Napi::Function::New<RowOp<SoftmaxActive, nt::softmax_f32_ref>>(env, "softmax"));
   exports.Set("logSoftmax", Napi::Function::New<RowOp<nt::log_softmax_f32, nt::log_softmax_f32_ref>>(env, "logSoftmax"));
   exports.Set("softmaxBackward", Napi::Function::New<SoftmaxBackward>(env, "softmaxBackward"));
   exports.Set("softmaxXent", Napi::Function::New<SoftmaxXent>(env, "softmaxXent"));

@@ -24,16 +24,42 @@ Napi::Value GetForcePortable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), nt::force_portable());
 }
 
+const char* const kIsaNames[] = {"portable", "avx2", "avx512"};
+
+// setMaxIsa(level): 0 portable, 1 AVX2, 2 AVX-512, -1 no cap (the names are mapped in lib/runtime.ts).
+void SetMaxIsa(const Napi::CallbackInfo& info) {
+  int64_t level;
+  if (!ArgInt(info, 0, "level", &level, -1, 2)) return;
+  nt::set_max_isa(static_cast<int>(level));
+}
+
+Napi::Value GetMaxIsa(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), nt::max_isa()); }
+
 Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("avx2", nt::cpu_features().avx2);
-  o.Set("fma", nt::cpu_features().fma);
+  const nt::CpuFeatures& f = nt::cpu_features();
+  o.Set("avx2", f.avx2);
+  o.Set("fma", f.fma);
 #if defined(NT_HAVE_AVX2_KERNELS)
   o.Set("avx2Kernels", true);
 #else
   o.Set("avx2Kernels", false);
 #endif
   o.Set("useAvx2", nt::use_avx2());
+  o.Set("avx512f", f.avx512f);
+  o.Set("avx512bw", f.avx512bw);
+  o.Set("avx512vl", f.avx512vl);
+  o.Set("avx512dq", f.avx512dq);
+  o.Set("avx512bf16", f.avx512_bf16);
+  o.Set("amxTile", f.amx_tile);
+  o.Set("amxBf16", f.amx_bf16);
+#if defined(NT_HAVE_AVX512_KERNELS)
+  o.Set("avx512Kernels", true);
+#else
+  o.Set("avx512Kernels", false);
+#endif
+  o.Set("bestIsa", kIsaNames[nt::best_isa()]);
+  o.Set("isa", kIsaNames[nt::active_isa()]);
   return o;
 }
 
@@ -44,6 +70,8 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("setForcePortable", Napi::Function::New<SetForcePortable>(env, "setForcePortable"));
   exports.Set("getForcePortable", Napi::Function::New<GetForcePortable>(env, "getForcePortable"));
+  exports.Set("setMaxIsa", Napi::Function::New<SetMaxIsa>(env, "setMaxIsa"));
+  exports.Set("getMaxIsa", Napi::Function::New<GetMaxIsa>(env, "getMaxIsa"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
 }

@@ -2,16 +2,52 @@
 // are in dispatch.cc.
 #include "nodetrain/cpu_features.h"
 
-#include <atomic>
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#define NT_X86_CPUID 1
+#endif
 
 namespace nt {
 namespace {
+
+#if defined(NT_X86_CPUID)
+unsigned long long xgetbv0() {
+  unsigned eax = 0, edx = 0;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<unsigned long long>(edx) << 32) | eax;
+}
+#endif
+
 CpuFeatures detect() {
   CpuFeatures f;
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#if defined(NT_X86_CPUID)
   __builtin_cpu_init();
   f.avx2 = __builtin_cpu_supports("avx2");
   f.fma = __builtin_cpu_supports("fma");
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool osxsave = (c >> 27) & 1;
+  if (!osxsave) return f;
+  const unsigned long long xcr0 = xgetbv0();
+  const bool os_zmm = (xcr0 & 0xE6) == 0xE6;  // SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+  const bool os_amx = (xcr0 & 0x60000) == 0x60000;  // XTILECFG, XTILEDATA (permission asked separately)
+  if (__get_cpuid_max(0, nullptr) < 7) return f;
+  __cpuid_count(7, 0, a, b, c, d);
+  if (os_zmm) {
+    f.avx512f = (b >> 16) & 1;
+    f.avx512dq = (b >> 17) & 1;
+    f.avx512bw = (b >> 30) & 1;
+    f.avx512vl = (b >> 31) & 1;
+  }
+  if (os_amx) {
+    f.amx_bf16 = (d >> 22) & 1;
+    f.amx_tile = (d >> 24) & 1;
+  }
+  const unsigned max_sub = a;
+  if (max_sub >= 1 && os_zmm) {
+    __cpuid_count(7, 1, a, b, c, d);
+    f.avx512_bf16 = (a >> 5) & 1;
+  }
 #endif
   return f;
 }

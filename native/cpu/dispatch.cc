@@ -1,10 +1,12 @@
 // The CPU Backend tables, filled ONCE at start-up from the detected CPU features:
 //   portable  the portable kernels (scalar or auto-vectorised C++), every machine;
-//   dispatched the best the machine has: AVX2/FMA GEMM microkernels and optimizer bodies where
-//             the CPU has them (and the build compiled them), else the portable ones.
+//   avx2      AVX2/FMA GEMM microkernels and optimizer bodies where the CPU has them (and the
+//             build compiled them), else the portable ones;
+//   avx512    the AVX-512 GEMM and the AVX-512 build of the activation and softmax loops over
+//             the avx2 table, where the CPU has AVX-512 F/BW/VL/DQ.
+// The active table is the best one, capped by set_max_isa() (tests force each level).
 // set_force_portable(true) makes cpu_backend() return the portable table (one atomic load per
-// call; the kernels themselves never test features). The AVX-512 table slots in beside AVX2:
-// fill_avx512() below is where its kernels go, selected when cpu_features() reports AVX-512.
+// call; the kernels themselves never test features).
 // Also the registry of extension kernels (NT_REGISTER_KERNEL in nodetrain/backend.h).
 #include <atomic>
 #include <cstdlib>
@@ -80,6 +82,9 @@ bool fill_avx2(Backend* b) {
   b->adam_step = adam_step_f32_avx2;
   b->rmsprop_step = rmsprop_step_f32_avx2;
   b->adagrad_step = adagrad_step_f32_avx2;
+  b->act_forward = act_forward_f32_avx2;
+  b->act_backward = act_backward_f32_avx2;
+  b->softmax = softmax_f32_avx2;
   return true;
 #else
   (void)b;
@@ -87,18 +92,40 @@ bool fill_avx2(Backend* b) {
 #endif
 }
 
-// AVX-512 kernels (GEMM microkernel, optimizer bodies) go here, over the AVX2 table, once built.
+// AVX-512 kernels over the AVX2 table: the 14x32 GEMM (native/cpu/avx512/), the activation and
+// softmax loops (kernels/act_loops.h compiled with -mavx512f). Selected on every CPU
+// with AVX-512 F/BW/VL/DQ and OS zmm support, Zen4 included: there the 512-bit FMAs issue as two
+// 256-bit halves, so the GEMM's FMA peak equals AVX2's, but the 14x32 tile halves the loads and
+// broadcasts per FMA and measured at least as fast as the 6x16 AVX2 kernel (README, "GEMM").
+// NODETRAIN_NO_AVX512=1 in the environment keeps the AVX2 table (read once at start-up).
 bool fill_avx512(Backend* b) {
+#if defined(NT_HAVE_AVX512_KERNELS)
+  if (!cpu_features().avx512_all()) return false;
+  if (const char* e = std::getenv("NODETRAIN_NO_AVX512"))
+    if (e[0] == '1') return false;
+  b->isa = Isa::kAvx512;
+  b->gemm = gemm_f32_avx512;
+  b->act_forward = act_forward_f32_avx512;
+  b->act_backward = act_backward_f32_avx512;
+  b->softmax = softmax_f32_avx512;
+  return true;
+#else
   (void)b;
   return false;
+#endif
 }
 
+// One table per ISA level: by_isa[0] portable, [1] AVX2 (or portable), [2] AVX-512 (or the AVX2
+// one); best is the level of the best table this machine and build have.
 struct Tables {
-  Backend portable, dispatched;
+  Backend by_isa[3];
+  int best = 0;
   Tables() {
-    fill_portable(&portable);
-    dispatched = portable;
-    if (fill_avx2(&dispatched)) fill_avx512(&dispatched);
+    fill_portable(&by_isa[0]);
+    by_isa[1] = by_isa[0];
+    if (fill_avx2(&by_isa[1])) best = 1;
+    by_isa[2] = by_isa[1];
+    if (best == 1 && fill_avx512(&by_isa[2])) best = 2;
   }
 };
 
@@ -110,6 +137,14 @@ const Tables& tables() {
 // Filled before main (static initialisation of this file), so no call ever races the first fill.
 const Tables& g_tables_at_startup = tables();
 std::atomic<bool> g_force_portable{false};
+std::atomic<int> g_max_isa{-1};
+
+int active_level() {
+  if (g_force_portable.load(std::memory_order_relaxed)) return 0;
+  const int cap = g_max_isa.load(std::memory_order_relaxed);
+  const int best = tables().best;
+  return cap < 0 || cap > best ? best : cap;
+}
 
 std::vector<KernelVariants>& registry() {
   static std::vector<KernelVariants> r;
@@ -118,14 +153,13 @@ std::vector<KernelVariants>& registry() {
 
 }  // namespace
 
-const Backend& cpu_backend() {
-  const Tables& t = tables();
-  return g_force_portable.load(std::memory_order_relaxed) ? t.portable : t.dispatched;
-}
+const Backend& cpu_backend() { return tables().by_isa[active_level()]; }
 
-bool use_avx2() {
-  return !g_force_portable.load(std::memory_order_relaxed) && tables().dispatched.isa != Isa::kPortable;
-}
+bool use_avx2() { return cpu_backend().isa != Isa::kPortable; }
+void set_max_isa(int level) { g_max_isa.store(level < 0 ? -1 : level, std::memory_order_relaxed); }
+int max_isa() { return g_max_isa.load(std::memory_order_relaxed); }
+int best_isa() { return tables().best; }
+int active_isa() { return static_cast<int>(cpu_backend().isa); }
 void set_force_portable(bool on) { g_force_portable.store(on, std::memory_order_relaxed); }
 bool force_portable() { return g_force_portable.load(std::memory_order_relaxed); }
 

@@ -14,6 +14,8 @@
 // The fast paths are written so that g++ vectorises them in the baseline build (-O3
 // -fno-math-errno): branch-free selects and exp_fast / tanh_fast, Cephes-style polynomial
 // approximations (Moshier, Cephes Math Library, expf.c / tanhf.c) accurate to a few ulp. The
+// activation and softmax loops live in kernels/act_loops.h, compiled again by the AVX2 and AVX-512
+// libraries (native/cpu/x86/act_avx2.cc, native/cpu/avx512/act_avx512.cc) for their tables. The
 // *_ref twins are scalar loops in double with libm. Work is split over flat ranges or rows with
 // nt::parallel_for; each element's result never depends on the split.
 #include <algorithm>
@@ -23,12 +25,17 @@
 #include <limits>
 #include <string>
 
+#define NT_ACT_NS act_base
+#include "kernels/act_loops.h"
+#undef NT_ACT_NS
+#include "kernels/act_detail.h"
 #include "nodetrain/backend.h"
 #include "nodetrain/kernels.h"
 #include "nodetrain/parallel.h"
 
 namespace nt {
 namespace {
+using namespace act_base;  // exp_fast, sigmoid_fast, row_max, exp_sum, kGeluC, ... for the loops below
 
 constexpr int64_t kGrain = int64_t(1) << 15;       // memory-bound ops: elements per task
 constexpr int64_t kGrainHeavy = int64_t(1) << 12;  // ops with a transcendental per element
@@ -65,56 +72,6 @@ void row_parallel(int64_t rows, int64_t cols, int64_t grain, Body&& body) {
   });
 }
 
-// e^x, branch-free so loops calling it vectorise. Cephes expf: x = n ln2 + r, |r| <= ln2/2,
-// e^r by a degree-6 polynomial, 2^n through the exponent bits. Relative error < 2 ulp on
-// [-87, 88]; results below ~1e-38 flush to 0; inputs above 88 saturate at e^88; NaN stays NaN.
-inline float exp_fast(float x) {
-  x = x > 88.0f ? 88.0f : x;
-  x = x < -88.0f ? -88.0f : x;
-  float xs = x == x ? x : 0.0f;  // float -> int of NaN is undefined; the NaN still flows through r
-  float fx = xs * 1.44269504088896341f + 0.5f;
-  float fn = static_cast<float>(static_cast<int32_t>(fx));
-  fn = fn > fx ? fn - 1.0f : fn;  // floor
-  float r = x - fn * 0.693359375f;
-  r = r - fn * -2.12194440e-4f;
-  float z = r * r;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
-  uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(fn) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
-// tanh: odd polynomial for |x| < 0.625 (Cephes tanhf), else 1 - 2/(e^{2|x|} + 1) written with
-// e^{-2|x|} so it never overflows.
-inline float tanh_fast(float x) {
-  float ax = std::fabs(x);
-  float e = exp_fast(-2.0f * ax);
-  float big = (1.0f - e) / (1.0f + e);
-  float z = ax * ax;
-  float p = -5.70498872745e-3f;
-  p = p * z + 2.06390887954e-2f;
-  p = p * z - 5.37397155531e-2f;
-  p = p * z + 1.33314422036e-1f;
-  p = p * z - 3.33332819422e-1f;
-  float small = p * z * ax + ax;
-  return std::copysign(ax < 0.625f ? small : big, x);
-}
-
-inline float sigmoid_fast(float x) {
-  float e = exp_fast(-std::fabs(x));
-  float r = 1.0f / (1.0f + e);
-  return x >= 0.0f ? r : e * r;
-}
-
-constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2/pi)
-constexpr float kGeluK = 0.044715f;
 constexpr double kGeluCd = 0.7978845608028654;
 constexpr double kGeluKd = 0.044715;
 
@@ -193,94 +150,59 @@ void binary_impl(Broadcast bc, const float* a, const float* b, int64_t rows, int
   }
 }
 
-// One activation over [s, e); ACT is a template argument so each loop is a single straight body.
-template <Act ACT>
-void act_fwd_range(float alpha, const float* x, float* y, int64_t s, int64_t e) {
-  for (int64_t i = s; i < e; ++i) {
-    float v = x[i];
-    float r;
-    if (ACT == Act::kNone) r = v;
-    else if (ACT == Act::kRelu) r = v < 0.0f ? 0.0f : v;  // NaN passes through
-    else if (ACT == Act::kLeakyRelu) r = v < 0.0f ? alpha * v : v;
-    else if (ACT == Act::kElu) r = v > 0.0f ? v : alpha * std::expm1(v);
-    else if (ACT == Act::kGelu) r = v * sigmoid_fast(2.0f * kGeluC * (v + kGeluK * v * v * v));
-    else if (ACT == Act::kSigmoid) r = sigmoid_fast(v);
-    else if (ACT == Act::kTanh) r = tanh_fast(v);
-    else r = (v > 0.0f ? v : 0.0f) + std::log1p(exp_fast(-std::fabs(v)));  // softplus
-    y[i] = r;
-  }
+}  // namespace
+
+namespace {
+// One ISA level's act/softmax loops (native/kernels/act_loops.h compiled with that level's flags).
+struct ActLevel {
+  void (*fwd)(Act act, float alpha, const float* x, float* y, int64_t s, int64_t e);
+  void (*bwd)(Act act, float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s, int64_t e);
+  void (*softmax_rows)(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1);
+};
+
+void base_fwd(Act act, float alpha, const float* x, float* y, int64_t s, int64_t e) {
+  act_base::act_fwd_any(act, alpha, x, y, s, e);
+}
+void base_bwd(Act act, float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s, int64_t e) {
+  act_base::act_bwd_any(act, alpha, x, y, dy, dx, s, e);
+}
+void base_softmax_rows(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1) {
+  act_base::softmax_rows(x, cols, y, r0, r1);
+}
+constexpr ActLevel kBaseLevel = {base_fwd, base_bwd, base_softmax_rows};
+#if defined(NT_HAVE_AVX2_KERNELS)
+constexpr ActLevel kAvx2Level = {act_detail::act_fwd_avx2, act_detail::act_bwd_avx2, act_detail::softmax_rows_avx2};
+#endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+constexpr ActLevel kAvx512Level = {act_detail::act_fwd_avx512, act_detail::act_bwd_avx512,
+                                   act_detail::softmax_rows_avx512};
+#endif
+
+bool light_act(Act a) { return a == Act::kNone || a == Act::kRelu || a == Act::kLeakyRelu; }
+
+Status softmax_impl(const ActLevel& lv, const float* x, int64_t rows, int64_t cols, float* y) {
+  NT_RETURN_IF_ERROR(check_rows(rows, cols, x, y, x));
+  if (rows == 0 || cols == 0) return Status::Ok();
+  row_parallel(rows, cols, kGrainHeavy, [&](int64_t r0, int64_t r1) { lv.softmax_rows(x, cols, y, r0, r1); });
+  return Status::Ok();
 }
 
-template <Act ACT>
-void act_bwd_range(float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s, int64_t e) {
-  for (int64_t i = s; i < e; ++i) {
-    float g = dy[i];
-    float r;
-    if (ACT == Act::kNone) r = g;
-    else if (ACT == Act::kRelu) r = x[i] > 0.0f ? g : 0.0f;
-    else if (ACT == Act::kLeakyRelu) r = x[i] > 0.0f ? g : alpha * g;
-    else if (ACT == Act::kElu) r = x[i] > 0.0f ? g : g * (y[i] + alpha);  // d/dx alpha(e^x - 1) = y + alpha
-    else if (ACT == Act::kGelu) {
-      float v = x[i];
-      float v2 = v * v;
-      float sg = sigmoid_fast(2.0f * kGeluC * (v + kGeluK * v2 * v));  // = (1 + tanh(u)) / 2
-      r = g * (sg + 2.0f * v * sg * (1.0f - sg) * kGeluC * (1.0f + 3.0f * kGeluK * v2));
-    } else if (ACT == Act::kSigmoid) r = g * y[i] * (1.0f - y[i]);
-    else if (ACT == Act::kTanh) r = g * (1.0f - y[i] * y[i]);
-    else r = g * sigmoid_fast(x[i]);  // softplus' = sigmoid
-    dx[i] = r;
-  }
+Status act_forward_impl(const ActLevel& lv, Act act, float alpha, const float* x, int64_t n, float* y) {
+  NT_RETURN_IF_ERROR(check_act(act));
+  NT_RETURN_IF_ERROR(check_n(n, x, y));
+  flat_parallel(n, light_act(act) ? kGrain : kGrainHeavy, [&](int64_t s, int64_t e) { lv.fwd(act, alpha, x, y, s, e); });
+  return Status::Ok();
 }
 
-template <Act ACT>
-void act_fwd(float alpha, const float* x, int64_t n, float* y) {
-  int64_t grain = (ACT == Act::kNone || ACT == Act::kRelu || ACT == Act::kLeakyRelu) ? kGrain : kGrainHeavy;
-  flat_parallel(n, grain, [&](int64_t s, int64_t e) { act_fwd_range<ACT>(alpha, x, y, s, e); });
+Status act_backward_impl(const ActLevel& lv, Act act, float alpha, const float* x, const float* y, const float* dy,
+                         int64_t n, float* dx) {
+  NT_RETURN_IF_ERROR(check_act(act));
+  NT_RETURN_IF_ERROR(check_n(n, x, y));
+  NT_RETURN_IF_ERROR(check_n(n, dy, dx));
+  const bool heavy = act == Act::kGelu || act == Act::kSoftplus;
+  flat_parallel(n, heavy ? kGrainHeavy : kGrain, [&](int64_t s, int64_t e) { lv.bwd(act, alpha, x, y, dy, dx, s, e); });
+  return Status::Ok();
 }
-
-template <Act ACT>
-void act_bwd(float alpha, const float* x, const float* y, const float* dy, int64_t n, float* dx) {
-  int64_t grain = (ACT == Act::kGelu || ACT == Act::kSoftplus) ? kGrainHeavy : kGrain;
-  flat_parallel(n, grain, [&](int64_t s, int64_t e) { act_bwd_range<ACT>(alpha, x, y, dy, dx, s, e); });
-}
-
-// Row max with eight lanes (vectorises; a NaN anywhere makes the row's softmax NaN regardless).
-inline float row_max(const float* x, int64_t n) {
-  float m[8];
-  for (int k = 0; k < 8; ++k) m[k] = x[0];
-  int64_t j = 0;
-  for (; j + 8 <= n; j += 8)
-    for (int k = 0; k < 8; ++k) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
-  float r = m[0];
-  for (int k = 1; k < 8; ++k) r = m[k] > r ? m[k] : r;
-  for (; j < n; ++j) r = x[j] > r ? x[j] : r;
-  return r;
-}
-
-// Stores e^(x - m) into y (when y != null) and returns the sum, eight float lanes.
-inline float exp_sum(const float* x, float m, int64_t n, float* y) {
-  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j = 0;
-  if (y != nullptr) {
-    for (; j + 8 <= n; j += 8)
-      for (int k = 0; k < 8; ++k) {
-        float e = exp_fast(x[j + k] - m);
-        y[j + k] = e;
-        s[k] += e;
-      }
-  } else {
-    for (; j + 8 <= n; j += 8)
-      for (int k = 0; k < 8; ++k) s[k] += exp_fast(x[j + k] - m);
-  }
-  float t = 0;
-  for (; j < n; ++j) {
-    float e = exp_fast(x[j] - m);
-    if (y != nullptr) y[j] = e;
-    t += e;
-  }
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
-}
-
 }  // namespace
 
 // ---- binary -------------------------------------------------------------------------------------
@@ -348,19 +270,7 @@ Status axpy_f32_ref(float alpha, const float* x, int64_t n, float* y) {
 
 // ---- activations ----------------------------------------------------------------------------------
 Status act_forward_f32(Act act, float alpha, const float* x, int64_t n, float* y) {
-  NT_RETURN_IF_ERROR(check_act(act));
-  NT_RETURN_IF_ERROR(check_n(n, x, y));
-  switch (act) {
-    case Act::kNone: act_fwd<Act::kNone>(alpha, x, n, y); break;
-    case Act::kRelu: act_fwd<Act::kRelu>(alpha, x, n, y); break;
-    case Act::kLeakyRelu: act_fwd<Act::kLeakyRelu>(alpha, x, n, y); break;
-    case Act::kElu: act_fwd<Act::kElu>(alpha, x, n, y); break;
-    case Act::kGelu: act_fwd<Act::kGelu>(alpha, x, n, y); break;
-    case Act::kSigmoid: act_fwd<Act::kSigmoid>(alpha, x, n, y); break;
-    case Act::kTanh: act_fwd<Act::kTanh>(alpha, x, n, y); break;
-    case Act::kSoftplus: act_fwd<Act::kSoftplus>(alpha, x, n, y); break;
-  }
-  return Status::Ok();
+  return act_forward_impl(kBaseLevel, act, alpha, x, n, y);
 }
 
 Status act_forward_f32_ref(Act act, float alpha, const float* x, int64_t n, float* y) {
@@ -385,20 +295,7 @@ Status act_forward_f32_ref(Act act, float alpha, const float* x, int64_t n, floa
 }
 
 Status act_backward_f32(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n, float* dx) {
-  NT_RETURN_IF_ERROR(check_act(act));
-  NT_RETURN_IF_ERROR(check_n(n, x, y));
-  NT_RETURN_IF_ERROR(check_n(n, dy, dx));
-  switch (act) {
-    case Act::kNone: act_bwd<Act::kNone>(alpha, x, y, dy, n, dx); break;
-    case Act::kRelu: act_bwd<Act::kRelu>(alpha, x, y, dy, n, dx); break;
-    case Act::kLeakyRelu: act_bwd<Act::kLeakyRelu>(alpha, x, y, dy, n, dx); break;
-    case Act::kElu: act_bwd<Act::kElu>(alpha, x, y, dy, n, dx); break;
-    case Act::kGelu: act_bwd<Act::kGelu>(alpha, x, y, dy, n, dx); break;
-    case Act::kSigmoid: act_bwd<Act::kSigmoid>(alpha, x, y, dy, n, dx); break;
-    case Act::kTanh: act_bwd<Act::kTanh>(alpha, x, y, dy, n, dx); break;
-    case Act::kSoftplus: act_bwd<Act::kSoftplus>(alpha, x, y, dy, n, dx); break;
-  }
-  return Status::Ok();
+  return act_backward_impl(kBaseLevel, act, alpha, x, y, dy, n, dx);
 }
 
 Status act_backward_f32_ref(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
@@ -429,20 +326,31 @@ Status act_backward_f32_ref(Act act, float alpha, const float* x, const float* y
 }
 
 // ---- softmax ----------------------------------------------------------------------------------------
-Status softmax_f32(const float* x, int64_t rows, int64_t cols, float* y) {
-  NT_RETURN_IF_ERROR(check_rows(rows, cols, x, y, x));
-  if (rows == 0 || cols == 0) return Status::Ok();
-  row_parallel(rows, cols, kGrainHeavy, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* xr = x + r * cols;
-      float* yr = y + r * cols;
-      float m = row_max(xr, cols);
-      float inv = 1.0f / exp_sum(xr, m, cols, yr);
-      for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
-    }
-  });
-  return Status::Ok();
+Status softmax_f32(const float* x, int64_t rows, int64_t cols, float* y) { return softmax_impl(kBaseLevel, x, rows, cols, y); }
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status softmax_f32_avx2(const float* x, int64_t rows, int64_t cols, float* y) {
+  return softmax_impl(kAvx2Level, x, rows, cols, y);
 }
+Status act_forward_f32_avx2(Act act, float alpha, const float* x, int64_t n, float* y) {
+  return act_forward_impl(kAvx2Level, act, alpha, x, n, y);
+}
+Status act_backward_f32_avx2(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
+                             float* dx) {
+  return act_backward_impl(kAvx2Level, act, alpha, x, y, dy, n, dx);
+}
+#endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+Status softmax_f32_avx512(const float* x, int64_t rows, int64_t cols, float* y) {
+  return softmax_impl(kAvx512Level, x, rows, cols, y);
+}
+Status act_forward_f32_avx512(Act act, float alpha, const float* x, int64_t n, float* y) {
+  return act_forward_impl(kAvx512Level, act, alpha, x, n, y);
+}
+Status act_backward_f32_avx512(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
+                               float* dx) {
+  return act_backward_impl(kAvx512Level, act, alpha, x, y, dy, n, dx);
+}
+#endif
 
 Status softmax_f32_ref(const float* x, int64_t rows, int64_t cols, float* y) {
   NT_RETURN_IF_ERROR(check_rows(rows, cols, x, y, x));

@@ -58,21 +58,17 @@ struct Blocking {
   int64_t nc = 4080;
 };
 
-const Blocking& blocking() {
+// The NODETRAIN_GEMM_BLOCKING override ("MC,KC,NC"), or mc = 0 when unset or invalid.
+const Blocking& env_blocking() {
   static const Blocking b = [] {
-    Blocking x;
-    // Tuning override ("MC,KC,NC"); invalid values are ignored.
+    Blocking x{0, 0, 0};
     if (const char* s = std::getenv("NODETRAIN_GEMM_BLOCKING")) {
       long mc = 0, kc = 0, nc = 0;
       char* end = nullptr;
       mc = std::strtol(s, &end, 10);
       if (end && *end == ',') kc = std::strtol(end + 1, &end, 10);
       if (end && *end == ',') nc = std::strtol(end + 1, &end, 10);
-      if (mc >= kMR && kc >= 1 && nc >= kNR) {
-        x.mc = (mc / kMR) * kMR;
-        x.kc = kc;
-        x.nc = (nc / kNR) * kNR;
-      }
+      if (mc >= 1 && kc >= 1 && nc >= 1) x = Blocking{mc, kc, nc};
     }
     return x;
   }();
@@ -153,32 +149,60 @@ void gemm_pack_bt16_portable(const float* b, int64_t ldb, int64_t kc, float* dst
   }
 }
 
+// One kernel set: its tile shape (mr x nr, mr <= kMaxMR, nr <= kMaxNR), its microkernel, epilogue
+// and full-sliver packers, and the cache blocking chosen for it (mc a multiple of mr).
+constexpr int64_t kMaxMR = 14, kMaxNR = 32;
 struct Kernels {
+  int64_t mr, nr;
   MicroKernelFn uk;
   EpilogueFn ep;
-  PackA6Fn pack_a6;
-  PackBT16Fn pack_bt16;
+  PackA6Fn pack_a;    // full mr-row sliver of a row-major A
+  PackBT16Fn pack_bt; // full nr-row sliver of a transposed B
+  Blocking bl;
 };
 
-constexpr Kernels kPortableKernels = {gemm_f32_portable_6x16, gemm_epilogue_f32_portable, gemm_pack_a6_portable,
-                                      gemm_pack_bt16_portable};
+constexpr Kernels kPortableKernels = {kMR, kNR, gemm_f32_portable_6x16, gemm_epilogue_f32_portable,
+                                      gemm_pack_a6_portable, gemm_pack_bt16_portable, {144, 256, 4080}};
 #if defined(NT_HAVE_AVX2_KERNELS)
-constexpr Kernels kAvx2Kernels = {gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2,
-                                  gemm_detail::gemm_pack_a6_avx2, gemm_detail::gemm_pack_bt16_avx2};
+constexpr Kernels kAvx2Kernels = {kMR, kNR, gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2,
+                                  gemm_detail::gemm_pack_a6_avx2, gemm_detail::gemm_pack_bt16_avx2, {144, 256, 4080}};
 #endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+// 14x32 tiles: KC=192 keeps the B~ sliver (192x32 floats = 24 KiB) in a 32 KiB (Zen4) or 48 KiB
+// (Sapphire Rapids) L1d with the A~ sliver (10.5 KiB streaming through); MC=168 (12 slivers) keeps
+// the A~ block (126 KiB) in a 1-2 MiB L2; NC=4064 (127 slivers) keeps B~ (3 MiB) in L3.
+constexpr Kernels kAvx512Kernels = {gemm_detail::kGemmMR512, gemm_detail::kGemmNR512,
+                                    gemm_detail::gemm_f32_avx512_14x32, gemm_detail::gemm_epilogue_f32_avx512,
+                                    gemm_detail::gemm_pack_a14_avx512, gemm_detail::gemm_pack_bt32_avx512,
+                                    {168, 192, 4064}};
+#endif
+
+// The kernel set's blocking, or NODETRAIN_GEMM_BLOCKING="MC,KC,NC" (read once; invalid values are
+// ignored) rounded to the set's tile shape, for tuning on other machines.
+Blocking blocking_for(const Kernels& kern) {
+  Blocking x = kern.bl;
+  const Blocking& o = env_blocking();
+  if (o.mc > 0) {
+    x.mc = std::max<int64_t>(kern.mr, (o.mc / kern.mr) * kern.mr);
+    x.kc = o.kc;
+    x.nc = std::max<int64_t>(kern.nr, (o.nc / kern.nr) * kern.nr);
+  }
+  return x;
+}
 
 // ---- packing ----------------------------------------------------------------------------------
 
-// A~ for rows [i0, i0+mc) and depth [p0, p0+kc) of op(A): ceil(mc/6) micro-panels of kc*6 floats.
+// A~ for rows [i0, i0+mc) and depth [p0, p0+kc) of op(A): ceil(mc/MR) micro-panels of kc*MR floats.
 void pack_a(const GemmArgs& g, const Kernels& kern, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+  const int64_t kMR = kern.mr;
   for (int64_t ir = 0; ir < mc; ir += kMR, dst += kMR * kc) {
     const int64_t rows = std::min(kMR, mc - ir);
     if (!g.trans_a) {
-      // op(A)[i][p] = A[i*lda + p]: six row streams, contiguous writes.
-      const float* src[kMR];
+      // op(A)[i][p] = A[i*lda + p]: MR row streams, contiguous writes.
+      const float* src[kMaxMR];
       for (int64_t r = 0; r < kMR; ++r) src[r] = g.a + (i0 + ir + std::min(r, rows - 1)) * g.lda + p0;
       if (rows == kMR) {
-        kern.pack_a6(src[0], g.lda, kc, dst);
+        kern.pack_a(src[0], g.lda, kc, dst);
       } else {
         for (int64_t p = 0; p < kc; ++p) {
           float* d = dst + p * kMR;
@@ -199,8 +223,9 @@ void pack_a(const GemmArgs& g, const Kernels& kern, int64_t i0, int64_t mc, int6
   }
 }
 
-// B~ for depth [p0, p0+kc) and columns [j0, j0+nc) of op(B): ceil(nc/16) micro-panels of kc*16.
+// B~ for depth [p0, p0+kc) and columns [j0, j0+nc) of op(B): ceil(nc/NR) micro-panels of kc*NR.
 void pack_b(const GemmArgs& g, const Kernels& kern, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst) {
+  const int64_t kNR = kern.nr;
   for (int64_t jr = 0; jr < nc; jr += kNR, dst += kNR * kc) {
     const int64_t cols = std::min(kNR, nc - jr);
     if (!g.trans_b) {
@@ -218,10 +243,10 @@ void pack_b(const GemmArgs& g, const Kernels& kern, int64_t p0, int64_t kc, int6
         }
       }
     } else {
-      // op(B)[p][j] = B[j*ldb + p]: a transpose of 16 row streams.
+      // op(B)[p][j] = B[j*ldb + p]: a transpose of NR row streams.
       const float* src = g.b + (j0 + jr) * g.ldb + p0;
       if (cols == kNR) {
-        kern.pack_bt16(src, g.ldb, kc, dst);
+        kern.pack_bt(src, g.ldb, kc, dst);
       } else {
         for (int64_t p = 0; p < kc; ++p) {
           float* d = dst + p * kNR;
@@ -261,7 +286,8 @@ thread_local PackBuffers tl_pack;
 // The serial five loops on the rectangle [m0, m1) x [n0, n1) of C. Returns false on allocation failure.
 bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   if (m0 >= m1 || n0 >= n1) return true;
-  const Blocking& bl = blocking();
+  const int64_t kMR = kern.mr, kNR = kern.nr;
+  const Blocking bl = blocking_for(kern);
   const bool has_epilogue = g.bias != nullptr || g.act != Act::kNone;
   // Even k blocks (k=300 -> 150+150 rather than 256+44) keep every pass over C equally useful.
   const int64_t kblocks = (g.k + bl.kc - 1) / bl.kc;
@@ -272,7 +298,7 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
   if (!PackBuffers::ensure(&pb.a, &pb.a_cap, static_cast<size_t>(mc_max * kc_max)) ||
       !PackBuffers::ensure(&pb.b, &pb.b_cap, static_cast<size_t>(nc_max * kc_max)))
     return false;
-  alignas(64) float tile[kMR * kNR];
+  alignas(64) float tile[kMaxMR * kMaxNR];
 
   for (int64_t jc = n0; jc < n1; jc += bl.nc) {
     const int64_t nc = std::min(bl.nc, n1 - jc);
@@ -317,7 +343,7 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
 
 // Splits nth threads into a tm x tn grid over C minimising the per-thread rectangle perimeter
 // (packing and memory traffic) while keeping at least one tile per thread in each direction.
-void choose_grid(int64_t m, int64_t n, int nth, int* tm, int* tn) {
+void choose_grid(int64_t m, int64_t n, int nth, int64_t kMR, int64_t kNR, int* tm, int* tn) {
   double best = -1;
   *tm = 1;
   *tn = nth;
@@ -338,25 +364,26 @@ void choose_grid(int64_t m, int64_t n, int nth, int* tm, int* tn) {
 }
 
 Status validate(const GemmArgs& g, const char* who) {
-  const std::string w(who);
+  // The name becomes a string only on the error paths (this runs on every call).
+  const auto w = [who] { return std::string(who); };
   if (g.m < 0 || g.n < 0 || g.k < 0)
-    return InvalidArgument(w + ": sizes must be >= 0 (m=" + std::to_string(g.m) + ", n=" + std::to_string(g.n) +
+    return InvalidArgument(w() + ": sizes must be >= 0 (m=" + std::to_string(g.m) + ", n=" + std::to_string(g.n) +
                            ", k=" + std::to_string(g.k) + ")");
   const int64_t a_cols = g.trans_a ? g.m : g.k, b_cols = g.trans_b ? g.k : g.n;
   if (g.lda < a_cols || g.lda < 0)
-    return InvalidArgument(w + ": lda=" + std::to_string(g.lda) + " is less than the row length " +
+    return InvalidArgument(w() + ": lda=" + std::to_string(g.lda) + " is less than the row length " +
                            std::to_string(a_cols) + " of A");
   if (g.ldb < b_cols || g.ldb < 0)
-    return InvalidArgument(w + ": ldb=" + std::to_string(g.ldb) + " is less than the row length " +
+    return InvalidArgument(w() + ": ldb=" + std::to_string(g.ldb) + " is less than the row length " +
                            std::to_string(b_cols) + " of B");
   if (g.ldc < g.n || g.ldc < 0)
-    return InvalidArgument(w + ": ldc=" + std::to_string(g.ldc) + " is less than the row length " +
+    return InvalidArgument(w() + ": ldc=" + std::to_string(g.ldc) + " is less than the row length " +
                            std::to_string(g.n) + " of C");
-  if (g.m > 0 && g.k > 0 && g.a == nullptr) return InvalidArgument(w + ": A is null");
-  if (g.k > 0 && g.n > 0 && g.b == nullptr) return InvalidArgument(w + ": B is null");
-  if (g.m > 0 && g.n > 0 && g.c == nullptr) return InvalidArgument(w + ": C is null");
+  if (g.m > 0 && g.k > 0 && g.a == nullptr) return InvalidArgument(w() + ": A is null");
+  if (g.k > 0 && g.n > 0 && g.b == nullptr) return InvalidArgument(w() + ": B is null");
+  if (g.m > 0 && g.n > 0 && g.c == nullptr) return InvalidArgument(w() + ": C is null");
   if (!epilogue_act_supported(g.act))
-    return InvalidArgument("Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the " + w +
+    return InvalidArgument("Expected one of 'linear', 'relu', 'gelu', 'sigmoid', 'tanh' for the " + w() +
                            " epilogue activation but received \"" + act_name(g.act) + "\"");
   return Status::Ok();
 }
@@ -384,6 +411,7 @@ Status gemm_driver(const GemmArgs& args, const Kernels& kern) {
   }
 
   const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+  const int64_t kMR = kern.mr, kNR = kern.nr;
   const int64_t tiles = ((g.m + kMR - 1) / kMR) * ((g.n + kNR - 1) / kNR);
   int64_t want = std::min<int64_t>(num_threads(), static_cast<int64_t>(flops / kMinFlopsPerThread));
   want = std::max<int64_t>(1, std::min(want, tiles));
@@ -395,7 +423,7 @@ Status gemm_driver(const GemmArgs& args, const Kernels& kern) {
   std::atomic<bool> oom{false};
   parallel_for(want, [&](int ith, int nth) {
     int tm, tn;
-    choose_grid(g.m, g.n, nth, &tm, &tn);
+    choose_grid(g.m, g.n, nth, kMR, kNR, &tm, &tn);
     const int im = ith / tn, in = ith % tn;
     int64_t m0, m1, n0, n1;
     partition(g.m, im, tm, kMR, &m0, &m1);
@@ -410,6 +438,9 @@ Status gemm_driver(const GemmArgs& args, const Kernels& kern) {
 Status gemm_f32_portable(const GemmArgs& args) { return gemm_driver(args, kPortableKernels); }
 #if defined(NT_HAVE_AVX2_KERNELS)
 Status gemm_f32_avx2(const GemmArgs& args) { return gemm_driver(args, kAvx2Kernels); }
+#endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+Status gemm_f32_avx512(const GemmArgs& args) { return gemm_driver(args, kAvx512Kernels); }
 #endif
 Status gemm_f32(const GemmArgs& args) { return cpu_backend().gemm(args); }
 

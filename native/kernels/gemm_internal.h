@@ -1,5 +1,7 @@
 // Internal interface between the packed GEMM driver (native/kernels/gemm.cc) and its ISA-specific
-// microkernels (native/cpu/x86/gemm_f32_avx2_6x16.cc). Not part of the public kernel API.
+// microkernels (native/cpu/x86/gemm_f32_avx2_6x16.cc, native/cpu/avx512/gemm_f32_avx512_14x32.cc).
+// The driver is generic over the tile shape (MR x NR); the pack functions below pack a full sliver
+// of MR rows of A (or NR rows of a transposed B) for the kernel set they belong to. Not part of the public kernel API.
 //
 // Packed layouts (BLIS, "Anatomy of High-Performance Matrix Multiplication", Goto & van de Geijn
 // 2008; BLIS "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015):
@@ -36,6 +38,18 @@ void gemm_f32_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, in
 void gemm_epilogue_f32_avx2(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
 void gemm_pack_a6_avx2(const float* a, int64_t lda, int64_t kc, float* dst);
 void gemm_pack_bt16_avx2(const float* b, int64_t ldb, int64_t kc, float* dst);
+#endif
+
+#if defined(NT_HAVE_AVX512_KERNELS)
+// AVX-512 F/BW/VL/DQ versions (native/cpu/avx512/): 14x32 tiles; call only through the dispatch
+// table's AVX-512 entry.
+constexpr int kGemmMR512 = 14;
+constexpr int kGemmNR512 = 32;
+void gemm_f32_avx512_14x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                           float beta);
+void gemm_epilogue_f32_avx512(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
+void gemm_pack_a14_avx512(const float* a, int64_t lda, int64_t kc, float* dst);
+void gemm_pack_bt32_avx512(const float* b, int64_t ldb, int64_t kc, float* dst);
 #endif
 
 }  // namespace gemm_detail

@@ -24,4 +24,23 @@ Status rmsprop_step_f32_avx2(const RmspropParams& p, float* param, const float* 
 Status adagrad_step_f32_avx2(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n);
 #endif
 
+#if defined(NT_HAVE_AVX512_KERNELS)
+Status gemm_f32_avx512(const GemmArgs& args);
+#endif
+
+// The activation and softmax loops (kernels/act_loops.h) compiled by the AVX2 and AVX-512
+// libraries: same source and _ref twins as the baseline ones.
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status act_forward_f32_avx2(Act act, float alpha, const float* x, int64_t n, float* y);
+Status act_backward_f32_avx2(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
+                             float* dx);
+Status softmax_f32_avx2(const float* x, int64_t rows, int64_t cols, float* y);
+#endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+Status act_forward_f32_avx512(Act act, float alpha, const float* x, int64_t n, float* y);
+Status act_backward_f32_avx512(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
+                               float* dx);
+Status softmax_f32_avx512(const float* x, int64_t rows, int64_t cols, float* y);
+#endif
+
 }  // namespace nt

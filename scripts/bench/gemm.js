@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// GEMM benchmark (not part of `npm test`): nodetrain's packed float32 GEMM against OpenBLAS sgemm
-// (a small C harness, scripts/bench/openblas_sgemm.c, compiled here), @tensorflow/tfjs-backend-wasm
-// and the tfjs cpu backend, at 1 and 2 threads. Medians of repeated calls; GFLOP/s = 2mnk / time.
-// Writes the markdown table to .bench/gemm.md.
+// GEMM benchmark (not part of `npm test`): nodetrain's packed float32 GEMM (its best ISA path and
+// its AVX2 path forced with setMaxIsa) against OpenBLAS sgemm (a small C harness,
+// scripts/bench/openblas_sgemm.c, compiled here) forced to its SkylakeX (AVX-512) and Haswell
+// (AVX2/FMA) kernels, @tensorflow/tfjs-backend-wasm and the tfjs cpu backend, at 1 and 2 threads,
+// beside the machine's FMA peak (scripts/bench/fma_peak.c: register-resident AVX-512 and AVX2 FMA
+// chains). Medians of repeated calls; GFLOP/s = 2mnk / time. Writes .bench/gemm.md.
 //
 // Usage: node scripts/bench/gemm.js [--quick] [--no-tfjs]
 //   NODETRAIN_ADDON=build-x/Release/nodetrain.node selects the addon (default: build/Release).
-//   OpenBLAS: uses OPENBLAS_CORETYPE when set; otherwise runs both its auto-detected core and
-//   Haswell (its AVX2/FMA kernels, the like-for-like reference for our AVX2 kernel); ratios are
-//   against the Haswell run (or the forced core type).
+//   OpenBLAS: OPENBLAS_CORETYPE=X in the environment replaces the two forced core types with X.
 'use strict';
 const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -66,8 +66,9 @@ function loadAddon() {
   return require(p);
 }
 
-function benchNodetrain(nt, threads, cases = CASES) {
+function benchNodetrain(nt, threads, cases = CASES, maxIsa = -1) {
   nt.setNumThreads(threads);
+  nt.setMaxIsa(maxIsa);
   const out = {};
   for (const c of cases) {
     const A = new nt.NativeBuffer(0, c.m * c.k);
@@ -81,6 +82,22 @@ function benchNodetrain(nt, threads, cases = CASES) {
     A.dispose();
     B.dispose();
     C.dispose();
+  }
+  nt.setMaxIsa(-1);
+  return out;
+}
+
+// ---- FMA peak -----------------------------------------------------------------------------------
+function fmaPeak(threads) {
+  const exe = path.join(root, '.bench', 'fma_peak');
+  fs.mkdirSync(path.dirname(exe), { recursive: true });
+  execFileSync('gcc', ['-O2', '-pthread', '-o', exe, path.join(__dirname, 'fma_peak.c')]);
+  const res = spawnSync(exe, [String(threads), quick ? '0.1' : '0.25'], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`fma_peak failed: ${res.stderr}`);
+  const out = { avx512: {}, avx2: {} };
+  for (const line of res.stdout.trim().split('\n')) {
+    const o = JSON.parse(line);
+    if (!o.missing) out[o.isa][o.threads] = o.gflops;
   }
   return out;
 }
@@ -155,30 +172,32 @@ async function main() {
   const loadBefore = os.loadavg()[0];
   const exe = ensureOpenBlas();
   const envCore = process.env.OPENBLAS_CORETYPE;
-  const refCore = envCore || 'Haswell';
+  const cores = envCore ? [envCore] : ['SkylakeX', 'Haswell'];
+  const hasAvx512 = feats.bestIsa === 'avx512';
   // On a shared machine the load changes from second to second, so each case alternates between
   // the libraries for ROUNDS rounds and reports the median of the per-round medians.
+  const peak = fmaPeak(2);
   const blas = {};
   const ours = {};
+  const ours2 = {};
   for (const t of [1, 2]) {
-    blas[t] = { ref: { core: '?', times: {} }, auto: envCore ? null : { core: '?', times: {} } };
+    blas[t] = cores.map((core) => ({ asked: core, core: '?', times: {} }));
     ours[t] = {};
+    ours2[t] = {};
     for (const c of CASES) {
-      const samples = { ref: [], auto: [], ours: [] };
+      const samples = { blas: cores.map(() => []), ours: [], ours2: [] };
       for (let r = 0; r < ROUNDS; r++) {
-        const ref = benchOpenBlas(exe, t, refCore, [c]);
-        blas[t].ref.core = ref.core;
-        samples.ref.push(ref.times[c.name]);
+        cores.forEach((core, i) => {
+          const ref = benchOpenBlas(exe, t, core, [c]);
+          blas[t][i].core = ref.core;
+          samples.blas[i].push(ref.times[c.name]);
+        });
         samples.ours.push(benchNodetrain(nt, t, [c])[c.name]);
-        if (!envCore) {
-          const auto = benchOpenBlas(exe, t, undefined, [c]);
-          blas[t].auto.core = auto.core;
-          samples.auto.push(auto.times[c.name]);
-        }
+        if (hasAvx512) samples.ours2.push(benchNodetrain(nt, t, [c], 1)[c.name]);
       }
-      blas[t].ref.times[c.name] = median(samples.ref);
+      cores.forEach((_, i) => (blas[t][i].times[c.name] = median(samples.blas[i])));
       ours[t][c.name] = median(samples.ours);
-      if (!envCore) blas[t].auto.times[c.name] = median(samples.auto);
+      if (hasAvx512) ours2[t][c.name] = median(samples.ours2);
     }
   }
 
@@ -201,39 +220,46 @@ async function main() {
 
   log(`# float32 GEMM benchmark`);
   log();
-  log(`- CPU: ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} logical CPUs), nodetrain AVX2 kernels: ${feats.useAvx2}`);
+  log(`- CPU: ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} logical CPUs); nodetrain kernels: ${feats.isa} (best: ${feats.bestIsa})`);
+  log(`- OpenBLAS forced to: ${blas[1].map((b) => `${b.asked} (reports ${b.core})`).join(', ')}`);
+  const pk = (isa, t) => (peak[isa][t] ? `${peak[isa][t].toFixed(0)}` : 'n/a');
   log(
-    `- OpenBLAS: OPENBLAS_CORETYPE ${envCore ? `= ${envCore} (from the environment)` : 'not set'}; ` +
-      (envCore
-        ? `core used: ${blas[1].ref.core}`
-        : `auto-detected core: ${blas[1].auto.core}; reference runs forced to ${blas[1].ref.core} (AVX2/FMA kernels)`),
+    `- FMA peak (register-resident chains), GFLOP/s: AVX-512 ${pk('avx512', 1)} (1 thread) / ${pk('avx512', 2)} (2 threads); ` +
+      `AVX2 ${pk('avx2', 1)} / ${pk('avx2', 2)}`,
   );
   log(`- tfjs-backend-wasm threads in Node: ${wasmThreads}; tfjs cpu backend is single-threaded JavaScript`);
   const loadAfter = os.loadavg()[0];
   log(
     `- 1-minute load average before / after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)}` +
       (Math.max(loadBefore, loadAfter) > 0.5
-        ? ' — other processes were running: figures (the 2-thread ones above all) understate both libraries'
+        ? ' — other processes were running: figures (the 2-thread ones above all) understate every library'
         : ''),
   );
   log(
-    `- nodetrain and OpenBLAS alternate per case for ${ROUNDS} rounds; each round is the median of >= ${MIN_REPS} calls ` +
-      `and >= ${MIN_SECONDS} s; the table shows the median round. tfjs: one round. GFLOP/s = 2mnk / time; ratios = nodetrain / other`,
+    `- nodetrain (${hasAvx512 ? 'AVX-512 and forced AVX2' : feats.isa}) and OpenBLAS alternate per case for ${ROUNDS} rounds; each round is the median of >= ${MIN_REPS} calls ` +
+      `and >= ${MIN_SECONDS} s; the table shows the median round. tfjs: one round. GFLOP/s = 2mnk / time; ratios = nodetrain / other; ` +
+      `% peak = nodetrain / the FMA peak of its ISA at that thread count`,
   );
   for (const t of [1, 2]) {
     log();
     log(`## ${t} thread${t > 1 ? 's' : ''}`);
     log();
-    const autoHead = envCore ? '' : ` OpenBLAS ${blas[t].auto.core} | nt / it |`;
-    log(`| product | nodetrain | OpenBLAS ${blas[t].ref.core} | nt / OpenBLAS |${autoHead} tfjs-wasm | nt / wasm | tfjs-cpu | nt / cpu |`);
-    log(`|---|---:|---:|---:|${envCore ? '' : '---:|---:|'}---:|---:|---:|---:|`);
+    const peakT = hasAvx512 ? peak.avx512[t] : peak.avx2[t];
+    const blasHead = blas[t].map((b) => ` OpenBLAS ${b.asked} | nt / it |`).join('');
+    const a2Head = hasAvx512 ? ' nodetrain AVX2 | AVX2 / OpenBLAS Haswell |' : '';
+    log(`| product | nodetrain ${feats.bestIsa} | % peak |${blasHead}${a2Head} tfjs-wasm | nt / wasm | tfjs-cpu | nt / cpu |`);
+    log(`|---|---:|---:|${blas[t].map(() => '---:|---:|').join('')}${hasAvx512 ? '---:|---:|' : ''}---:|---:|---:|---:|`);
     for (const c of CASES) {
       const g = gf(c, ours[t][c.name]);
-      const r = gf(c, blas[t].ref.times[c.name]);
-      const au = envCore ? '' : ` ${fmt(gf(c, blas[t].auto.times[c.name]))} | ${ratio(g, gf(c, blas[t].auto.times[c.name]))} |`;
+      const pct = peakT ? `${((100 * g) / peakT).toFixed(0)} %` : '–';
+      const bl = blas[t].map((b) => ` ${fmt(gf(c, b.times[c.name]))} | ${ratio(g, gf(c, b.times[c.name]))} |`).join('');
+      const hw = blas[t].find((b) => b.asked === 'Haswell');
+      const a2 = hasAvx512
+        ? ` ${fmt(gf(c, ours2[t][c.name]))} | ${hw ? ratio(gf(c, ours2[t][c.name]), gf(c, hw.times[c.name])) : '–'} |`
+        : '';
       const w = tfjs ? gf(c, tfjs.wasm[c.name]) : NaN;
       const cp = tfjs ? gf(c, tfjs.cpu[c.name]) : NaN;
-      log(`| ${c.name} | ${fmt(g)} | ${fmt(r)} | ${ratio(g, r)} |${au} ${fmt(w)} | ${ratio(g, w)} | ${fmt(cp)} | ${ratio(g, cp)} |`);
+      log(`| ${c.name} | ${fmt(g)} | ${pct} |${bl}${a2} ${fmt(w)} | ${ratio(g, w)} | ${fmt(cp)} | ${ratio(g, cp)} |`);
     }
   }
   const outFile = path.join(root, '.bench', 'gemm.md');

@@ -21,6 +21,7 @@ import {
   relu,
   scale,
   setForcePortable,
+  setMaxIsa,
   setNumThreads,
   sigmoid,
   softmax,
@@ -31,6 +32,7 @@ import {
   tensor,
 } from '../../lib';
 import { binding } from '../../lib/native';
+import { reportMissingPaths, VARIANTS } from '../helpers/variants';
 import { bufferOf } from '../../lib/tensor/tensor';
 
 const bufOf = (t: Tensor) => bufferOf(t, 't');
@@ -56,12 +58,9 @@ function relErr(out: ArrayLike<number>, ref: ArrayLike<number>, floor = 0): numb
   return den === 0 ? Math.sqrt(num) : Math.sqrt(num) / den;
 }
 
-const MODES = [
-  { name: 'fast, 2 threads', portable: false, threads: 2 },
-  { name: 'fast, 1 thread', portable: false, threads: 1 },
-  { name: 'portable, 2 threads', portable: true, threads: 2 },
-  { name: 'portable, 1 thread', portable: true, threads: 1 },
-];
+// Every path this machine can run: the dispatched one, each lower ISA level forced (test/helpers/variants.ts), portable.
+const MODES = VARIANTS;
+reportMissingPaths();
 
 // ---- float64 references ---------------------------------------------------------------------------
 type Act = 'linear' | 'relu' | 'leakyRelu' | 'elu' | 'gelu' | 'sigmoid' | 'tanh' | 'softplus';
@@ -181,11 +180,13 @@ describe('elementwise', () => {
   afterEach(() => {
     setNumThreads(threads0);
     setForcePortable(portable0);
+    setMaxIsa(null);
   });
 
-  describe.each(MODES)('$name', ({ portable, threads }) => {
+  describe.each(MODES)('$name', ({ portable, threads, isa }) => {
     beforeEach(() => {
       setForcePortable(portable);
+      setMaxIsa(isa);
       setNumThreads(threads);
     });
 

@@ -1,7 +1,8 @@
 /**
- * GEMM parity: the native float32 GEMM (packed AVX2/FMA path, forced portable path, scalar _ref) against
- * a float64 JavaScript reference on fresh uniform[-1, 1] inputs, over awkward shapes (0, 1, primes,
- * non-multiples of the 6x16 tile, 257x131x300), all four transpose combinations, alpha/beta, strides
+ * GEMM parity: the native float32 GEMM (packed AVX-512 14x32 path, packed AVX2/FMA 6x16 path, forced
+ * portable path, scalar _ref) against a float64 JavaScript reference on fresh uniform[-1, 1] inputs,
+ * over awkward shapes (0, 1, primes, non-multiples of the 6x16 and 14x32 tiles, k across the 192 and
+ * 256 k blocks, m across the 144 and 168 m blocks), all four transpose combinations, alpha/beta, strides
  * larger than the row length, and the fused bias + activation epilogue, at 1 and 2 threads.
  *
  * Error measure: ||out - ref||_2 / ||ref||_2. Bound 1e-5. Measured on the development machine:
@@ -9,7 +10,7 @@
  * the activation epilogues measure below 5e-7.
  */
 import { binding, NativeBuffer } from '../../lib/native';
-import { getNumThreads, setForcePortable, setNumThreads } from '../../lib/runtime';
+import { cpuFeatures, getNumThreads, setForcePortable, setMaxIsa, setNumThreads, type IsaLevel } from '../../lib/runtime';
 import { gemm, matmul, NodetrainError, Tensor, tensor, zeros } from '../../lib';
 
 const BOUND = 1e-5;
@@ -175,26 +176,42 @@ const SHAPES: [number, number, number][] = [
   [31, 127, 13],
   [127, 31, 127],
   [12, 32, 257],
+  [14, 32, 40],
+  [15, 33, 193],
+  [29, 95, 17],
   [257, 131, 300],
+  [170, 65, 385],
 ];
 
-const PATHS = [
-  { name: 'packed (AVX2/FMA when available)', portable: false, useRef: false },
-  { name: 'packed portable', portable: true, useRef: false },
-  { name: 'gemm_f32_ref', portable: false, useRef: true },
+// Each ISA path is forced with setMaxIsa; a path above what this CPU (and build) has is reported
+// as not exercised rather than silently run on a lower path.
+const ALL_PATHS: { name: string; isa: IsaLevel; portable: boolean; useRef: boolean }[] = [
+  { name: 'packed AVX-512 14x32', isa: 'avx512', portable: false, useRef: false },
+  { name: 'packed AVX2/FMA 6x16', isa: 'avx2', portable: false, useRef: false },
+  { name: 'packed portable', isa: 'portable', portable: true, useRef: false },
+  { name: 'gemm_f32_ref', isa: 'portable', portable: false, useRef: true },
 ];
+const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512'];
+const best = LEVELS.indexOf(cpuFeatures().bestIsa);
+const PATHS = ALL_PATHS.filter((p) => LEVELS.indexOf(p.isa) <= best);
+const skipped = ALL_PATHS.filter((p) => LEVELS.indexOf(p.isa) > best).map((p) => p.name);
+if (skipped.length > 0)
+  console.log(`gemm parity: paths NOT exercised on this CPU (${cpuFeatures().bestIsa} is its best): ${skipped.join(', ')}`);
 
 const originalThreads = getNumThreads();
 afterEach(() => {
   setForcePortable(false);
+  setMaxIsa(null);
   setNumThreads(originalThreads);
 });
 
-describe.each(PATHS)('gemm_f32 parity vs float64 reference: $name', ({ portable, useRef }) => {
+describe.each(PATHS)('gemm_f32 parity vs float64 reference: $name', ({ isa, portable, useRef }) => {
   describe.each([1, 2])('%i thread(s)', (threads) => {
     beforeEach(() => {
       setForcePortable(portable);
+      setMaxIsa(isa);
       setNumThreads(threads);
+      if (!useRef) expect(cpuFeatures().isa).toBe(isa);
     });
 
     it('matches on awkward shapes, all transposes, strides > row length (rel. err < 1e-5, measured <= 4e-7)', () => {
@@ -224,7 +241,7 @@ describe.each(PATHS)('gemm_f32 parity vs float64 reference: $name', ({ portable,
     it.each(['linear', 'relu', 'gelu', 'sigmoid', 'tanh'] as ActName[])(
       'fuses bias + %s (rel. err < 1e-5, measured < 5e-7)',
       (act) => {
-        for (const [m, n, k] of [[1, 1, 1], [7, 13, 31], [29, 37, 300], [65, 130, 17]] as const) {
+        for (const [m, n, k] of [[1, 1, 1], [7, 13, 31], [29, 37, 300], [65, 130, 17], [15, 47, 9]] as const) {
           for (const bias of [true, false]) {
             const p = problem(m, n, k, m % 2 === 1, n % 2 === 0, { bias, act, beta: bias ? 0 : 0.5, pad: 3 });
             expect(check(p, runNative(p, useRef))).toBeLessThan(BOUND);

@@ -1,6 +1,7 @@
 // CPU feature detection and the kernel dispatch switch. The Backend tables (nodetrain/backend.h)
 // are filled once at start-up by native/cpu/dispatch.cc; set_force_portable(true) makes the
-// portable table the active one, so that tests cover both.
+// portable table the active one, and set_max_isa() caps the dispatched table at an ISA level
+// (for tests and comparisons: every path the machine can run can be made the active one).
 #pragma once
 
 namespace nt {
@@ -8,6 +9,11 @@ namespace nt {
 struct CpuFeatures {
   bool avx2 = false;
   bool fma = false;
+  // AVX-512 Foundation + BW/VL/DQ with the OS saving opmask and zmm state (XCR0 bits 5-7).
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
+  bool avx512_bf16 = false;  // vdpbf16ps / vcvtne2ps2bf16 (CPUID.(7,1):EAX[5])
+  bool amx_tile = false, amx_bf16 = false;  // CPUID.(7,0):EDX[24], [22]; the OS part is asked at first use
+  bool avx512_all() const { return avx512f && avx512bw && avx512vl && avx512dq; }
 };
 
 const CpuFeatures& cpu_features();
@@ -15,5 +21,12 @@ const CpuFeatures& cpu_features();
 bool use_avx2();
 void set_force_portable(bool on);
 bool force_portable();
+// ISA levels: 0 portable, 1 AVX2/FMA, 2 AVX-512. set_max_isa(level) makes the active table the
+// best one at or below `level` (-1: no cap); levels above what the machine has change nothing.
+void set_max_isa(int level);
+int max_isa();
+// The ISA level of the best table this machine and build have, and of the active one.
+int best_isa();
+int active_isa();
 
 }  // namespace nt

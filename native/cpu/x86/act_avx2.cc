@@ -1,0 +1,23 @@
+// The activation and softmax loops (native/kernels/act_loops.h) compiled with this library's
+// AVX2 flags, for the AVX2 level of the dispatch table (native/kernels/elementwise.cc).
+#define NT_ACT_NS act_avx2
+#include "kernels/act_loops.h"
+#undef NT_ACT_NS
+#include "kernels/act_detail.h"
+
+namespace nt {
+namespace act_detail {
+
+void act_fwd_avx2(Act act, float alpha, const float* x, float* y, int64_t s, int64_t e) {
+  act_avx2::act_fwd_any(act, alpha, x, y, s, e);
+}
+void act_bwd_avx2(Act act, float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s,
+                  int64_t e) {
+  act_avx2::act_bwd_any(act, alpha, x, y, dy, dx, s, e);
+}
+void softmax_rows_avx2(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1) {
+  act_avx2::softmax_rows(x, cols, y, r0, r1);
+}
+
+}  // namespace act_detail
+}  // namespace nt

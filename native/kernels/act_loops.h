@@ -1,0 +1,196 @@
+// The exp-heavy elementwise loops (activations forward/backward, softmax rows) as one source that
+// each ISA level compiles with its own flags: native/kernels/elementwise.cc (baseline, namespace
+// act_base), native/cpu/x86/act_avx2.cc (-mavx2 -mfma, act_avx2) and
+// native/cpu/avx512/act_avx512.cc (-mavx512f..., act_avx512). Each includer defines NT_ACT_NS
+// first; the distinct namespaces keep the differently-compiled copies apart at link time.
+//
+// exp_fast / tanh_fast / sigmoid_fast are branch-free Cephes-style approximations (Moshier,
+// Cephes Math Library, expf.c / tanhf.c) accurate to a few ulp, written so that g++ vectorises the
+// loops calling them at the includer's vector width (4, 8 or 16 floats). The float64 *_ref twins
+// in elementwise.cc are the references for every level.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "nodetrain/kernels.h"
+
+#ifndef NT_ACT_NS
+#error "define NT_ACT_NS before including kernels/act_loops.h"
+#endif
+
+namespace nt {
+namespace NT_ACT_NS {
+// e^x, branch-free so loops calling it vectorise. Cephes expf: x = n ln2 + r, |r| <= ln2/2,
+// e^r by a degree-6 polynomial, 2^n through the exponent bits. Relative error < 2 ulp on
+// [-87, 88]; results below ~1e-38 flush to 0; inputs above 88 saturate at e^88; NaN stays NaN.
+inline float exp_fast(float x) {
+  x = x > 88.0f ? 88.0f : x;
+  x = x < -88.0f ? -88.0f : x;
+  float xs = x == x ? x : 0.0f;  // float -> int of NaN is undefined; the NaN still flows through r
+  float fx = xs * 1.44269504088896341f + 0.5f;
+#if defined(__SSE4_1__)
+  // One roundps: with SSE4.1 (the AVX2 / AVX-512 builds) g++ does not if-convert the select below.
+  float fn = std::floor(fx);
+#else
+  float fn = static_cast<float>(static_cast<int32_t>(fx));
+  fn = fn > fx ? fn - 1.0f : fn;  // floor (exact for |fx| < 2^31, as is std::floor)
+#endif
+  float r = x - fn * 0.693359375f;
+  r = r - fn * -2.12194440e-4f;
+  float z = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(fn) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// tanh: odd polynomial for |x| < 0.625 (Cephes tanhf), else 1 - 2/(e^{2|x|} + 1) written with
+// e^{-2|x|} so it never overflows.
+inline float tanh_fast(float x) {
+  float ax = std::fabs(x);
+  float e = exp_fast(-2.0f * ax);
+  float big = (1.0f - e) / (1.0f + e);
+  float z = ax * ax;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  float small = p * z * ax + ax;
+  return std::copysign(ax < 0.625f ? small : big, x);
+}
+
+inline float sigmoid_fast(float x) {
+  float e = exp_fast(-std::fabs(x));
+  float r = 1.0f / (1.0f + e);
+  return x >= 0.0f ? r : e * r;
+}
+
+constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2/pi)
+constexpr float kGeluK = 0.044715f;
+
+// One activation over [s, e); ACT is a template argument so each loop is a single straight body.
+template <Act ACT>
+void act_fwd_range(float alpha, const float* x, float* y, int64_t s, int64_t e) {
+  for (int64_t i = s; i < e; ++i) {
+    float v = x[i];
+    float r;
+    if (ACT == Act::kNone) r = v;
+    else if (ACT == Act::kRelu) r = v < 0.0f ? 0.0f : v;  // NaN passes through
+    else if (ACT == Act::kLeakyRelu) r = v < 0.0f ? alpha * v : v;
+    else if (ACT == Act::kElu) r = v > 0.0f ? v : alpha * std::expm1(v);
+    else if (ACT == Act::kGelu) r = v * sigmoid_fast(2.0f * kGeluC * (v + kGeluK * v * v * v));
+    else if (ACT == Act::kSigmoid) r = sigmoid_fast(v);
+    else if (ACT == Act::kTanh) r = tanh_fast(v);
+    else r = (v > 0.0f ? v : 0.0f) + std::log1p(exp_fast(-std::fabs(v)));  // softplus
+    y[i] = r;
+  }
+}
+
+template <Act ACT>
+void act_bwd_range(float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s, int64_t e) {
+  for (int64_t i = s; i < e; ++i) {
+    float g = dy[i];
+    float r;
+    if (ACT == Act::kNone) r = g;
+    else if (ACT == Act::kRelu) r = x[i] > 0.0f ? g : 0.0f;
+    else if (ACT == Act::kLeakyRelu) r = x[i] > 0.0f ? g : alpha * g;
+    else if (ACT == Act::kElu) r = x[i] > 0.0f ? g : g * (y[i] + alpha);  // d/dx alpha(e^x - 1) = y + alpha
+    else if (ACT == Act::kGelu) {
+      float v = x[i];
+      float v2 = v * v;
+      float sg = sigmoid_fast(2.0f * kGeluC * (v + kGeluK * v2 * v));  // = (1 + tanh(u)) / 2
+      r = g * (sg + 2.0f * v * sg * (1.0f - sg) * kGeluC * (1.0f + 3.0f * kGeluK * v2));
+    } else if (ACT == Act::kSigmoid) r = g * y[i] * (1.0f - y[i]);
+    else if (ACT == Act::kTanh) r = g * (1.0f - y[i] * y[i]);
+    else r = g * sigmoid_fast(x[i]);  // softplus' = sigmoid
+    dx[i] = r;
+  }
+}
+
+// Row max with eight lanes (vectorises; a NaN anywhere makes the row's softmax NaN regardless).
+inline float row_max(const float* x, int64_t n) {
+  float m[8];
+  for (int k = 0; k < 8; ++k) m[k] = x[0];
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
+  float r = m[0];
+  for (int k = 1; k < 8; ++k) r = m[k] > r ? m[k] : r;
+  for (; j < n; ++j) r = x[j] > r ? x[j] : r;
+  return r;
+}
+
+// Stores e^(x - m) into y (when y != null) and returns the sum, eight float lanes.
+inline float exp_sum(const float* x, float m, int64_t n, float* y) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  if (y != nullptr) {
+    for (; j + 8 <= n; j += 8)
+      for (int k = 0; k < 8; ++k) {
+        float e = exp_fast(x[j + k] - m);
+        y[j + k] = e;
+        s[k] += e;
+      }
+  } else {
+    for (; j + 8 <= n; j += 8)
+      for (int k = 0; k < 8; ++k) s[k] += exp_fast(x[j + k] - m);
+  }
+  float t = 0;
+  for (; j < n; ++j) {
+    float e = exp_fast(x[j] - m);
+    if (y != nullptr) y[j] = e;
+    t += e;
+  }
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+// Softmax of rows [r0, r1) of x [rows, cols] into y.
+inline void softmax_rows(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float m = row_max(xr, cols);
+    float inv = 1.0f / exp_sum(xr, m, cols, yr);
+    for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
+  }
+}
+
+// The non-template entry points of one level (act is a valid nt::Act).
+inline void act_fwd_any(Act act, float alpha, const float* x, float* y, int64_t s, int64_t e) {
+  switch (act) {
+    case Act::kNone: return act_fwd_range<Act::kNone>(alpha, x, y, s, e);
+    case Act::kRelu: return act_fwd_range<Act::kRelu>(alpha, x, y, s, e);
+    case Act::kLeakyRelu: return act_fwd_range<Act::kLeakyRelu>(alpha, x, y, s, e);
+    case Act::kElu: return act_fwd_range<Act::kElu>(alpha, x, y, s, e);
+    case Act::kGelu: return act_fwd_range<Act::kGelu>(alpha, x, y, s, e);
+    case Act::kSigmoid: return act_fwd_range<Act::kSigmoid>(alpha, x, y, s, e);
+    case Act::kTanh: return act_fwd_range<Act::kTanh>(alpha, x, y, s, e);
+    case Act::kSoftplus: return act_fwd_range<Act::kSoftplus>(alpha, x, y, s, e);
+  }
+}
+
+inline void act_bwd_any(Act act, float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s,
+                        int64_t e) {
+  switch (act) {
+    case Act::kNone: return act_bwd_range<Act::kNone>(alpha, x, y, dy, dx, s, e);
+    case Act::kRelu: return act_bwd_range<Act::kRelu>(alpha, x, y, dy, dx, s, e);
+    case Act::kLeakyRelu: return act_bwd_range<Act::kLeakyRelu>(alpha, x, y, dy, dx, s, e);
+    case Act::kElu: return act_bwd_range<Act::kElu>(alpha, x, y, dy, dx, s, e);
+    case Act::kGelu: return act_bwd_range<Act::kGelu>(alpha, x, y, dy, dx, s, e);
+    case Act::kSigmoid: return act_bwd_range<Act::kSigmoid>(alpha, x, y, dy, dx, s, e);
+    case Act::kTanh: return act_bwd_range<Act::kTanh>(alpha, x, y, dy, dx, s, e);
+    case Act::kSoftplus: return act_bwd_range<Act::kSoftplus>(alpha, x, y, dy, dx, s, e);
+  }
+}
+
+}  // namespace NT_ACT_NS
+}  // namespace nt
