@@ -380,7 +380,7 @@ export class Model implements TrainableModel {
    * The model as one self-contained safetensors file: weights, and in its `__metadata__` the
    * architecture, the compile options and the optimizer state; `loadModel(buffer)` reads it back
    * (or a stream of it), validated as a folder is. Queues behind a running fit.
-   * @example await redis.set('model', await model.toBuffer());
+   * @example const bytes = await model.toBuffer(); const { model: copy } = await loadModel(bytes); // bytes can go to S3, Redis, a database
    */
   toBuffer(options: SaveOptions = {}): Promise<Buffer> {
     if (this.#disposed) return Promise.reject(disposedError());

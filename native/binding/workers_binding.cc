@@ -39,7 +39,15 @@ class ModelWrap::Worker : public Napi::AsyncWorker {
   // Settles the promise with raw Node-API calls: when a worker_thread is terminated, pending
   // work completes during its teardown, where JavaScript cannot run and node-addon-api's
   // OnOK/OnError path would throw a C++ exception out of the completion callback.
+  // node-addon-api deletes a worker in its own OnWorkComplete, which this one replaces: without
+  // Destroy() every job (and the model and snapshot its work holds) would leak.
   void OnWorkComplete(Napi::Env env, napi_status status) override {
+    Settle(env, status);
+    Destroy();
+  }
+
+ private:
+  void Settle(Napi::Env env, napi_status status) {
     for (NativeBuffer* b : pinned_) b->unpin();
     pinned_.clear();
     try {
@@ -76,7 +84,6 @@ class ModelWrap::Worker : public Napi::AsyncWorker {
     }
   }
 
- private:
   ModelWrap* owner_;
   napi_deferred deferred_;
   bool exclusive_;
