@@ -41,7 +41,7 @@ afterAll(() => {
 describe('examples', () => {
   it('every example has a test here', () => {
     const names = fs.readdirSync(path.join(root, 'examples')).filter((f) => f.endsWith('.js')).sort();
-    expect(names).toEqual(['csv-regression.js', 'digits.js', 'fine-tuning.js', 'linear-regression.js', 'search.js']);
+    expect(names).toEqual(['csv-regression.js', 'digits.js', 'fine-tuning.js', 'linear-regression.js', 'search.js', 'serve-while-training.js']);
   });
 
   it('fine-tuning.js adapts a pretrained model to the noisy domain and beats training from scratch', () => {
@@ -59,6 +59,16 @@ describe('examples', () => {
     expect(best).not.toBeNull();
     expect(Number(best![1])).toBeGreaterThan(60);
     expect(JSON.parse(best![2])).toHaveProperty('depth');
+  }, 180_000);
+
+  it('serve-while-training.js answers HTTP predictions while the model trains', () => {
+    const out = runExample('serve-while-training.js');
+    const m = /answered (\d+) prediction requests while training 4 epochs/.exec(out);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(1);
+    const acc = /test accuracy ([\d.]+)%/.exec(out);
+    expect(Number(acc![1])).toBeGreaterThan(85);
+    expect(out).toMatch(/after training: predicted \d, \d, \d for labels \d, \d, \d/);
   }, 180_000);
 
   it('linear-regression.js learns y = 2x + 1', () => {
