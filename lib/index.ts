@@ -17,6 +17,7 @@ export {
   cpuFeatures,
 } from './runtime';
 export type { IsaLevel } from './runtime';
+export type { CpuFeatureReport } from './native/binding';
 export { backend } from './native';
 export * from './tensor/matmul';
 export * from './tensor/reduce';

@@ -22,13 +22,13 @@ import type { GroupRates } from './groups';
 export interface FineTuneOptions {
   loss?: LossSpec;
   metrics?: MetricName[];
-  /** Epochs of phase 1, head only (default 1; 0 skips it). */
+  /** Epochs of phase 1, head only (default: enough for 100 optimizer steps, at least 1; 0 skips it). */
   headEpochs?: number;
   /** Phase 1 peak rate, or 'auto' for the range test's suggestion (default 'auto'). */
   headLr?: number | 'auto';
   /** Layers at the top that phase 1 trains: all but the last `headLayers` weighted layers are frozen (default 1). */
   headLayers?: number;
-  /** Epochs of phase 2 (default 4). */
+  /** Epochs of phase 2 (default: enough for 300 optimizer steps, at least 4, at most 500). */
   epochs?: number;
   /** Phase 2: 'all' at once (default) or 'gradual' (ULMFiT: one more group from the top each epoch). */
   unfreeze?: 'all' | 'gradual';
@@ -80,8 +80,8 @@ function append(into: History, h: History): void {
 export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YInput }, options: FineTuneOptions = {}): Promise<{ phases: FineTunePhase[] }> {
   const o = v.plainObject('fineTune options', options);
   v.knownKeys('fineTune options', o, KEYS);
-  const headEpochs = v.optional(o.headEpochs, 1, (x) => v.integer('headEpochs', x, 0, 1e6));
-  const epochs = v.optional(o.epochs, 4, (x) => v.integer('epochs', x, 0, 1e6));
+  const headEpochsOpt = o.headEpochs === undefined ? undefined : v.integer('headEpochs', o.headEpochs, 0, 1e6);
+  const epochsOpt = o.epochs === undefined ? undefined : v.integer('epochs', o.epochs, 0, 1e6);
   const headLayers = v.optional(o.headLayers, 1, (x) => v.integer('headLayers', x, 1, model.layers.length));
   const unfreeze = v.optional(o.unfreeze, 'all' as const, (x) => v.oneOf('unfreeze', x, ['all', 'gradual'] as const));
   const batchSize = v.optional(o.batchSize, 32, (x) => v.integer('batchSize', x, 1, 1 << 20));
@@ -100,6 +100,10 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
   const rows = Array.isArray(xs) ? xs.length : (xs as { shape?: number[] })?.shape?.[0];
   if (!Number.isInteger(rows) || (rows as number) < 1) throw v.typeError('a Dataset or {x, y} with x a Tensor or an array of rows', 'data', data);
   const stepsPerEpoch = Math.ceil((rows as number) / batchSize);
+  // Defaults count optimizer steps, not epochs: a few dozen labelled examples make a handful of
+  // steps per epoch, and a fixed epoch count would barely move the model (as the CLI's defaults).
+  const headEpochs = headEpochsOpt ?? Math.max(1, Math.ceil(100 / stepsPerEpoch));
+  const epochs = epochsOpt ?? Math.min(500, Math.max(4, Math.ceil(300 / stepsPerEpoch)));
   const fit = (epochsTo: number, initialEpoch: number): Promise<History> => {
     const d = data as { x: XInput; y: YInput };
     return model.fit(d.x, d.y, { ...common, epochs: epochsTo, initialEpoch } as never);

@@ -21,7 +21,7 @@ export type {
   DecodeOptions,
 } from './safetensors';
 export { saveModel, loadModel, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model';
-export type { SaveOptions } from './model';
+export type { SaveOptions, ModelSource } from './model';
 export { loadTfjsModel, exportTfjs } from './tfjs';
 export { exportOnnx, ONNX_OPSET } from './onnx/export';
 export type { OnnxExportOptions } from './onnx/export';
