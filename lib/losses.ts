@@ -4,19 +4,11 @@
  * (or sigmoid) output is fused with it natively: the gradient is taken from the logits, which is
  * both faster and numerically safer.
  */
+import { NATIVE_LOSSES } from './native/enums';
 import * as v from './validate';
 
-export const LOSSES = [
-  'meanSquaredError',
-  'meanAbsoluteError',
-  'huber',
-  'binaryCrossentropy',
-  'binaryCrossentropyFromLogits',
-  'categoricalCrossentropy',
-  'sparseCategoricalCrossentropy',
-  'categoricalCrossentropyFromLogits',
-  'sparseCategoricalCrossentropyFromLogits',
-] as const;
+/** Loss names: exactly the native engine's table (lib/native/enums.ts). */
+export const LOSSES = NATIVE_LOSSES;
 export type LossName = (typeof LOSSES)[number];
 
 const ALIASES: Record<string, LossName> = {
