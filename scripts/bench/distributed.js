@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Distributed search throughput: trials per minute with 1, 2 and 4 `nodetrain worker` processes on
- * one private redis-server, for trials of a fixed small size (a real MLP: 4 epochs on 1000 digits),
+ * one private redis-server, for trials of a fixed small size (a real MLP: 8 epochs on 2,500 digits, a few hundred ms each),
  * and the queue's overhead per trial: the time a trial takes end to end through Redis/BullMQ with a
  * no-op objective. Run after `npm run build:ts`: node scripts/bench/distributed.js [--trials 16]
  */
@@ -65,7 +65,7 @@ async function run(url, name, objective, nWorkers, trials, W) {
 (async () => {
   const redis = await startRedis();
   try {
-    const spec = { data: { kind: 'digits', trainSize: 1000, testSize: 50, seed: 0 }, space: { depth: [1, 2], widths: [16, 32], activations: ['relu'], optimizers: 'adam', lr: [1e-3, 1e-2], batchSize: 32, weightDecay: 0 }, epochs: 4 };
+    const spec = { data: { kind: 'digits', trainSize: 2500, testSize: 50, seed: 0 }, space: { depth: [1, 2], widths: [16, 32], activations: ['relu'], optimizers: 'adam', lr: [1e-3, 1e-2], batchSize: 32, weightDecay: 0 }, epochs: 8 };
     const o = await run(redis.url, 'bench-noop', { module: noop, exportName: 'objective' }, 1, 40, 1);
     const overhead = o.ms / 40;
     console.log(`queue overhead: ${overhead.toFixed(1)} ms per trial (no-op objective, 1 worker, one trial in flight, 40 trials)`);
@@ -76,7 +76,7 @@ async function run(url, name, objective, nWorkers, trials, W) {
       rows.push({ n, perMin });
       console.log(`${n} worker process${n > 1 ? 'es' : ''}: ${r.done} trials in ${(r.ms / 1000).toFixed(1)} s = ${perMin.toFixed(1)} trials/min (x${(perMin / rows[0].perMin).toFixed(2)} vs 1)`);
     }
-    console.log(`machine: ${os.cpus().length} cores; trials: MLP, 4 epochs on 800 digits (+200 validation)`);
+    console.log(`machine: ${os.cpus().length} cores; trials: MLP (16 or 32 units, 1 or 2 layers), 8 epochs on 2,000 digits (+500 validation)`);
   } finally {
     redis.stop();
     fs.rmSync(noop, { force: true });
