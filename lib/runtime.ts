@@ -29,14 +29,17 @@ export function getForcePortable(): boolean {
   return binding().getForcePortable();
 }
 
-/** The kernel ISA levels, lowest first. */
-export type IsaLevel = 'portable' | 'avx2' | 'avx512';
-const ISA_LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512'];
+/**
+ * The kernel ISA levels, lowest first. 'amx' is the AVX-512 table with bf16 GEMMs on AMX-BF16
+ * tiles (precision 'bf16'); its float32 kernels are the AVX-512 ones.
+ */
+export type IsaLevel = 'portable' | 'avx2' | 'avx512' | 'amx';
+const ISA_LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512', 'amx'];
 
 /**
  * Caps the dispatched kernels at an ISA level (null: no cap, the best the CPU has), for tests and
  * comparisons; a level above what the CPU has changes nothing. setForcePortable(true) still wins.
- * @throws RangeError for a name other than 'portable', 'avx2', 'avx512'.
+ * @throws RangeError for a name other than 'portable', 'avx2', 'avx512', 'amx'.
  * @example setMaxIsa('avx2'); // AVX2 kernels even on an AVX-512 CPU
  */
 export function setMaxIsa(level: IsaLevel | null): void {

@@ -134,7 +134,12 @@ function buildModel(file: string, j: ModelJson, g: Graph): Model {
   const model = new Model(g, j.seed);
   if (j.training) {
     try {
-      model.compile({ optimizer: resolveOptimizer(j.training.optimizer), loss: j.training.loss, metrics: j.training.metrics as never });
+      model.compile({
+        optimizer: resolveOptimizer(j.training.optimizer),
+        loss: j.training.loss,
+        metrics: j.training.metrics as never,
+        ...(j.training.precision !== undefined ? { precision: j.training.precision } : {}),
+      });
     } catch (e) {
       throw corrupt(file, `training configuration: ${(e as Error).message}`);
     }

@@ -21,6 +21,11 @@ import * as v from '../validate';
 import { writeFileAtomic } from './atomic';
 import { encodeSafetensors } from './safetensors';
 
+/** The training configuration as saved: precision only when it is not the default. */
+function trainingJson(cc: NonNullable<Model['compileConfig']>): ModelJson['training'] {
+  return { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics, ...(cc.precision === 'bf16' ? { precision: 'bf16' as const } : {}) };
+}
+
 export const MODEL_FORMAT = 'nodetrain-model';
 export const MODEL_FORMAT_VERSION = 1;
 /** Name prefix of the optimizer-state tensors in model.toBuffer()'s single file. @internal */
@@ -32,7 +37,8 @@ export interface ModelJson {
   version: number;
   seed: number;
   graph: { nodes: { config: LayerConfig; inputs: number[] }[]; output: number };
-  training: { optimizer: OptimizerConfig; loss: LossSpec; metrics: string[] } | null;
+  /** precision is written only when it is not 'float32' (files stay as older versions wrote them). */
+  training: { optimizer: OptimizerConfig; loss: LossSpec; metrics: string[]; precision?: 'bf16' } | null;
   weights: string;
   optimizer: string | null;
   metadata: Record<string, unknown>;
@@ -87,7 +93,7 @@ async function writeModel(model: Model, dir: string, includeOptimizer: boolean, 
       nodes: g.nodes.map((n) => ({ config: layerToJSON(n.layer) as unknown as LayerConfig, inputs: n.inputs })),
       output: g.output,
     },
-    training: cc ? { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics } : null,
+    training: cc ? trainingJson(cc) : null,
     weights: weightsFile,
     optimizer: optFile,
     metadata,
@@ -198,7 +204,7 @@ function modelJson(model: Model, weights: string, optimizer: string | null, meta
       nodes: g.nodes.map((n) => ({ config: layerToJSON(n.layer) as unknown as LayerConfig, inputs: n.inputs })),
       output: g.output,
     },
-    training: cc ? { optimizer: cc.optimizer, loss: cc.loss, metrics: cc.metrics } : null,
+    training: cc ? trainingJson(cc) : null,
     weights,
     optimizer,
     metadata,

@@ -7,6 +7,7 @@ import type { NativeMetric } from '../native/enums';
 import type { NativeModel } from '../native/engine';
 import type { OptimizerConfig } from '../optim/optimizers';
 import type { Model } from './model';
+import type { Precision } from '../tensor/matmul';
 
 /** What compile() resolved. */
 export interface Compiled {
@@ -15,6 +16,8 @@ export interface Compiled {
   lossSpec: LossSpec;
   metricKinds: NativeMetric[];
   metricNames: string[];
+  /** Arithmetic of the matrix products. */
+  precision: Precision;
 }
 
 export interface ModelInternals {

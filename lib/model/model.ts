@@ -29,6 +29,8 @@ import type { History, Logs, TrainableModel } from '../train/callbacks';
 import { defaultTrainer } from '../train/trainer';
 import type { FitOptions } from '../train/trainer';
 import * as v from '../validate';
+import { PRECISIONS } from '../tensor/matmul';
+import type { Precision } from '../tensor/matmul';
 import { Graph, lowerGraph } from './graph';
 import { initialWeights, mergeWeights, summarize } from './weights';
 import type { NamedWeights } from './weights';
@@ -48,6 +50,16 @@ export interface CompileOptions {
   metrics?: MetricName[] | MetricName;
   /** Where the model trains: 'cpu' (the default) or 'cuda' (needs the CUDA build and an NVIDIA GPU). */
   device?: Device;
+  /**
+   * Arithmetic of the dense layers' matrix products, forward and backward: 'float32' (the default),
+   * or 'bf16' mixed precision: weights and activations rounded to bfloat16 (nearest, ties to even)
+   * as the products read them, accumulated in float32. Master weights, gradient accumulation,
+   * optimizer state, biases, activations' own arithmetic and the loss stay float32. Runs on AMX-BF16
+   * tiles or AVX512-BF16 where the CPU has them, elsewhere on an emulation with the same rounding
+   * (the same products summed in another order, at about float32 speed): cpuFeatures().bf16Gemm
+   * names the path. Saved with the model.
+   */
+  precision?: Precision;
 }
 
 export type { NamedWeights } from './weights';
@@ -219,9 +231,9 @@ export class Model implements TrainableModel {
   }
 
   /** The compile options, or null before compile(). */
-  get compileConfig(): { optimizer: OptimizerConfig; loss: LossSpec; metrics: string[] } | null {
+  get compileConfig(): { optimizer: OptimizerConfig; loss: LossSpec; metrics: string[]; precision: Precision } | null {
     const c = this.#compiled;
-    return c ? { optimizer: c.optimizer, loss: c.lossSpec, metrics: c.metricNames } : null;
+    return c ? { optimizer: c.optimizer, loss: c.lossSpec, metrics: c.metricNames, precision: c.precision } : null;
   }
 
   /** Layer by name. @throws RangeError when absent. */
@@ -402,8 +414,9 @@ export class Model implements TrainableModel {
       throw new NodetrainError(ERR.BUSY, 'The model cannot be recompiled while fit() runs; do it after fit() resolves');
     }
     const o = v.plainObject('compile options', opts);
-    v.knownKeys('compile options', o, ['optimizer', 'loss', 'metrics', 'device']);
+    v.knownKeys('compile options', o, ['optimizer', 'loss', 'metrics', 'device', 'precision']);
     checkDevice(o.device);
+    const precision = v.optional(o.precision, 'float32' as Precision, (x) => v.oneOf('compile options.precision', x, PRECISIONS));
     const optimizer = resolveOptimizer(o.optimizer);
     const loss = resolveLoss(o.loss);
     const { kinds, names } = resolveMetrics(o.metrics, loss);
@@ -417,7 +430,7 @@ export class Model implements TrainableModel {
     if ((loss.name.includes('ategorical')) && outW < 2) {
       throw v.rangeError('an output of at least 2 units for categorical cross-entropy', 'loss', loss.name);
     }
-    this.#compiled = { optimizer, loss, lossSpec: o.loss as LossSpec, metricKinds: kinds, metricNames: names };
+    this.#compiled = { optimizer, loss, lossSpec: o.loss as LossSpec, metricKinds: kinds, metricNames: names, precision };
     this.#lrOverride = undefined;
     this.#rebuild(Math.max(this.#maxBatch, 32));
   }
@@ -530,6 +543,7 @@ export class Model implements TrainableModel {
       targetWidth: loss.sparse ? 1 : this.outputWidth,
       sparseLabels: loss.sparse,
       seed: this.#seed,
+      precision: c?.precision ?? 'float32',
     };
     const native = callNative(() => createNativeModel(spec, maxBatch));
     this.#native = native;

@@ -4,7 +4,7 @@
  */
 import type { CudaBinding } from './cuda';
 import type { ElementwiseBinding } from './elementwise';
-import type { NativeActivation, NativeLoss, NativeMetric, NativeOptimizer, NativeStatusCode } from './enums';
+import type { NativeActivation, NativeLoss, NativeMetric, NativeOptimizer, NativePrecision, NativeStatusCode } from './enums';
 import type { EngineBinding } from './engine';
 import type { GemmBinding } from './gemm';
 import type { OptimBinding } from './optim';
@@ -45,8 +45,19 @@ export interface CpuFeatureReport {
   amxBf16: boolean;
   avx512Kernels: boolean;
   /** The best kernel table this CPU and build have, and the active one (after any forcing). */
-  bestIsa: 'portable' | 'avx2' | 'avx512';
-  isa: 'portable' | 'avx2' | 'avx512';
+  bestIsa: 'portable' | 'avx2' | 'avx512' | 'amx';
+  isa: 'portable' | 'avx2' | 'avx512' | 'amx';
+  /**
+   * The path bf16 GEMMs (precision 'bf16') take with the active table: 'amx' (AMX-BF16 tiles),
+   * 'avx512bf16' (vdpbf16ps), or 'emulated' (operands rounded to bf16 exactly as the hardware
+   * does, on the float32 kernels: the same products, summed in another order).
+   */
+  bf16Gemm: 'amx' | 'avx512bf16' | 'emulated';
+  /**
+   * The Linux permission for AMX tile data, asked at the first bf16 GEMM on an AMX CPU:
+   * 'not requested', 'granted', or 'denied: <reason>' (then the vdpbf16ps kernel runs).
+   */
+  amxPermission: string;
 }
 
 export interface CoreBinding {
@@ -65,6 +76,7 @@ export interface CoreBinding {
     losses: NativeLoss[];
     metrics: NativeMetric[];
     optimizers: NativeOptimizer[];
+    precisions: NativePrecision[];
     statusCodes: NativeStatusCode[];
     ops: string[];
     kernels: string[];

@@ -1,6 +1,6 @@
 /** Native training engine (see native/binding/model_wrap.h and native/engine/). */
 import type { NativeBuffer } from './binding';
-import type { NativeLoss, NativeMetric, NativeOptimizer } from './enums';
+import type { NativeLoss, NativeMetric, NativeOptimizer, NativePrecision } from './enums';
 import { binding } from './index';
 
 export interface NativeParamInfo {
@@ -81,6 +81,8 @@ export interface NativeModelSpec {
   targetWidth: number;
   sparseLabels: boolean;
   seed: number;
+  /** Arithmetic of the matrix products (default 'float32'). */
+  precision?: NativePrecision;
 }
 
 export interface NativeOptimizerState {

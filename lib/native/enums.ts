@@ -42,6 +42,10 @@ export type NativeMetric = (typeof NATIVE_METRICS)[number];
 export const NATIVE_OPTIMIZERS = ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'] as const;
 export type NativeOptimizer = (typeof NATIVE_OPTIMIZERS)[number];
 
+/** Arithmetic of a model's matrix products (nt::Precision). */
+export const NATIVE_PRECISIONS = ['float32', 'bf16'] as const;
+export type NativePrecision = (typeof NATIVE_PRECISIONS)[number];
+
 /**
  * Error codes a native failure can carry (nt::StatusCode). A wrong JavaScript type is
  * ERR_NT_INVALID_ARGUMENT_TYPE and a value out of range ERR_NT_INVALID_ARGUMENT_VALUE on both

@@ -13,7 +13,8 @@ export interface GemmBinding {
    * their row lengths. Each buffer must hold the elements the kernel touches: a stored as
    * rows x cols needs (rows - 1) * ld + cols elements (0 when rows or cols is 0). beta == 0 makes
    * c write-only. bias (length >= n) may be null; act is one of GEMM_ACTIVATIONS. c must be a buffer
-   * distinct from a, b and bias. useRef selects the scalar reference kernel (gemm_f32_ref).
+   * distinct from a, b and bias. useRef selects the scalar reference kernel (gemm_f32_ref); bf16
+   * rounds both operands to bfloat16 with fp32 accumulation (gemm_bf16 / gemm_bf16_ref).
    * Runs synchronously on the calling thread plus the process-wide pool.
    * @throws TypeError with code ERR_NT_INVALID_ARGUMENT_TYPE (a wrong argument type), Error with
    *   code ERR_NT_INVALID_ARGUMENT_VALUE (bad sizes, strides, extents, activation) or
@@ -36,5 +37,6 @@ export interface GemmBinding {
     bias: NativeBuffer | null,
     act: GemmActivation,
     useRef: boolean,
+    bf16: boolean,
   ): void;
 }

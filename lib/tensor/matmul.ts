@@ -29,14 +29,24 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** Activation applied last. Default 'linear'. */
   activation?: MatmulActivation;
+  /**
+   * 'bf16' rounds both operands to bfloat16 (nearest, ties to even) and accumulates in float32, on
+   * AMX tiles, AVX512-BF16 or an emulation with the same rounding (cpuFeatures().bf16Gemm says
+   * which); bias, activation and the result stay float32. Default 'float32'.
+   */
+  precision?: Precision;
 }
+
+/** Arithmetic of matrix products: float32, or bfloat16 operands with float32 accumulation. */
+export type Precision = 'float32' | 'bf16';
+export const PRECISIONS: readonly Precision[] = ['float32', 'bf16'];
 
 export interface GemmOptions extends MatmulOptions {
   /** Scale of the existing c; 0 (the default) ignores c's contents, NaNs included. */
   beta?: number;
 }
 
-const MATMUL_KEYS = ['transposeA', 'transposeB', 'alpha', 'bias', 'activation'] as const;
+const MATMUL_KEYS = ['transposeA', 'transposeB', 'alpha', 'bias', 'activation', 'precision'] as const;
 const GEMM_KEYS = [...MATMUL_KEYS, 'beta'] as const;
 
 interface Plan {
@@ -51,6 +61,7 @@ interface Plan {
   beta: number;
   bias: Tensor | null;
   act: GemmActivation;
+  bf16: boolean;
 }
 
 function plan(a: unknown, b: unknown, options: unknown, keys: readonly string[], withBeta: boolean): Plan {
@@ -83,7 +94,8 @@ function plan(a: unknown, b: unknown, options: unknown, keys: readonly string[],
       throw v.rangeError(`a Tensor of shape [${n}] (the columns of the product)`, 'options.bias', bias);
     }
   }
-  return { a: ta, b: tb, transA, transB, m, n, k, alpha, beta, bias, act: activation };
+  const precision = v.optional(opts.precision, 'float32' as Precision, (x) => v.oneOf('options.precision', x, PRECISIONS));
+  return { a: ta, b: tb, transA, transB, m, n, k, alpha, beta, bias, act: activation, bf16: precision === 'bf16' };
 }
 
 function run(p: Plan, c: Tensor): void {
@@ -92,7 +104,7 @@ function run(p: Plan, c: Tensor): void {
   const cb = bufferOf(c, 'c');
   const biasb = p.bias ? bufferOf(p.bias, 'options.bias') : null;
   callNative(() =>
-    binding().gemm(ab, bb, cb, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.beta, p.a.shape[1], p.b.shape[1], p.n, biasb, p.act, false),
+    binding().gemm(ab, bb, cb, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.beta, p.a.shape[1], p.b.shape[1], p.n, biasb, p.act, false, p.bf16),
   );
 }
 

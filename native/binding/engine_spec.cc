@@ -224,6 +224,8 @@ bool ParseSpec(Napi::Env env, Napi::Value v, nt::ModelSpec* spec) {
     return false;
   spec->target_width = static_cast<int64_t>(tw);
   spec->seed = static_cast<uint64_t>(seed);
+  Napi::Value pv = o.Get("precision");
+  if (!pv.IsUndefined() && !ParseName(env, pv, "spec.precision", nt::kPrecisionNames, &spec->precision)) return false;
   return ParseOptimizer(env, o.Get("optimizer"), &spec->optimizer);
 }
 

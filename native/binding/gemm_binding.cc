@@ -1,4 +1,5 @@
-// GEMM bindings: gemm(a, b, c, transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, bias, act, useRef)
+// GEMM bindings: gemm(a, b, c, transA, transB, m, n, k, alpha, beta, lda, ldb, ldc, bias, act, useRef, bf16)
+// (bf16: both operands rounded to bfloat16, fp32 accumulation: nt::gemm_bf16)
 // (act: a name from nt::kActNames)
 // over NativeBuffers, computing c = act(alpha * op(a) op(b) + beta * c + bias) in place (see
 // nt::gemm_f32 in nodetrain/kernels.h). Checks every buffer extent the kernel will touch.
@@ -24,10 +25,10 @@ int64_t Extent(int64_t rows, int64_t cols, int64_t ld) {
 
 void Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!ArgCount(info, 16, "gemm")) return;
+  if (!ArgCount(info, 17, "gemm")) return;
   NativeBuffer *a, *b, *c, *bias;
   nt::GemmArgs g;
-  bool use_ref;
+  bool use_ref, bf16;
   nt::Act act = nt::Act::kNone;
   if (!ArgBuffer(info, 0, "a", &a) || !ArgBuffer(info, 1, "b", &b) || !ArgBuffer(info, 2, "c", &c) ||
       !ArgBool(info, 3, "transA", &g.trans_a) || !ArgBool(info, 4, "transB", &g.trans_b) ||
@@ -36,7 +37,7 @@ void Gemm(const Napi::CallbackInfo& info) {
       !ArgFloat(info, 9, "beta", &g.beta) || !ArgInt(info, 10, "lda", &g.lda, 0, kMaxDim) ||
       !ArgInt(info, 11, "ldb", &g.ldb, 0, kMaxDim) || !ArgInt(info, 12, "ldc", &g.ldc, 0, kMaxDim) ||
       !ArgBuffer(info, 13, "bias", &bias, true) || !ParseName(env, info[14], "act", nt::kActNames, &act) ||
-      !ArgBool(info, 15, "useRef", &use_ref))
+      !ArgBool(info, 15, "useRef", &use_ref) || !ArgBool(info, 16, "bf16", &bf16))
     return;
   if (c == a || c == b || (bias != nullptr && c == bias)) {
     ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected c to be a buffer distinct from a, b and bias");
@@ -60,7 +61,11 @@ void Gemm(const Napi::CallbackInfo& info) {
   g.act = act;
   nt::Status st;
   try {
-    st = use_ref ? nt::gemm_f32_ref(g) : nt::gemm_f32(g);
+    if (bf16) {
+      st = use_ref ? nt::gemm_bf16_ref(g) : nt::gemm_bf16(g);
+    } else {
+      st = use_ref ? nt::gemm_f32_ref(g) : nt::gemm_f32(g);
+    }
   } catch (const std::bad_alloc&) {
     st = nt::Status(nt::StatusCode::kOutOfMemory, "gemm: out of memory");
   } catch (...) {

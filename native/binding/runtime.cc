@@ -1,4 +1,6 @@
 // Runtime controls: thread count, forced portable kernels, CPU features, build info.
+#include <string>
+
 #include "common.h"
 #include "nodetrain/cpu_features.h"
 #include "nodetrain/parallel.h"
@@ -24,12 +26,12 @@ Napi::Value GetForcePortable(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), nt::force_portable());
 }
 
-const char* const kIsaNames[] = {"portable", "avx2", "avx512"};
+const char* const kIsaNames[] = {"portable", "avx2", "avx512", "amx"};
 
-// setMaxIsa(level): 0 portable, 1 AVX2, 2 AVX-512, -1 no cap (the names are mapped in lib/runtime.ts).
+// setMaxIsa(level): 0 portable, 1 AVX2, 2 AVX-512, 3 AMX, -1 no cap (the names are mapped in lib/runtime.ts).
 void SetMaxIsa(const Napi::CallbackInfo& info) {
   int64_t level;
-  if (!ArgInt(info, 0, "level", &level, -1, 2)) return;
+  if (!ArgInt(info, 0, "level", &level, -1, 3)) return;
   nt::set_max_isa(static_cast<int>(level));
 }
 
@@ -60,6 +62,17 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
 #endif
   o.Set("bestIsa", kIsaNames[nt::best_isa()]);
   o.Set("isa", kIsaNames[nt::active_isa()]);
+  // The path precision 'bf16' GEMMs take with the active table: AMX tiles (once permitted),
+  // AVX512-BF16 vdpbf16ps, or the emulation on the f32 kernels (same rounding).
+  const int active = nt::active_isa();
+  const char* bf16 = "emulated";
+  if (active == 3 && std::string(nt::amx_permission()).rfind("denied", 0) != 0) {
+    bf16 = "amx";
+  } else if (active >= 2 && f.avx512_bf16) {
+    bf16 = "avx512bf16";
+  }
+  o.Set("bf16Gemm", bf16);
+  o.Set("amxPermission", nt::amx_permission());
   return o;
 }
 

@@ -2,6 +2,18 @@
 // are in dispatch.cc.
 #include "nodetrain/cpu_features.h"
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#define NT_AMX_PRCTL 1
+#endif
+
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 #define NT_X86_CPUID 1
@@ -56,6 +68,49 @@ CpuFeatures detect() {
 const CpuFeatures& cpu_features() {
   static const CpuFeatures f = detect();
   return f;
+}
+
+namespace {
+std::once_flag g_amx_once;
+std::atomic<int> g_amx_state{0};  // 0 not requested, 1 granted, 2 denied
+std::string g_amx_reason = "not requested";
+
+void request_amx() {
+  const CpuFeatures& f = cpu_features();
+  if (!(f.amx_tile && f.amx_bf16)) {
+    g_amx_reason = "denied: the CPU or OS does not report AMX-TILE and AMX-BF16";
+    g_amx_state.store(2);
+    return;
+  }
+#if defined(NT_AMX_PRCTL)
+  constexpr int kArchGetXcompPerm = 0x1022, kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
+    g_amx_reason = std::string("denied: arch_prctl(ARCH_REQ_XCOMP_PERM) failed: ") + std::strerror(errno);
+    g_amx_state.store(2);
+    return;
+  }
+  unsigned long long bitmask = 0;
+  if (syscall(SYS_arch_prctl, kArchGetXcompPerm, &bitmask) != 0 || !(bitmask & (1ULL << kXfeatureXtiledata))) {
+    g_amx_reason = "denied: ARCH_GET_XCOMP_PERM does not list XTILEDATA";
+    g_amx_state.store(2);
+    return;
+  }
+  g_amx_reason = "granted";
+  g_amx_state.store(1);
+#else
+  g_amx_reason = "denied: tile permission is only requested on Linux x86-64";
+  g_amx_state.store(2);
+#endif
+}
+}  // namespace
+
+bool amx_ready() {
+  if (g_amx_state.load(std::memory_order_acquire) == 0) std::call_once(g_amx_once, request_amx);
+  return g_amx_state.load(std::memory_order_acquire) == 1;
+}
+
+const char* amx_permission() {
+  return g_amx_state.load(std::memory_order_acquire) == 0 ? "not requested" : g_amx_reason.c_str();
 }
 
 }  // namespace nt

@@ -43,6 +43,7 @@ void fill_portable(Backend* b) {
   b->copy = cpu_copy;
   b->fill = cpu_fill;
   b->gemm = gemm_f32_portable;
+  b->gemm_bf16 = gemm_bf16_portable;
   b->axpy = axpy_f32;
   b->scale = scale_f32;
   b->clamp = clamp_f32;
@@ -78,6 +79,7 @@ bool fill_avx2(Backend* b) {
   if (!(f.avx2 && f.fma)) return false;
   b->isa = Isa::kAvx2;
   b->gemm = gemm_f32_avx2;
+  b->gemm_bf16 = gemm_bf16_avx2;
   b->sgd_step = sgd_step_f32_avx2;
   b->adam_step = adam_step_f32_avx2;
   b->rmsprop_step = rmsprop_step_f32_avx2;
@@ -105,6 +107,7 @@ bool fill_avx512(Backend* b) {
     if (e[0] == '1') return false;
   b->isa = Isa::kAvx512;
   b->gemm = gemm_f32_avx512;
+  b->gemm_bf16 = gemm_bf16_avx512;
   b->act_forward = act_forward_f32_avx512;
   b->act_backward = act_backward_f32_avx512;
   b->softmax = softmax_f32_avx512;
@@ -115,10 +118,29 @@ bool fill_avx512(Backend* b) {
 #endif
 }
 
+// AMX over the AVX-512 table: bf16 GEMMs on AMX-BF16 tiles, where the CPU reports AMX-TILE,
+// AMX-BF16 and AVX512-BF16 (the tile kernel converts with vcvtne2ps2bf16). The OS permission is
+// asked at the first bf16 GEMM (amx_ready()); if refused, that slot runs the vdpbf16ps kernel.
+// NODETRAIN_NO_AMX=1 keeps the AVX-512 table.
+bool fill_amx(Backend* b) {
+#if defined(NT_HAVE_AVX512_KERNELS)
+  const CpuFeatures& f = cpu_features();
+  if (!(f.amx_tile && f.amx_bf16 && f.avx512_bf16)) return false;
+  if (const char* e = std::getenv("NODETRAIN_NO_AMX"))
+    if (e[0] == '1') return false;
+  b->isa = Isa::kAmx;
+  b->gemm_bf16 = gemm_bf16_amx;
+  return true;
+#else
+  (void)b;
+  return false;
+#endif
+}
+
 // One table per ISA level: by_isa[0] portable, [1] AVX2 (or portable), [2] AVX-512 (or the AVX2
 // one); best is the level of the best table this machine and build have.
 struct Tables {
-  Backend by_isa[3];
+  Backend by_isa[4];
   int best = 0;
   Tables() {
     fill_portable(&by_isa[0]);
@@ -126,6 +148,8 @@ struct Tables {
     if (fill_avx2(&by_isa[1])) best = 1;
     by_isa[2] = by_isa[1];
     if (best == 1 && fill_avx512(&by_isa[2])) best = 2;
+    by_isa[3] = by_isa[2];
+    if (best == 2 && fill_amx(&by_isa[3])) best = 3;
   }
 };
 

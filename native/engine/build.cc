@@ -36,6 +36,7 @@ Status Model::build(const ModelSpec& spec, int64_t max_batch) {
     return InvalidArgument("Expected an output node in [0, " + std::to_string(n) + ") but received " +
                            std::to_string(spec_.output));
   plan_.max_batch = max_batch;
+  plan_.bf16 = spec_.precision == Precision::kBf16;
   plan_.width.assign(n, 0);
   plan_.inputs.assign(n, {});
   plan_.consumers.assign(n, 0);

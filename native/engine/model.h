@@ -30,6 +30,7 @@ struct ModelSpec {
   int64_t target_width = 1;     // y columns (ignored for sparse labels)
   bool sparse_labels = false;   // y is int32 [n]
   uint64_t seed = 0;            // dropout masks
+  Precision precision = Precision::kFloat32;  // of the matrix products (dense layers)
 };
 
 struct ParamInfo {

@@ -75,6 +75,7 @@ struct Plan {
   std::vector<bool> needs_grad;             // node output gradient is needed
   std::vector<int> consumers;               // how many nodes read each node's output
   int64_t max_width = 1;
+  bool bf16 = false;                        // matrix products take bf16 operands (Precision::kBf16)
   float* params = nullptr;                  // parameter arena (training)
   float* grads = nullptr;                   // gradient arena (trainable prefix)
 };
@@ -114,6 +115,8 @@ class RunContext {
 
   int64_t width() const { return plan.width[node]; }
   int64_t count() const { return rows * plan.width[node]; }
+  // A matrix product at the model's precision (float32, or bf16 operands with fp32 accumulation).
+  Status gemm(const GemmArgs& g) const { return plan.bf16 ? be.gemm_bf16(g) : be.gemm(g); }
   int input(size_t k) const { return plan.inputs[node][k]; }
   size_t num_inputs() const { return plan.inputs[node].size(); }
   int64_t in_width(size_t k) const { return plan.width[input(k)]; }

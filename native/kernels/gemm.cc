@@ -25,6 +25,16 @@
 // NODETRAIN_GEMM_BLOCKING="MC,KC,NC" overrides them (read once) for tuning on other machines.
 //
 // gemm_f32_ref is the scalar triple loop with double accumulation and the same epilogue.
+//
+// gemm_bf16 (precision 'bf16'): the same driver and epilogue with both operands rounded to bf16
+// (nearest, ties to even) as they are packed, products accumulated in fp32, C, bias and the
+// epilogue in fp32. By operand format (Kernels::ops):
+//   AMX-BF16       tdpbf16ps on 16x16 tiles, 32x32 per microkernel (native/cpu/avx512/gemm_bf16_amx.cc);
+//   AVX512-BF16    vdpbf16ps, 14x32 (native/cpu/avx512/gemm_bf16_avx512.cc);
+//   elsewhere      the emulation: the ISA's f32 microkernels over panels rounded to bf16 values. Every
+//                  product of two bf16 values is exact in fp32, so it computes the same sums as the
+//                  hardware paths, in another order (and without their flush of subnormals to zero).
+// gemm_bf16_ref rounds the operands the same way and accumulates in double.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -151,7 +161,13 @@ void gemm_pack_bt16_portable(const float* b, int64_t ldb, int64_t kc, float* dst
 
 // One kernel set: its tile shape (mr x nr, mr <= kMaxMR, nr <= kMaxNR), its microkernel, epilogue
 // and full-sliver packers, and the cache blocking chosen for it (mc a multiple of mr).
-constexpr int64_t kMaxMR = 14, kMaxNR = 32;
+constexpr int64_t kMaxMR = 32, kMaxNR = 32;
+// How the packed operands reach the microkernel (see gemm_internal.h, "bf16 operands").
+enum class Operands {
+  kF32,        // float32 panels
+  kBf16Round,  // float32 panels whose values are rounded to bf16 (the emulation: f32 microkernels)
+  kBf16Pairs,  // bf16 pairs along k, converted from the float32 panels (vdpbf16ps / AMX microkernels)
+};
 struct Kernels {
   int64_t mr, nr;
   MicroKernelFn uk;
@@ -159,6 +175,10 @@ struct Kernels {
   PackA6Fn pack_a;    // full mr-row sliver of a row-major A
   PackBT16Fn pack_bt; // full nr-row sliver of a transposed B
   Blocking bl;
+  Operands ops = Operands::kF32;
+  gemm_detail::PairsAFn pairs_a = nullptr;  // kBf16Pairs: float32 A panel -> the kernel's bf16 A layout
+  gemm_detail::PairsBFn pairs_b = nullptr;  // kBf16Pairs: float32 B panel -> bf16 pairs along k
+  int64_t kd_align = 1;  // kBf16Pairs: the pair count per block is padded (with zeros) to a multiple of this
 };
 
 constexpr Kernels kPortableKernels = {kMR, kNR, gemm_f32_portable_6x16, gemm_epilogue_f32_portable,
@@ -176,6 +196,48 @@ constexpr Kernels kAvx512Kernels = {gemm_detail::kGemmMR512, gemm_detail::kGemmN
                                     gemm_detail::gemm_pack_a14_avx512, gemm_detail::gemm_pack_bt32_avx512,
                                     {168, 192, 4064}};
 #endif
+
+// bf16 operands (precision 'bf16'): the emulation runs each ISA's f32 microkernels on panels
+// rounded to bf16, so it costs what float32 costs and gives the hardware paths' products exactly.
+constexpr Kernels with_rounding(Kernels k) {
+  k.ops = Operands::kBf16Round;
+  return k;
+}
+constexpr Kernels kPortableBf16Kernels = with_rounding(kPortableKernels);
+#if defined(NT_HAVE_AVX2_KERNELS)
+constexpr Kernels kAvx2Bf16Kernels = with_rounding(kAvx2Kernels);
+#endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+constexpr Kernels kAvx512Bf16EmulatedKernels = with_rounding(kAvx512Kernels);
+// vdpbf16ps 14x32: each k pair is one instruction per 16 outputs, so KC doubles (384 k values =
+// 192 pairs, the same 24 KiB B~ sliver as the f32 kernel's).
+constexpr Kernels kAvx512Bf16Kernels = {gemm_detail::kGemmMR512, gemm_detail::kGemmNR512,
+                                        gemm_detail::gemm_bf16_avx512_14x32, gemm_detail::gemm_epilogue_f32_avx512,
+                                        gemm_detail::gemm_pack_a14_avx512, gemm_detail::gemm_pack_bt32_avx512,
+                                        {168, 384, 4064}, Operands::kBf16Pairs,
+                                        gemm_detail::gemm_bf16_pairs_a_avx512, gemm_detail::gemm_bf16_pairs_b_avx512};
+// AMX-BF16 32x32 (four 16x16 fp32 accumulator tiles); k in steps of 32 (one tile row of A).
+constexpr Kernels kAmxBf16Kernels = {gemm_detail::kGemmMRAmx, gemm_detail::kGemmNRAmx,
+                                     gemm_detail::gemm_bf16_amx_32x32, gemm_detail::gemm_epilogue_f32_avx512,
+                                     gemm_detail::gemm_pack_a32_amx_f32, gemm_detail::gemm_pack_bt32_avx512,
+                                     {160, 512, 4064}, Operands::kBf16Pairs,
+                                     gemm_detail::gemm_bf16_pairs_a_amx, gemm_detail::gemm_bf16_pairs_b_avx512, 16};
+#endif
+
+// Rounds n floats to the nearest bf16 in place (ties to even; NaN stays NaN), as vcvtne2ps2bf16
+// does for normal numbers (the instruction also flushes subnormal inputs to zero).
+inline float round_bf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof x);  // (memcpy: no aliasing of float storage through uint32_t)
+  const bool nan = (x & 0x7F800000u) == 0x7F800000u && (x & 0x007FFFFFu) != 0;
+  x = nan ? (x | 0x00400000u) : x + 0x7FFFu + ((x >> 16) & 1u);
+  x &= 0xFFFF0000u;
+  std::memcpy(&f, &x, sizeof f);
+  return f;
+}
+void round_bf16_inplace(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = round_bf16(p[i]);
+}
 
 // The kernel set's blocking, or NODETRAIN_GEMM_BLOCKING="MC,KC,NC" (read once; invalid values are
 // ignored) rounded to the set's tile shape, for tuning on other machines.
@@ -264,9 +326,15 @@ struct PackBuffers {
   size_t a_cap = 0;  // floats
   float* b = nullptr;
   size_t b_cap = 0;
+  float* sa = nullptr;  // float32 staging panels for the bf16 pair conversion
+  size_t sa_cap = 0;
+  float* sb = nullptr;
+  size_t sb_cap = 0;
   ~PackBuffers() {
     std::free(a);
     std::free(b);
+    std::free(sa);
+    std::free(sb);
   }
   // Grow-only, 64-byte aligned. Returns false when the allocation fails.
   static bool ensure(float** p, size_t* cap, size_t need) {
@@ -289,39 +357,65 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
   const int64_t kMR = kern.mr, kNR = kern.nr;
   const Blocking bl = blocking_for(kern);
   const bool has_epilogue = g.bias != nullptr || g.act != Act::kNone;
-  // Even k blocks (k=300 -> 150+150 rather than 256+44) keep every pass over C equally useful.
+  const bool pairs = kern.ops == Operands::kBf16Pairs, round = kern.ops == Operands::kBf16Round;
+  // Even k blocks (k=300 -> 150+150 rather than 256+44) keep every pass over C equally useful;
+  // pair kernels take an even kc so that only the last block has a padded pair.
   const int64_t kblocks = (g.k + bl.kc - 1) / bl.kc;
-  const int64_t kc_max = (g.k + kblocks - 1) / kblocks;
+  int64_t kc_max = (g.k + kblocks - 1) / kblocks;
+  if (pairs && kblocks > 1) kc_max = (kc_max + 1) / 2 * 2;
+  // The depth the microkernel steps through: k values, or bf16 pairs of them (padded to kd_align).
+  const auto depth = [&](int64_t kc) {
+    return pairs ? ((kc + 1) / 2 + kern.kd_align - 1) / kern.kd_align * kern.kd_align : kc;
+  };
+  const int64_t kd_max = std::max(kc_max, depth(kc_max));
   const int64_t nc_max = std::min(bl.nc, ((n1 - n0 + kNR - 1) / kNR) * kNR);
   const int64_t mc_max = std::min(bl.mc, ((m1 - m0 + kMR - 1) / kMR) * kMR);
   PackBuffers& pb = tl_pack;
-  if (!PackBuffers::ensure(&pb.a, &pb.a_cap, static_cast<size_t>(mc_max * kc_max)) ||
-      !PackBuffers::ensure(&pb.b, &pb.b_cap, static_cast<size_t>(nc_max * kc_max)))
+  if (!PackBuffers::ensure(&pb.a, &pb.a_cap, static_cast<size_t>(mc_max * kd_max)) ||
+      !PackBuffers::ensure(&pb.b, &pb.b_cap, static_cast<size_t>(nc_max * kd_max)))
+    return false;
+  if (pairs && (!PackBuffers::ensure(&pb.sa, &pb.sa_cap, static_cast<size_t>(mc_max * kc_max)) ||
+                !PackBuffers::ensure(&pb.sb, &pb.sb_cap, static_cast<size_t>(nc_max * kc_max))))
     return false;
   alignas(64) float tile[kMaxMR * kMaxNR];
 
   for (int64_t jc = n0; jc < n1; jc += bl.nc) {
     const int64_t nc = std::min(bl.nc, n1 - jc);
+    const int64_t nc_pad = (nc + kNR - 1) / kNR * kNR;
     for (int64_t pc = 0; pc < g.k; pc += kc_max) {
       const int64_t kc = std::min(kc_max, g.k - pc);
+      const int64_t kd = depth(kc);
       const bool last_k = pc + kc == g.k;
       const float beta = pc == 0 ? g.beta : 1.0f;
-      pack_b(g, kern, pc, kc, jc, nc, pb.b);
+      if (pairs) {
+        pack_b(g, kern, pc, kc, jc, nc, pb.sb);
+        for (int64_t jr = 0; jr < nc_pad; jr += kNR) kern.pairs_b(pb.sb + jr * kc, kc, kd, pb.b + jr * kd);
+      } else {
+        pack_b(g, kern, pc, kc, jc, nc, pb.b);
+        if (round) round_bf16_inplace(pb.b, nc_pad * kc);
+      }
       for (int64_t ic = m0; ic < m1; ic += bl.mc) {
         const int64_t mc = std::min(bl.mc, m1 - ic);
-        pack_a(g, kern, ic, mc, pc, kc, pb.a);
+        const int64_t mc_pad = (mc + kMR - 1) / kMR * kMR;
+        if (pairs) {
+          pack_a(g, kern, ic, mc, pc, kc, pb.sa);
+          for (int64_t ir = 0; ir < mc_pad; ir += kMR) kern.pairs_a(pb.sa + ir * kc, kc, kd, pb.a + ir * kd);
+        } else {
+          pack_a(g, kern, ic, mc, pc, kc, pb.a);
+          if (round) round_bf16_inplace(pb.a, mc_pad * kc);
+        }
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int64_t nr = std::min(kNR, nc - jr);
-          const float* bp = pb.b + jr * kc;
+          const float* bp = pb.b + jr * kd;
           const float* bias = g.bias ? g.bias + jc + jr : nullptr;
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int64_t mr = std::min(kMR, mc - ir);
-            const float* ap = pb.a + ir * kc;
+            const float* ap = pb.a + ir * kd;
             float* cp = g.c + (ic + ir) * g.ldc + jc + jr;
             if (mr == kMR && nr == kNR) {
-              kern.uk(kc, ap, bp, cp, g.ldc, g.alpha, beta);
+              kern.uk(kd, ap, bp, cp, g.ldc, g.alpha, beta);
             } else {
-              kern.uk(kc, ap, bp, tile, kNR, g.alpha, 0.0f);
+              kern.uk(kd, ap, bp, tile, kNR, g.alpha, 0.0f);
               for (int64_t i = 0; i < mr; ++i) {
                 float* ci = cp + i * g.ldc;
                 const float* ti = tile + i * kNR;
@@ -392,7 +486,7 @@ Status validate(const GemmArgs& g, const char* who) {
 
 namespace {
 Status gemm_driver(const GemmArgs& args, const Kernels& kern) {
-  NT_RETURN_IF_ERROR(validate(args, "gemm_f32"));
+  NT_RETURN_IF_ERROR(validate(args, kern.ops == Operands::kF32 ? "gemm_f32" : "gemm_bf16"));
   const GemmArgs& g = args;
   if (g.m == 0 || g.n == 0) return Status::Ok();
   const bool has_epilogue = g.bias != nullptr || g.act != Act::kNone;
@@ -444,15 +538,38 @@ Status gemm_f32_avx512(const GemmArgs& args) { return gemm_driver(args, kAvx512K
 #endif
 Status gemm_f32(const GemmArgs& args) { return cpu_backend().gemm(args); }
 
-Status gemm_f32_ref(const GemmArgs& args) {
-  NT_RETURN_IF_ERROR(validate(args, "gemm_f32_ref"));
+Status gemm_bf16_portable(const GemmArgs& args) { return gemm_driver(args, kPortableBf16Kernels); }
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status gemm_bf16_avx2(const GemmArgs& args) { return gemm_driver(args, kAvx2Bf16Kernels); }
+#endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+Status gemm_bf16_avx512(const GemmArgs& args) {
+  return gemm_driver(args, cpu_features().avx512_bf16 ? kAvx512Bf16Kernels : kAvx512Bf16EmulatedKernels);
+}
+Status gemm_bf16_amx(const GemmArgs& args) {
+  // The tile configuration is loaded per microkernel call, so any pool thread may run it; the
+  // process-wide permission is asked once, here, at the first bf16 GEMM.
+  if (!amx_ready()) return gemm_bf16_avx512(args);
+  return gemm_driver(args, kAmxBf16Kernels);
+}
+#endif
+Status gemm_bf16(const GemmArgs& args) { return cpu_backend().gemm_bf16(args); }
+
+namespace {
+Status gemm_ref(const GemmArgs& args, bool bf16) {
+  NT_RETURN_IF_ERROR(validate(args, bf16 ? "gemm_bf16_ref" : "gemm_f32_ref"));
   const GemmArgs& g = args;
   for (int64_t i = 0; i < g.m; ++i) {
     for (int64_t j = 0; j < g.n; ++j) {
       double s = 0.0;
       for (int64_t p = 0; p < g.k; ++p) {
-        const double av = g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
-        const double bv = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+        float af = g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
+        float bf = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+        if (bf16) {
+          af = round_bf16(af);
+          bf = round_bf16(bf);
+        }
+        const double av = af, bv = bf;
         s += av * bv;
       }
       float& cij = g.c[i * g.ldc + j];
@@ -471,5 +588,9 @@ Status gemm_f32_ref(const GemmArgs& args) {
   }
   return Status::Ok();
 }
+}  // namespace
+
+Status gemm_f32_ref(const GemmArgs& args) { return gemm_ref(args, false); }
+Status gemm_bf16_ref(const GemmArgs& args) { return gemm_ref(args, true); }
 
 }  // namespace nt

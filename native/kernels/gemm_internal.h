@@ -32,6 +32,14 @@ using PackA6Fn = void (*)(const float* a, int64_t lda, int64_t kc, float* dst);
 // B micro-panel: dst[p*16 + j] = b[j*ldb + p].
 using PackBT16Fn = void (*)(const float* b, int64_t ldb, int64_t kc, float* dst);
 
+// bf16 operands. A pair kernel's micro-panels hold, per step q along k, the bf16 values of k = 2q
+// and 2q+1 in one 32-bit word (low half: 2q), rounded to nearest even; an odd k is padded with
+// zero, and the step count kd may be padded further (zero pairs) to the kernel's alignment.
+// The converters read the float32 panel the kernel set's packers produced ([kc][w] floats, w the
+// tile width) and write kd steps (kd >= ceil(kc/2)) of the kernel's bf16 layout.
+using PairsAFn = void (*)(const float* panel, int64_t kc, int64_t kd, float* dst);
+using PairsBFn = void (*)(const float* panel, int64_t kc, int64_t kd, float* dst);
+
 #if defined(NT_HAVE_AVX2_KERNELS)
 // AVX2/FMA versions; call only when nt::use_avx2() is true.
 void gemm_f32_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
@@ -50,6 +58,25 @@ void gemm_f32_avx512_14x32(int64_t kc, const float* a, const float* b, float* c,
 void gemm_epilogue_f32_avx512(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
 void gemm_pack_a14_avx512(const float* a, int64_t lda, int64_t kc, float* dst);
 void gemm_pack_bt32_avx512(const float* b, int64_t ldb, int64_t kc, float* dst);
+
+// AVX512-BF16 (native/cpu/avx512/gemm_bf16_avx512.cc; call only when cpu_features().avx512_bf16):
+// C[14x32] = alpha * A~ B~ + beta * C over kd bf16 pair steps (A~: kd x 14 words, B~: kd x 32 words).
+void gemm_bf16_avx512_14x32(int64_t kd, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                            float beta);
+// [kc][14] floats -> kd x 14 pairs; [kc][32] floats -> kd x 32 pairs (w taken from the kernel set).
+void gemm_bf16_pairs_a_avx512(const float* panel, int64_t kc, int64_t kd, float* dst);
+void gemm_bf16_pairs_b_avx512(const float* panel, int64_t kc, int64_t kd, float* dst);
+
+// AMX-BF16 (native/cpu/avx512/gemm_bf16_amx.cc; call only after amx_ready() returned true):
+// C[32x32] = alpha * A~ B~ + beta * C, kd a multiple of 16 pair steps. A~ holds, per block of 16
+// steps, 32 rows x 16 words (one 64-byte tile row per row of C); B~ is the pair layout above with
+// 32 columns (two 16-column tiles side by side, row stride 128 bytes).
+constexpr int kGemmMRAmx = 32;
+constexpr int kGemmNRAmx = 32;
+void gemm_bf16_amx_32x32(int64_t kd, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                         float beta);
+void gemm_pack_a32_amx_f32(const float* a, int64_t lda, int64_t kc, float* dst);  // [kc][32] floats
+void gemm_bf16_pairs_a_amx(const float* panel, int64_t kc, int64_t kd, float* dst);
 #endif
 
 }  // namespace gemm_detail

@@ -7,6 +7,7 @@
 namespace nt {
 
 Status gemm_f32_portable(const GemmArgs& args);
+Status gemm_bf16_portable(const GemmArgs& args);
 Status sgd_step_f32_portable(const SgdParams& p, float* param, const float* grad, float* momentum_buf, int64_t n);
 Status adam_step_f32_portable(const AdamParams& p, float* param, const float* grad, float* m, float* v, float* vmax,
                               int64_t n);
@@ -16,6 +17,7 @@ Status adagrad_step_f32_portable(const AdagradParams& p, float* param, const flo
 
 #if defined(NT_HAVE_AVX2_KERNELS)
 Status gemm_f32_avx2(const GemmArgs& args);
+Status gemm_bf16_avx2(const GemmArgs& args);
 Status sgd_step_f32_avx2(const SgdParams& p, float* param, const float* grad, float* momentum_buf, int64_t n);
 Status adam_step_f32_avx2(const AdamParams& p, float* param, const float* grad, float* m, float* v, float* vmax,
                           int64_t n);
@@ -26,6 +28,10 @@ Status adagrad_step_f32_avx2(const AdagradParams& p, float* param, const float* 
 
 #if defined(NT_HAVE_AVX512_KERNELS)
 Status gemm_f32_avx512(const GemmArgs& args);
+// vdpbf16ps where the CPU has AVX512-BF16, else the emulation on the AVX-512 f32 kernels.
+Status gemm_bf16_avx512(const GemmArgs& args);
+// AMX tiles (falls back to gemm_bf16_avx512 when amx_ready() is false).
+Status gemm_bf16_amx(const GemmArgs& args);
 #endif
 
 // The activation and softmax loops (kernels/act_loops.h) compiled by the AVX2 and AVX-512

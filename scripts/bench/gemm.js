@@ -78,7 +78,7 @@ function benchNodetrain(nt, threads, cases = CASES, maxIsa = -1) {
     B.write(randF32(c.k * c.n));
     const lda = c.ta ? c.m : c.k;
     const ldb = c.tb ? c.k : c.n;
-    out[c.name] = timeIt(() => nt.gemm(A, B, C, c.ta, c.tb, c.m, c.n, c.k, 1, 0, lda, ldb, c.n, null, 'linear', false));
+    out[c.name] = timeIt(() => nt.gemm(A, B, C, c.ta, c.tb, c.m, c.n, c.k, 1, 0, lda, ldb, c.n, null, 'linear', false, false));
     A.dispose();
     B.dispose();
     C.dispose();

@@ -15,7 +15,7 @@ export interface Variant {
   isa: IsaLevel | null;
 }
 
-const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512'];
+const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512', 'amx'];
 const best = cpuFeatures().bestIsa;
 const bestIndex = LEVELS.indexOf(best);
 

@@ -1,25 +1,31 @@
 /**
- * bf16 x bf16 -> fp32 GEMM ("gemm_bf16_f32", native/kernels/gemm_bf16.cc) against float64 on
- * awkward shapes: the AVX512-BF16 path (vdpbf16ps; dispatched at the AVX-512 level when the CPU has
- * AVX512-BF16), the emulation (forced with setMaxIsa('avx2') / setForcePortable), and the _ref.
+ * The bf16 GEMM (precision 'bf16', nt::gemm_bf16 in native/kernels/gemm.cc): both operands rounded
+ * to bfloat16 (nearest, ties to even), fp32 accumulation, fp32 C / bias / epilogue. Checked against
+ * float64 on awkward shapes on every path this CPU can run: AMX tiles ('amx' level), vdpbf16ps
+ * (the 'avx512' level on CPUs with AVX512-BF16, else the emulation there), the emulation on the
+ * AVX2 and portable f32 kernels, and gemm_bf16_ref; at 1 and 2 threads.
  *
  * Bounds, per element, with S = sum_p |a_p b_p| and S' the same over the bf16-rounded operands:
  *  - against the float64 product of the bf16-ROUNDED inputs: every product of two bf16 values is
  *    exact in fp32 (8 + 8 significand bits <= 24), so the only error is fp32 summation of k terms:
  *    |c - ref| <= gamma_k S' with gamma_k = k u / (1 - k u), u = 2^-24 (Higham, Accuracy and
- *    Stability of Numerical Algorithms, 2nd ed., eq. 3.5); tested as (k + 2) u S'.
+ *    Stability of Numerical Algorithms, 2nd ed., eq. 3.5); tested as (k + 2) u S' (one more
+ *    rounding for alpha).
  *  - against the float64 product of the ORIGINAL inputs: round-to-nearest-even to bf16 has unit
  *    roundoff 2^-8, so |bf16(a) bf16(b) - a b| <= (2 * 2^-8 + 2^-16) |a b|, and
  *    |c - exact| <= (2^-7 + 2^-16) S + (k + 2) u (1 + 2^-8)^2 S.
- * The hardware path may flush subnormals (inputs here are O(1), so none occur).
+ * The hardware paths flush subnormals to zero (inputs here are O(1), so none occur).
  */
-import { cpuFeatures, setForcePortable, setMaxIsa, setNumThreads, getNumThreads } from '../../lib/runtime';
+import { binding } from '../../lib/native';
+import type { NativeBuffer } from '../../lib/native';
+import { cpuFeatures, getNumThreads, setForcePortable, setMaxIsa, setNumThreads, type IsaLevel } from '../../lib/runtime';
+import { tensor } from "../../lib/tensor/tensor";
+import { matmul } from "../../lib/tensor/matmul";
 import { makeRng, randUniform } from '../helpers/numerics';
-import { call, nbuf, read } from './kernel-call';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-/** Round to the nearest bfloat16, ties to even (the kernel's rounding), as a JS number. */
+/** Round to the nearest bfloat16, ties to even (the kernels' rounding), as a JS number. */
 function bf16(x: number): number {
   f32[0] = x;
   let u = u32[0];
@@ -27,31 +33,42 @@ function bf16(x: number): number {
   u32[0] = (u & 0xffff0000) >>> 0;
   return f32[0];
 }
-
-const SHAPES: [number, number, number][] = [
-  [1, 1, 1],
-  [1, 17, 3],
-  [7, 13, 31],
-  [13, 31, 7],
-  [16, 16, 16],
-  [33, 65, 127],
-  [5, 3, 257],
-  [64, 48, 100],
-];
 const U = 2 ** -24;
 
+interface Problem {
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+  beta: number;
+  bias: boolean;
+  act: 'linear' | 'relu' | 'tanh';
+}
+
 const f = cpuFeatures();
-const PATHS = [
-  { name: f.avx512bf16 ? 'AVX512-BF16 vdpbf16ps (dispatched)' : 'dispatched (emulation: no AVX512-BF16 here)', isa: null, portable: false, useRef: false },
-  { name: 'emulation (AVX2 level forced)', isa: 'avx2' as const, portable: false, useRef: false },
-  { name: 'emulation (portable)', isa: null, portable: true, useRef: false },
-  { name: 'gemm_bf16_f32 _ref', isa: null, portable: false, useRef: true },
+const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512', 'amx'];
+const best = LEVELS.indexOf(f.bestIsa);
+const ALL_PATHS: { name: string; isa: IsaLevel | null; portable: boolean; useRef: boolean; level: number }[] = [
+  { name: 'AMX-BF16 tiles (amx level)', isa: 'amx', portable: false, useRef: false, level: 3 },
+  {
+    name: f.avx512bf16 ? 'AVX512-BF16 vdpbf16ps (avx512 level)' : 'emulation on AVX-512 f32 kernels (no AVX512-BF16 here)',
+    isa: 'avx512',
+    portable: false,
+    useRef: false,
+    level: 2,
+  },
+  { name: 'emulation on AVX2 f32 kernels', isa: 'avx2', portable: false, useRef: false, level: 1 },
+  { name: 'emulation on portable f32 kernels', isa: null, portable: true, useRef: false, level: 0 },
+  { name: 'gemm_bf16_ref', isa: null, portable: false, useRef: true, level: 0 },
 ];
+const PATHS = ALL_PATHS.filter((p) => p.level <= best);
 const notExercised = [
+  ...ALL_PATHS.filter((p) => p.level > best).map((p) => p.name),
   ...(f.avx512bf16 ? [] : ['AVX512-BF16 vdpbf16ps']),
-  'AMX-BF16 tiles (not implemented)',
 ];
-console.log(`bf16 GEMM: paths NOT exercised on this CPU: ${notExercised.join(', ')}`);
+if (notExercised.length > 0) console.log(`bf16 GEMM: paths NOT exercised on this CPU: ${notExercised.join(', ')}`);
 
 const threads0 = getNumThreads();
 afterEach(() => {
@@ -60,97 +77,153 @@ afterEach(() => {
   setNumThreads(threads0);
 });
 
-describe.each(PATHS)('gemm_bf16_f32: $name', ({ isa, portable, useRef }) => {
-  it('is within the derived bf16 bounds of float64 on awkward shapes', () => {
+function nbuf(x: Float32Array | number): NativeBuffer {
+  const len = typeof x === 'number' ? x : x.length;
+  const b = new (binding().NativeBuffer)(0, Math.max(1, len));
+  if (typeof x !== 'number' && x.length > 0) b.write(x);
+  return b;
+}
+
+/** Runs one problem through the binding; returns C. */
+function run(p: Problem, a: Float32Array, b: Float32Array, c0: Float32Array, bias: Float32Array | null, useRef: boolean): Float32Array {
+  const lda = p.transA ? p.m : p.k;
+  const ldb = p.transB ? p.k : p.n;
+  const bufs = [nbuf(a), nbuf(b), nbuf(c0)];
+  const biasb = bias ? nbuf(bias) : null;
+  try {
+    binding().gemm(bufs[0], bufs[1], bufs[2], p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.beta, lda, ldb, p.n, biasb, p.act, useRef, true);
+    return (bufs[2].read() as Float32Array).slice(0, p.m * p.n);
+  } finally {
+    for (const x of bufs) x.dispose();
+    biasb?.dispose();
+  }
+}
+
+const act64 = (act: Problem['act'], x: number): number => (act === 'relu' ? Math.max(0, x) : act === 'tanh' ? Math.tanh(x) : x);
+
+/**
+ * Worst ratio of |c - ref| to its bound, over all elements, against the rounded (R) and exact (E)
+ * products. With an activation, the bound passes through it (relu and tanh are 1-Lipschitz).
+ */
+function check(p: Problem, useRef: boolean, rng: () => number): { rounded: number; exact: number } {
+  const a = randUniform(p.m * p.k, 1, 0, rng);
+  const b = randUniform(p.k * p.n, 1, 0, rng);
+  const c0 = randUniform(p.m * p.n, 1, 0, rng);
+  const bias = p.bias ? randUniform(p.n, 1, 0, rng) : null;
+  const c = run(p, a, b, c0, bias, useRef);
+  const lda = p.transA ? p.m : p.k;
+  const ldb = p.transB ? p.k : p.n;
+  let rounded = 0;
+  let exact = 0;
+  for (let i = 0; i < p.m; i++) {
+    for (let j = 0; j < p.n; j++) {
+      let refR = 0;
+      let sR = 0;
+      let ex = 0;
+      let s = 0;
+      for (let q = 0; q < p.k; q++) {
+        const x = p.transA ? a[q * lda + i] : a[i * lda + q];
+        const y = p.transB ? b[j * ldb + q] : b[q * ldb + j];
+        const pr = bf16(x) * bf16(y);
+        refR += pr;
+        sR += Math.abs(pr);
+        ex += x * y;
+        s += Math.abs(x * y);
+      }
+      const tail = p.beta * c0[i * p.n + j] + (bias ? bias[j] : 0);
+      const tailErr = (Math.abs(p.beta * c0[i * p.n + j]) + Math.abs(bias ? bias[j] : 0) + Math.abs(p.alpha) * sR) * 4 * U;
+      const wantR = act64(p.act, p.alpha * refR + tail);
+      const wantE = act64(p.act, p.alpha * ex + tail);
+      const got = c[i * p.n + j];
+      if (!Number.isFinite(got)) throw new Error(`non-finite output at (${i}, ${j})`);
+      const boundR = Math.abs(p.alpha) * (p.k + 2) * U * sR + tailErr + 1e-30;
+      const boundE = Math.abs(p.alpha) * ((2 ** -7 + 2 ** -16) * s + (p.k + 2) * U * (1 + 2 ** -8) ** 2 * s) + tailErr + 1e-30;
+      rounded = Math.max(rounded, Math.abs(got - wantR) / boundR);
+      exact = Math.max(exact, Math.abs(got - wantE) / boundE);
+    }
+  }
+  return { rounded, exact };
+}
+
+const plain = (m: number, n: number, k: number): Problem => ({ m, n, k, transA: false, transB: false, alpha: 1, beta: 0, bias: false, act: 'linear' });
+// Awkward shapes: 1s, primes, non-multiples of every tile (14x32, 6x16, 32x32), odd k (a padded
+// pair), k across several blocks (KC 192/256 f32, 384 vdpbf16ps, 512 AMX), m across MC (160/168).
+const SHAPES: Problem[] = [
+  plain(1, 1, 1),
+  plain(1, 17, 3),
+  plain(7, 13, 31),
+  plain(13, 31, 7),
+  plain(14, 32, 40),
+  plain(32, 32, 32),
+  plain(33, 65, 127),
+  plain(5, 3, 257),
+  plain(64, 48, 100),
+  plain(29, 37, 777),
+  plain(181, 70, 33),
+  { m: 37, n: 45, k: 61, transA: true, transB: false, alpha: 1, beta: 0, bias: true, act: 'relu' },
+  { m: 23, n: 70, k: 51, transA: false, transB: true, alpha: -0.5, beta: 1, bias: false, act: 'linear' },
+  { m: 40, n: 33, k: 129, transA: true, transB: true, alpha: 2, beta: 0.5, bias: true, act: 'tanh' },
+];
+
+describe.each(PATHS)('gemm_bf16: $name', ({ isa, portable, useRef }) => {
+  it.each([1, 2])('is within the derived bf16 bounds of float64 on awkward shapes (%d threads)', (threads) => {
     setMaxIsa(isa);
     setForcePortable(portable);
+    setNumThreads(threads);
     const rng = makeRng();
-    for (const [m, n, k] of SHAPES) {
-      const a = randUniform(m * k, 1, 0, rng);
-      const b = randUniform(k * n, 1, 0, rng);
-      const ab = nbuf(a);
-      const bb = nbuf(b);
-      const cb = nbuf(m * n);
-      call('gemm_bf16_f32', useRef, [ab, bb, cb], [m, n, k]);
-      const c = read(cb, m * n);
-      for (const x of [ab, bb, cb]) x.dispose();
-      let worstRounded = 0;
-      let worstExact = 0;
-      for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let refR = 0;
-          let sR = 0;
-          let exact = 0;
-          let s = 0;
-          for (let p = 0; p < k; p++) {
-            const x = a[i * k + p];
-            const y = b[p * n + j];
-            const pr = bf16(x) * bf16(y);
-            refR += pr;
-            sR += Math.abs(pr);
-            exact += x * y;
-            s += Math.abs(x * y);
-          }
-          const got = c[i * n + j];
-          const boundR = (k + 2) * U * sR + 1e-30;
-          const boundE = (2 ** -7 + 2 ** -16) * s + (k + 2) * U * (1 + 2 ** -8) ** 2 * s + 1e-30;
-          worstRounded = Math.max(worstRounded, Math.abs(got - refR) / boundR);
-          worstExact = Math.max(worstExact, Math.abs(got - exact) / boundE);
-        }
-      }
-      if (!(worstRounded <= 1)) throw new Error(`${m}x${n}x${k}: ${worstRounded} of the fp32-summation bound`);
-      if (!(worstExact <= 1)) throw new Error(`${m}x${n}x${k}: ${worstExact} of the bf16 bound`);
+    for (const p of SHAPES) {
+      const { rounded, exact } = check(p, useRef, rng);
+      const label = `${p.m}x${p.n}x${p.k}${p.transA ? ' A^T' : ''}${p.transB ? ' B^T' : ''}`;
+      if (!(rounded <= 1)) throw new Error(`${label}: ${rounded} of the fp32-summation bound`);
+      if (!(exact <= 1)) throw new Error(`${label}: ${exact} of the bf16 bound`);
     }
   });
 
   it('rounds operands to nearest even (bf16 inputs are reproduced exactly; 1 + 2^-8 ties to 1)', () => {
     setMaxIsa(isa);
     setForcePortable(portable);
-    // A = [1 + 2^-8, 1 + 3 * 2^-8] rounds to [1, 1 + 2^-6 ... ] under RNE: check against the JS rounding.
-    const a = new Float32Array([1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.140625, -2.5]);
-    const b = new Float32Array([1, 1, 1, 1]);
-    const ab = nbuf(a);
-    const bb = nbuf(b);
-    const cb = nbuf(4);
-    call('gemm_bf16_f32', useRef, [ab, bb, cb], [4, 1, 1]);
-    expect(Array.from(read(cb, 4))).toEqual(Array.from(a, bf16));
+    const a = new Float32Array([1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.140625, -2.5, 1 + 2 ** -7 + 2 ** -9]);
+    const c = run(plain(5, 1, 1), a, new Float32Array([1]), new Float32Array(5), null, useRef);
+    expect(Array.from(c)).toEqual(Array.from(a, bf16));
     expect(bf16(1 + 2 ** -8)).toBe(1);
     expect(bf16(1 + 3 * 2 ** -8)).toBe(1 + 2 ** -6);
-    for (const x of [ab, bb, cb]) x.dispose();
   });
 });
 
-describe('gemm_bf16_f32 paths agree', () => {
-  it('hardware and emulation see the same rounded inputs (differences only from fp32 summation order)', () => {
+describe('gemm_bf16 paths agree', () => {
+  it('every path sees the same rounded inputs (differences only from fp32 summation order)', () => {
     const rng = makeRng();
-    const [m, n, k] = [9, 37, 65];
-    const a = randUniform(m * k, 1, 0, rng);
-    const b = randUniform(k * n, 1, 0, rng);
-    const run = (level: 'avx2' | null): Float32Array => {
-      setMaxIsa(level);
-      const ab = nbuf(a);
-      const bb = nbuf(b);
-      const cb = nbuf(m * n);
-      call('gemm_bf16_f32', false, [ab, bb, cb], [m, n, k]);
-      const out = read(cb, m * n);
-      for (const x of [ab, bb, cb]) x.dispose();
-      return out;
-    };
-    const hw = run(null);
-    const em = run('avx2');
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j < n; j++) {
+    const p = plain(45, 70, 401);
+    const a = randUniform(p.m * p.k, 1, 0, rng);
+    const b = randUniform(p.k * p.n, 1, 0, rng);
+    const outs = PATHS.map(({ isa, portable, useRef }) => {
+      setMaxIsa(isa);
+      setForcePortable(portable);
+      return run(p, a, b, new Float32Array(p.m * p.n), null, useRef);
+    });
+    for (let i = 0; i < p.m; i++)
+      for (let j = 0; j < p.n; j++) {
         let s = 0;
-        for (let p = 0; p < k; p++) s += Math.abs(bf16(a[i * k + p]) * bf16(b[p * n + j]));
-        expect(Math.abs(hw[i * n + j] - em[i * n + j])).toBeLessThanOrEqual(2 * (k + 2) * U * s);
+        for (let q = 0; q < p.k; q++) s += Math.abs(bf16(a[i * p.k + q]) * bf16(b[q * p.n + j]));
+        for (const o of outs) expect(Math.abs(o[i * p.n + j] - outs[0][i * p.n + j])).toBeLessThanOrEqual(2 * (p.k + 2) * U * s);
       }
   });
 
-  it('rejects short buffers in the message template', () => {
-    const ab = nbuf(3);
-    expect(() => call('gemm_bf16_f32', false, [ab, ab, ab], [2, 2, 2])).toThrow(
-      'Expected at least 4 elements for buffer 0 of gemm_bf16_f32 but received 3',
+  it('differs from float32 by the bf16 rounding (a float32 GEMM is not silently used)', () => {
+    const a = tensor([1 + 2 ** -10, 1], [1, 2]);
+    const b = tensor([1, 1], [2, 1]);
+    expect(matmul(a, b).data()[0]).toBe(2 + 2 ** -10);
+    expect(matmul(a, b, { precision: 'bf16' }).data()[0]).toBe(2);
+  });
+
+  it("reports the path cpuFeatures().bf16Gemm names and validates options.precision", () => {
+    const want = f.bestIsa === 'amx' ? ['amx', 'avx512bf16'] : f.avx512bf16 && best >= 2 ? ['avx512bf16'] : ['emulated'];
+    expect(want).toContain(cpuFeatures().bf16Gemm);
+    setMaxIsa('avx2');
+    expect(cpuFeatures().bf16Gemm).toBe('emulated');
+    const a = tensor([1, 2], [1, 2]);
+    expect(() => matmul(a, a, { transposeB: true, precision: 'fp16' as never })).toThrow(
+      "Expected one of 'float32', 'bf16' for options.precision",
     );
-    ab.dispose();
   });
 });

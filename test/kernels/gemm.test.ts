@@ -128,7 +128,7 @@ function runNative(p: Problem, useRef: boolean): Float32Array {
   const cb = buffer(p.c);
   const biasb = p.bias ? buffer(p.bias) : null;
   try {
-    binding().gemm(ab, bb, cb, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.beta, p.lda, p.ldb, p.ldc, biasb, p.act, useRef);
+    binding().gemm(ab, bb, cb, p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.beta, p.lda, p.ldb, p.ldc, biasb, p.act, useRef, false);
     return cb.read() as Float32Array;
   } finally {
     ab.dispose();
@@ -191,7 +191,7 @@ const ALL_PATHS: { name: string; isa: IsaLevel; portable: boolean; useRef: boole
   { name: 'packed portable', isa: 'portable', portable: true, useRef: false },
   { name: 'gemm_f32_ref', isa: 'portable', portable: false, useRef: true },
 ];
-const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512'];
+const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512', 'amx'];
 const best = LEVELS.indexOf(cpuFeatures().bestIsa);
 const PATHS = ALL_PATHS.filter((p) => LEVELS.indexOf(p.isa) <= best);
 const skipped = ALL_PATHS.filter((p) => LEVELS.indexOf(p.isa) > best).map((p) => p.name);

@@ -6,7 +6,7 @@
 import { cpuFeatures, getMaxIsa, setForcePortable, setMaxIsa, type IsaLevel } from '../../lib/runtime';
 import { MISSING_LEVELS } from '../helpers/variants';
 
-const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512'];
+const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512', 'amx'];
 
 afterEach(() => {
   setMaxIsa(null);

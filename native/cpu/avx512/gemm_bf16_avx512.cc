@@ -1,72 +1,110 @@
-// AVX512-BF16 path of the bf16 x bf16 -> fp32 GEMM (native/kernels/gemm_bf16.cc): reached only when
-// cpu_features() reports AVX512-BF16 (the function carries its own target attribute, so the rest
-// of the AVX-512 library needs no BF16 flag).
+// AVX512-BF16 microkernel and pair conversion of the bf16 GEMM (driver: native/kernels/gemm.cc,
+// precision 'bf16'). The functions carry their own target attribute (avx512bf16), so the rest of
+// the AVX-512 library needs no BF16 flag; the driver reaches them only when cpu_features() reports
+// AVX512-BF16.
 //
-// B is packed once into k/2 rows of n bf16 pairs (B[2q][j], B[2q+1][j]) converted with
-// vcvtne2ps2bf16 (round to nearest even; an odd k is padded with a zero row). For each row i of A
-// and each pair q, the pair (A[i][2q], A[i][2q+1]) is broadcast and vdpbf16ps adds both products
-// to 16 fp32 column accumulators at once; column tails use masks. A first, simple kernel: one row
-// of C at a time, 4 x 16 columns in registers (no cache blocking).
+// gemm_bf16_avx512_14x32: the f32 14x32 kernel's register plan (28 zmm accumulators, two B~
+// vectors, the A~ word broadcast) with vdpbf16ps: each instruction adds, per fp32 lane, the two
+// products of a k pair, so one k pair step issues 28 instructions for 2 x 14 x 32 multiply-adds.
+// vdpbf16ps flushes subnormal inputs and outputs to zero and rounds to nearest even.
+//
+// gemm_bf16_pairs_{a,b}_avx512: the float32 panel ([kc][w], from the f32 packers) to pair words
+// with vcvtne2ps2bf16 (nearest even; subnormals flushed) and a 16-bit interleave.
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <vector>
+
+#include "kernels/gemm_internal.h"
+
+#define NT_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
 namespace nt {
-namespace bf16_detail {
+namespace gemm_detail {
 
 namespace {
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) inline __m512i pack_pair(__m512 lo, __m512 hi) {
-  // vcvtne2ps2bf16(hi, lo): lanes 0..15 from lo, 16..31 from hi; then interleave so that each
-  // 32-bit lane holds (lo[j], hi[j]).
+
+// Lanes j of lo and hi (float32) -> 32-bit lane j = (bf16(lo[j]) low half, bf16(hi[j]) high half).
+NT_BF16_TARGET inline __m512i pack_pair(__m512 lo, __m512 hi) {
+  // vcvtne2ps2bf16(hi, lo): 16-bit lanes 0..15 from lo, 16..31 from hi; then interleave.
   const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
   const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
                                        5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   return _mm512_permutexvar_epi16(idx, both);
 }
-}  // namespace
 
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) void gemm_bf16_f32_avx512bf16(const float* a, const float* b,
-                                                                                       float* c, int64_t m, int64_t n,
-                                                                                       int64_t k) {
-  if (m == 0 || n == 0) return;
-  const int64_t kp = (k + 1) / 2;         // bf16 pairs along k
-  const int64_t nb = (n + 15) / 16;       // 16-column blocks
-  std::vector<uint32_t> bp(static_cast<size_t>(kp * nb * 16));
-  for (int64_t q = 0; q < kp; ++q) {
-    const float* r0 = b + (2 * q) * n;
-    const float* r1 = 2 * q + 1 < k ? b + (2 * q + 1) * n : nullptr;
-    for (int64_t jb = 0; jb < nb; ++jb) {
-      const int64_t j = jb * 16, rem = n - j;
-      const __mmask16 mk = rem >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1u);
-      const __m512 lo = _mm512_maskz_loadu_ps(mk, r0 + j);
-      const __m512 hi = r1 ? _mm512_maskz_loadu_ps(mk, r1 + j) : _mm512_setzero_ps();
-      _mm512_storeu_si512(bp.data() + (q * nb + jb) * 16, pack_pair(lo, hi));
-    }
-  }
-  for (int64_t i = 0; i < m; ++i) {
-    const float* ai = a + i * k;
-    float* ci = c + i * n;
-    for (int64_t jb0 = 0; jb0 < nb; jb0 += 4) {
-      const int64_t cnt = nb - jb0 < 4 ? nb - jb0 : 4;
-      __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-      for (int64_t q = 0; q < kp; ++q) {
-        const __m512 a0 = _mm512_set1_ps(ai[2 * q]);
-        const __m512 a1 = _mm512_set1_ps(2 * q + 1 < k ? ai[2 * q + 1] : 0.0f);
-        const __m512i av = pack_pair(a0, a1);  // every lane: (A[i][2q], A[i][2q+1])
-        const uint32_t* row = bp.data() + (q * nb + jb0) * 16;
-        for (int64_t t = 0; t < cnt; ++t)
-          acc[t] = _mm512_dpbf16_ps(acc[t], (__m512bh)av, (__m512bh)_mm512_loadu_si512(row + t * 16));
-      }
-      for (int64_t t = 0; t < cnt; ++t) {
-        const int64_t j = (jb0 + t) * 16, rem = n - j;
-        const __mmask16 mk = rem >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << rem) - 1u);
-        _mm512_mask_storeu_ps(ci + j, mk, acc[t]);
-      }
+// [kc][w] floats (w <= 32) -> kd steps of w pair words, zero beyond kc.
+NT_BF16_TARGET inline void to_pairs(const float* panel, int64_t kc, int64_t kd, int w, float* dst_f) {
+  uint32_t* dst = reinterpret_cast<uint32_t*>(dst_f);
+  const __mmask16 m0 = w >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << w) - 1u);
+  const __mmask16 m1 = w >= 32 ? static_cast<__mmask16>(0xFFFF)
+                       : w > 16 ? static_cast<__mmask16>((1u << (w - 16)) - 1u)
+                                : static_cast<__mmask16>(0);
+  for (int64_t q = 0; q < kd; ++q) {
+    const int64_t p = 2 * q;
+    const float* r0 = panel + p * w;
+    const float* r1 = panel + (p + 1) * w;
+    const bool has0 = p < kc, has1 = p + 1 < kc;
+    uint32_t* d = dst + q * w;
+    const __m512 lo0 = has0 ? _mm512_maskz_loadu_ps(m0, r0) : _mm512_setzero_ps();
+    const __m512 hi0 = has1 ? _mm512_maskz_loadu_ps(m0, r1) : _mm512_setzero_ps();
+    _mm512_mask_storeu_epi32(d, m0, pack_pair(lo0, hi0));
+    if (m1) {
+      const __m512 lo1 = has0 ? _mm512_maskz_loadu_ps(m1, r0 + 16) : _mm512_setzero_ps();
+      const __m512 hi1 = has1 ? _mm512_maskz_loadu_ps(m1, r1 + 16) : _mm512_setzero_ps();
+      _mm512_mask_storeu_epi32(d + 16, m1, pack_pair(lo1, hi1));
     }
   }
 }
 
-}  // namespace bf16_detail
+}  // namespace
+
+NT_BF16_TARGET void gemm_bf16_pairs_a_avx512(const float* panel, int64_t kc, int64_t kd, float* dst) {
+  to_pairs(panel, kc, kd, kGemmMR512, dst);
+}
+
+NT_BF16_TARGET void gemm_bf16_pairs_b_avx512(const float* panel, int64_t kc, int64_t kd, float* dst) {
+  to_pairs(panel, kc, kd, kGemmNR512, dst);
+}
+
+NT_BF16_TARGET void gemm_bf16_avx512_14x32(int64_t kd, const float* a_f, const float* b_f, float* c, int64_t ldc,
+                                           float alpha, float beta) {
+  const int32_t* a = reinterpret_cast<const int32_t*>(a_f);
+  const int32_t* b = reinterpret_cast<const int32_t*>(b_f);
+  __m512 acc[14][2];
+#pragma GCC unroll 14
+  for (int i = 0; i < 14; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#pragma GCC unroll 14
+  for (int i = 0; i < 14; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  for (int64_t q = 0; q < kd; ++q) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 256), _MM_HINT_T0);
+#pragma GCC unroll 14
+    for (int i = 0; i < 14; ++i) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(a[i]);
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
+    }
+    a += 14;
+    b += 32;
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (beta == 0.0f) {
+#pragma GCC unroll 14
+    for (int i = 0; i < 14; ++i) {
+      _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc[i][0]));
+      _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc[i][1]));
+    }
+  } else {
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
+    for (int i = 0; i < 14; ++i) {
+      float* ci = c + i * ldc;
+      _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
+      _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, acc[i][1], _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
+    }
+  }
+}
+
+}  // namespace gemm_detail
 }  // namespace nt

@@ -59,11 +59,11 @@ class DenseOp : public Op {
     if (ctx.emit_logits || from_output_) {
       g.c = y;
       g.act = ctx.emit_logits ? Act::kNone : act_;
-      NT_RETURN_IF_ERROR(ctx.be.gemm(g));
+      NT_RETURN_IF_ERROR(ctx.gemm(g));
     } else {
       float* pre = ctx.local();
       g.c = pre;
-      NT_RETURN_IF_ERROR(ctx.be.gemm(g));
+      NT_RETURN_IF_ERROR(ctx.gemm(g));
       NT_RETURN_IF_ERROR(ctx.be.act_forward(act_, alpha_, pre, ctx.count(), y));
     }
     ctx.set_output(y);
@@ -93,7 +93,7 @@ class DenseOp : public Op {
       gw.ldb = n;
       gw.c = ctx.grad(w_);
       gw.ldc = units_;
-      NT_RETURN_IF_ERROR(ctx.be.gemm(gw));
+      NT_RETURN_IF_ERROR(ctx.gemm(gw));
       if (b_ >= 0) NT_RETURN_IF_ERROR(ctx.be.col_sum(dy, ctx.rows, n, n, ctx.grad(b_), false));
     }
     if (ctx.in_needs_grad(0)) {
@@ -109,7 +109,7 @@ class DenseOp : public Op {
       gx.beta = ctx.in_single_consumer(0) ? 0.0f : 1.0f;
       gx.c = ctx.din(0);
       gx.ldc = k;
-      NT_RETURN_IF_ERROR(ctx.be.gemm(gx));
+      NT_RETURN_IF_ERROR(ctx.gemm(gx));
     }
     return Status::Ok();
   }

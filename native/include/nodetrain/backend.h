@@ -50,7 +50,7 @@ const KernelVariants* registered_kernel(int i);
 #define NT_REGISTER_KERNEL(...) \
   static const bool NT_KERNEL_CONCAT(nt_kernel_registered_, __LINE__) = ::nt::register_kernel(__VA_ARGS__)
 
-enum class Isa : int { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
+enum class Isa : int { kPortable = 0, kAvx2 = 1, kAvx512 = 2, kAmx = 3 };
 
 struct Backend {
   const char* name = "";
@@ -66,6 +66,8 @@ struct Backend {
 
   // ---- gemm
   Status (*gemm)(const GemmArgs& args) = nullptr;
+  // The same with both operands rounded to bf16 and fp32 accumulation (precision 'bf16').
+  Status (*gemm_bf16)(const GemmArgs& args) = nullptr;
 
   // ---- elementwise and activations
   Status (*axpy)(float alpha, const float* x, int64_t n, float* y) = nullptr;
@@ -126,7 +128,7 @@ struct Backend {
   KernelFn extension(const char* kernel_name) const {
     const KernelVariants* v = find_kernel(kernel_name);
     if (!v) return nullptr;
-    if (isa == Isa::kAvx512 && v->avx512) return v->avx512;
+    if (isa >= Isa::kAvx512 && v->avx512) return v->avx512;
     if (isa != Isa::kPortable && v->avx2) return v->avx2;
     return v->fast;
   }

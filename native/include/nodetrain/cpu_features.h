@@ -17,11 +17,19 @@ struct CpuFeatures {
 };
 
 const CpuFeatures& cpu_features();
+// AMX tile data needs the kernel's permission once per process (Linux 5.16+:
+// arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)), asked the first time a tile kernel is about
+// to run rather than at start-up, so that processes that never use bf16 keep their signal frames
+// small. True when granted; the call can fail (older kernel, seccomp, a sigaltstack too small for
+// the tile state), and then the AVX512-BF16 kernels run instead. Thread-safe; asks once.
+bool amx_ready();
+// "not requested", "granted" or "denied: <reason>" (for cpuFeatures()).
+const char* amx_permission();
 // True when the active table uses the AVX2+FMA kernels (reporting only; kernels never ask).
 bool use_avx2();
 void set_force_portable(bool on);
 bool force_portable();
-// ISA levels: 0 portable, 1 AVX2/FMA, 2 AVX-512. set_max_isa(level) makes the active table the
+// ISA levels: 0 portable, 1 AVX2/FMA, 2 AVX-512, 3 AMX (AVX-512 with AMX-BF16 tiles for bf16 GEMMs). set_max_isa(level) makes the active table the
 // best one at or below `level` (-1: no cap); levels above what the machine has change nothing.
 void set_max_isa(int level);
 int max_isa();

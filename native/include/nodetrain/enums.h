@@ -61,6 +61,11 @@ inline constexpr const char* kMetricNames[] = {"binaryAccuracy", "categoricalAcc
 enum class OptKind : int { kSgd = 0, kAdam = 1, kAdamW = 2, kRmsprop = 3, kAdagrad = 4 };
 inline constexpr const char* kOptimizerNames[] = {"sgd", "adam", "adamw", "rmsprop", "adagrad"};
 
+// Arithmetic of a model's matrix products: float32, or bf16 operands with fp32 accumulation
+// (master weights, gradients, optimizer state and the loss stay float32).
+enum class Precision : int { kFloat32 = 0, kBf16 = 1 };
+inline constexpr const char* kPrecisionNames[] = {"float32", "bf16"};
+
 // Failure codes. kOk is not an error and has no JavaScript name; the others map, in order, to
 // kStatusCodeNames (error.code in JavaScript).
 enum class StatusCode : int {
@@ -92,12 +97,14 @@ inline constexpr size_t kNumActs = table_size(kActNames);
 inline constexpr size_t kNumLosses = table_size(kLossNames);
 inline constexpr size_t kNumMetrics = table_size(kMetricNames);
 inline constexpr size_t kNumOptimizers = table_size(kOptimizerNames);
+inline constexpr size_t kNumPrecisions = table_size(kPrecisionNames);
 inline constexpr size_t kNumStatusCodes = table_size(kStatusCodeNames);
 static_assert(static_cast<size_t>(StatusCode::kInternal) == kNumStatusCodes, "status names follow the enum");
 static_assert(static_cast<size_t>(Act::kSoftplus) + 1 == kNumActs, "activation names follow the enum");
 static_assert(static_cast<size_t>(LossKind::kSparseCceLogits) + 1 == kNumLosses, "loss names follow the enum");
 static_assert(static_cast<size_t>(MetricKind::kF1) + 1 == kNumMetrics, "metric names follow the enum");
 static_assert(static_cast<size_t>(OptKind::kAdagrad) + 1 == kNumOptimizers, "optimizer names follow the enum");
+static_assert(static_cast<size_t>(Precision::kBf16) + 1 == kNumPrecisions, "precision names follow the enum");
 
 // Index of `name` in a table, or -1.
 template <size_t N>

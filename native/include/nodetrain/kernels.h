@@ -38,6 +38,11 @@ struct GemmArgs {
 };
 Status gemm_f32(const GemmArgs& args);      // fast path (packed, AVX2/FMA when available, threaded)
 Status gemm_f32_ref(const GemmArgs& args);  // scalar triple loop, single thread
+// Mixed precision: the same GEMM with both operands rounded to bfloat16 (nearest, ties to even)
+// and fp32 accumulation; C, bias and the epilogue stay fp32. AMX-BF16 tiles, AVX512-BF16
+// vdpbf16ps, or an emulation with the same rounding (native/kernels/gemm.cc).
+Status gemm_bf16(const GemmArgs& args);
+Status gemm_bf16_ref(const GemmArgs& args);  // operands rounded to bf16, double accumulation
 
 // ---------------------------------------------------------------------------------------------
 // Reductions over a contiguous row-major tensor viewed as [outer, axis, inner].
