@@ -343,7 +343,7 @@ describe('matmul / gemm (public API)', () => {
       );
       expect(() => matmul(a, b, { beta: 1 } as never)).toThrow(
         new RangeError(
-          `Expected only the options 'transposeA', 'transposeB', 'alpha', 'bias', 'activation' for options but received an option 'beta'`,
+          `Expected only the options 'transposeA', 'transposeB', 'alpha', 'bias', 'activation', 'precision' for options but received an option 'beta'`,
         ),
       );
       expect(() => gemm(a, b, zeros([3, 2]), { beta: Infinity })).toThrow('Expected a finite number for options.beta but received Infinity');
@@ -371,16 +371,16 @@ describe('matmul / gemm (public API)', () => {
       const z = buffer(new Float32Array(12));
       const g = binding().gemm;
       // A is 3 x 4 with lda 4: needs 12 elements.
-      expect(() => g(x, y, z, false, false, 3, 3, 4, 1, 0, 4, 3, 3, null, 'linear', false)).toThrow('Expected at least 12 elements in a but it has 10');
-      expect(() => g(y, y, z, false, false, 3, 3, 4, 1, 0, 3, 3, 3, null, 'linear', false)).toThrow(
+      expect(() => g(x, y, z, false, false, 3, 3, 4, 1, 0, 4, 3, 3, null, 'linear', false, false)).toThrow('Expected at least 12 elements in a but it has 10');
+      expect(() => g(y, y, z, false, false, 3, 3, 4, 1, 0, 3, 3, 3, null, 'linear', false, false)).toThrow(
         'Expected each leading dimension to be at least its row length',
       );
-      expect(() => g(y, x, y, false, false, 2, 2, 2, 1, 0, 2, 2, 2, null, 'linear', false)).toThrow(
+      expect(() => g(y, x, y, false, false, 2, 2, 2, 1, 0, 2, 2, 2, null, 'linear', false, false)).toThrow(
         'Expected c to be a buffer distinct from a, b and bias',
       );
       let err: unknown;
       try {
-        g(y, x, z, false, false, 2, 2, 2, 1, 0, 2, 2, 2, null, 'leakyRelu', false);
+        g(y, x, z, false, false, 2, 2, 2, 1, 0, 2, 2, 2, null, 'leakyRelu', false, false);
       } catch (e) {
         err = e;
       }
