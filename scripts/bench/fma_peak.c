@@ -1,5 +1,5 @@
 // FMA peak probe for scripts/bench/gemm.js: register-resident FMA chains (no loads), AVX-512 (zmm)
-// and AVX2 (ymm), on 1..T threads. Prints one JSON line per (isa, threads):
+// and AVX2 (ymm), and AVX512-BF16 vdpbf16ps chains (the bf16 GEMM's peak), on 1..T threads. Prints one JSON line per (isa, threads):
 //   {"isa":"avx512","threads":2,"gflops":...}
 // Usage: fma_peak <max threads> <seconds per measurement>. An ISA the CPU lacks prints
 // {"isa":..., "missing":true}. 12 chains per thread: more than FMA ports x latency (2 x 4) so
@@ -15,6 +15,25 @@ static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+__attribute__((target("avx512f,avx512bf16"))) static float runbf16(long iters) {
+  // vdpbf16ps: per fp32 lane, two bf16 products added (4 flops per lane, 64 per zmm instruction).
+  const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+  __m512 a0 = _mm512_set1_ps(1.00f), a1 = _mm512_set1_ps(1.01f), a2 = _mm512_set1_ps(1.02f), a3 = _mm512_set1_ps(1.03f);
+  __m512 a4 = _mm512_set1_ps(1.04f), a5 = _mm512_set1_ps(1.05f), a6 = _mm512_set1_ps(1.06f), a7 = _mm512_set1_ps(1.07f);
+  __m512 a8 = _mm512_set1_ps(1.08f), a9 = _mm512_set1_ps(1.09f), a10 = _mm512_set1_ps(1.10f), a11 = _mm512_set1_ps(1.11f);
+  for (long i = 0; i < iters; ++i) {
+#define F(a) a = _mm512_dpbf16_ps(a, x, y)
+    F(a0); F(a1); F(a2); F(a3); F(a4); F(a5); F(a6); F(a7); F(a8); F(a9); F(a10); F(a11);
+#undef F
+    __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5));
+    __asm__ volatile("" : "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
+  }
+  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                           _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+  s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+  return _mm512_reduce_add_ps(s);
 }
 
 typedef struct {
@@ -65,9 +84,12 @@ __attribute__((target("avx2,fma"))) static float run256(long iters) {
 
 static void* worker(void* p) {
   Job* j = (Job*)p;
-  j->sink = j->avx512 ? run512(j->iters) : run256(j->iters);
+  j->sink = j->avx512 == 2 ? runbf16(j->iters) : j->avx512 ? run512(j->iters) : run256(j->iters);
   return NULL;
 }
+
+// isa 2: vdpbf16ps (64 flops per instruction), 1: AVX-512 FMA (32), 0: AVX2 FMA (16).
+static double flops_per_insn(int isa) { return isa == 2 ? 64 : isa ? 32 : 16; }
 
 static double measure(int avx512, int threads, long iters) {
   pthread_t th[64];
@@ -80,7 +102,7 @@ static double measure(int avx512, int threads, long iters) {
   }
   for (int i = 0; i < threads; ++i) pthread_join(th[i], NULL);
   double dt = now() - t0;
-  return (double)threads * iters * 12 * (avx512 ? 16 : 8) * 2 / dt / 1e9;
+  return (double)threads * iters * 12 * flops_per_insn(avx512) / dt / 1e9;
 }
 
 static int cmp(const void* a, const void* b) {
@@ -92,9 +114,12 @@ int main(int argc, char** argv) {
   int maxth = argc > 1 ? atoi(argv[1]) : 2;
   double secs = argc > 2 ? atof(argv[2]) : 0.2;
   __builtin_cpu_init();
-  for (int isa = 1; isa >= 0; --isa) {
-    const char* name = isa ? "avx512" : "avx2";
-    if (isa ? !__builtin_cpu_supports("avx512f") : !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+  for (int isa = 2; isa >= 0; --isa) {
+    const char* name = isa == 2 ? "avx512bf16" : isa ? "avx512" : "avx2";
+    const int has = isa == 2   ? __builtin_cpu_supports("avx512bf16")
+                    : isa == 1 ? __builtin_cpu_supports("avx512f")
+                               : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!has) {
       printf("{\"isa\":\"%s\",\"missing\":true}\n", name);
       continue;
     }
@@ -102,7 +127,7 @@ int main(int argc, char** argv) {
       // Calibrate the iteration count to about `secs` seconds.
       long iters = 1 << 20;
       double g = measure(isa, t, iters);
-      iters = (long)(g * 1e9 * secs / (t * 12.0 * (isa ? 16 : 8) * 2));
+      iters = (long)(g * 1e9 * secs / (t * 12.0 * flops_per_insn(isa)));
       if (iters < 1000) iters = 1000;
       double r[5];
       for (int k = 0; k < 5; ++k) r[k] = measure(isa, t, iters);

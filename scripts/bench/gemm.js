@@ -4,7 +4,8 @@
 // scripts/bench/openblas_sgemm.c, compiled here) forced to its SkylakeX (AVX-512) and Haswell
 // (AVX2/FMA) kernels, @tensorflow/tfjs-backend-wasm and the tfjs cpu backend, at 1 and 2 threads,
 // beside the machine's FMA peak (scripts/bench/fma_peak.c: register-resident AVX-512 and AVX2 FMA
-// chains). Medians of repeated calls; GFLOP/s = 2mnk / time. Writes .bench/gemm.md.
+// chains). Then the bf16 GEMM (precision 'bf16': AMX, vdpbf16ps or the emulation) against the float32
+// one and the vdpbf16ps peak. Medians of repeated calls; GFLOP/s = 2mnk / time. Writes .bench/gemm.md.
 //
 // Usage: node scripts/bench/gemm.js [--quick] [--no-tfjs]
 //   NODETRAIN_ADDON=build-x/Release/nodetrain.node selects the addon (default: build/Release).
@@ -66,7 +67,7 @@ function loadAddon() {
   return require(p);
 }
 
-function benchNodetrain(nt, threads, cases = CASES, maxIsa = -1) {
+function benchNodetrain(nt, threads, cases = CASES, maxIsa = -1, bf16 = false) {
   nt.setNumThreads(threads);
   nt.setMaxIsa(maxIsa);
   const out = {};
@@ -78,7 +79,7 @@ function benchNodetrain(nt, threads, cases = CASES, maxIsa = -1) {
     B.write(randF32(c.k * c.n));
     const lda = c.ta ? c.m : c.k;
     const ldb = c.tb ? c.k : c.n;
-    out[c.name] = timeIt(() => nt.gemm(A, B, C, c.ta, c.tb, c.m, c.n, c.k, 1, 0, lda, ldb, c.n, null, 'linear', false, false));
+    out[c.name] = timeIt(() => nt.gemm(A, B, C, c.ta, c.tb, c.m, c.n, c.k, 1, 0, lda, ldb, c.n, null, 'linear', false, bf16));
     A.dispose();
     B.dispose();
     C.dispose();
@@ -94,7 +95,7 @@ function fmaPeak(threads) {
   execFileSync('gcc', ['-O2', '-pthread', '-o', exe, path.join(__dirname, 'fma_peak.c')]);
   const res = spawnSync(exe, [String(threads), quick ? '0.1' : '0.25'], { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`fma_peak failed: ${res.stderr}`);
-  const out = { avx512: {}, avx2: {} };
+  const out = { avx512bf16: {}, avx512: {}, avx2: {} };
   for (const line of res.stdout.trim().split('\n')) {
     const o = JSON.parse(line);
     if (!o.missing) out[o.isa][o.threads] = o.gflops;
@@ -173,7 +174,7 @@ async function main() {
   const exe = ensureOpenBlas();
   const envCore = process.env.OPENBLAS_CORETYPE;
   const cores = envCore ? [envCore] : ['SkylakeX', 'Haswell'];
-  const hasAvx512 = feats.bestIsa === 'avx512';
+  const hasAvx512 = feats.bestIsa === 'avx512' || feats.bestIsa === 'amx';
   // On a shared machine the load changes from second to second, so each case alternates between
   // the libraries for ROUNDS rounds and reports the median of the per-round medians.
   const peak = fmaPeak(2);
@@ -260,6 +261,30 @@ async function main() {
       const w = tfjs ? gf(c, tfjs.wasm[c.name]) : NaN;
       const cp = tfjs ? gf(c, tfjs.cpu[c.name]) : NaN;
       log(`| ${c.name} | ${fmt(g)} | ${pct} |${bl}${a2} ${fmt(w)} | ${ratio(g, w)} | ${fmt(cp)} | ${ratio(g, cp)} |`);
+    }
+  }
+  // bf16 operands with fp32 accumulation (precision 'bf16'), against nodetrain's own float32 GEMM
+  // in the same rounds and against the bf16 dot-product peak of the path in use.
+  const bf16Cases = CASES.filter((c) => c.m * c.n * c.k >= 128 ** 3);
+  log();
+  log(`## bf16 GEMM (precision 'bf16'): path ${feats.bf16Gemm}`);
+  log();
+  log(`- vdpbf16ps peak (register-resident chains), GFLOP/s: ${pk('avx512bf16', 1)} (1 thread) / ${pk('avx512bf16', 2)} (2 threads)`);
+  log(`- float32 and bf16 alternate per case for ${ROUNDS} rounds (median round); % peak = bf16 / the vdpbf16ps peak`);
+  for (const t of [1, 2]) {
+    log();
+    log(`| ${t} thread${t > 1 ? 's' : ''} | nodetrain float32 | nodetrain bf16 | bf16 / float32 | % bf16 peak |`);
+    log('|---|---:|---:|---:|---:|');
+    for (const c of bf16Cases) {
+      const s = { f: [], b: [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        s.f.push(benchNodetrain(nt, t, [c])[c.name]);
+        s.b.push(benchNodetrain(nt, t, [c], -1, true)[c.name]);
+      }
+      const gF = gf(c, median(s.f));
+      const gB = gf(c, median(s.b));
+      const pb = peak.avx512bf16[t];
+      log(`| ${c.name} | ${fmt(gF)} | ${fmt(gB)} | ${ratio(gB, gF)} | ${pb && feats.bf16Gemm === 'avx512bf16' ? `${((100 * gB) / pb).toFixed(0)} %` : '–'} |`);
     }
   }
   const outFile = path.join(root, '.bench', 'gemm.md');

@@ -18,7 +18,11 @@ describe('ISA dispatch', () => {
     const f = cpuFeatures();
     if (MISSING_LEVELS.length > 0) console.log(`ISA levels NOT exercised on this CPU: ${MISSING_LEVELS.join(', ')}`);
     expect(f.isa).toBe(f.bestIsa);
-    if (f.bestIsa === 'avx512') expect(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512Kernels).toBe(true);
+    if (f.bestIsa === 'avx512' || f.bestIsa === 'amx') expect(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512Kernels).toBe(true);
+    if (f.bestIsa === 'amx') expect(f.amxTile && f.amxBf16 && f.avx512bf16).toBe(true);
+    if (f.amxTile && f.amxBf16 && f.avx512bf16 && f.avx512Kernels) expect(f.bestIsa).toBe('amx');
+    expect(['amx', 'avx512bf16', 'emulated']).toContain(f.bf16Gemm);
+    expect(f.amxPermission === 'not requested' || f.amxPermission === 'granted' || f.amxPermission.startsWith('denied: ')).toBe(true);
     if (f.bestIsa !== 'portable') expect(f.avx2 && f.fma && f.avx2Kernels).toBe(true);
     if (f.amxBf16 || f.amxTile) expect(f.avx512f).toBe(true);
     for (const k of ['avx512bf16', 'amxTile', 'amxBf16'] as const) expect(typeof f[k]).toBe('boolean');
