@@ -58,6 +58,7 @@ Model and training:
   --find-lr                run the learning-rate range test, print its suggestion and exit
   --momentum <m>           momentum for sgd / rmsprop (default: 0.9 for sgd)
   --weight-decay <wd>      weight decay
+  --precision <p>          float32 or bf16 (bf16 matrix products, float32 accumulation; default: float32)
   --epochs <n>             epochs (default: 10 on digits; on CSV data enough for 2,000 steps, at most 500)
   --batch-size <n>         mini-batch size (default: 64; on CSV data smaller for small files)
   --patience <n>           early-stopping patience on val_loss (default: off on digits; on CSV data
@@ -112,6 +113,7 @@ async function train(argv: string[]): Promise<Record<string, unknown>> {
         'find-lr': { type: 'boolean' },
         momentum: { type: 'string' },
         'weight-decay': { type: 'string' },
+        precision: { type: 'string' },
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
         validation: { type: 'string' },
@@ -256,14 +258,15 @@ async function train(argv: string[]): Promise<Record<string, unknown>> {
   if (!factories[optName]) fail(`Expected one of sgd, adam, adamw, rmsprop, adagrad for --optimizer but received "${optName}"`);
   const optimizer = factories[optName](optOpts);
   const loss = task === 'classification' ? 'sparseCategoricalCrossentropy' : 'meanSquaredError';
-  model.compile({ optimizer, loss, metrics: task === 'classification' ? (pre ? ['accuracy', 'f1'] : ['accuracy']) : ['rmse', 'r2'] });
+  const precision = (a.precision ?? 'float32') as nt.Precision;
+  model.compile({ optimizer, loss, metrics: task === 'classification' ? (pre ? ['accuracy', 'f1'] : ['accuracy']) : ['rmse', 'r2'], precision });
   const classWeight = a['class-weight'];
   if (classWeight !== undefined && (classWeight !== 'balanced' || task !== 'classification')) {
     fail(classWeight !== 'balanced' ? `Expected balanced for --class-weight but received "${classWeight}"` : 'Expected a classification task for --class-weight but received a regression');
   }
 
   process.stdout.write(`nodetrain: ${dataName}\n${model.summary()}\n`);
-  process.stdout.write(`optimizer ${optName}, lr ${typeof lrSpec === 'object' ? `${schedule} schedule from ${lr}` : lr}, ${epochs} epochs, batch ${batchSize}, ${nt.getNumThreads()} threads\n`);
+  process.stdout.write(`optimizer ${optName}, lr ${typeof lrSpec === 'object' ? `${schedule} schedule from ${lr}` : lr}, ${epochs} epochs, batch ${batchSize}, ${nt.getNumThreads()} threads${precision === 'bf16' ? `, precision bf16 (${nt.cpuFeatures().bf16Gemm})` : ''}\n`);
 
   if (a['find-lr']) {
     const r = await nt.findLearningRate(model, train, { batchSize, seed });

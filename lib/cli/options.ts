@@ -45,6 +45,8 @@ export function trainFlagError(a: Flags): string | null {
   if (!OPTIMIZERS.includes(opt)) return `Expected one of ${OPTIMIZERS.join(', ')} for --optimizer but received "${opt}"`;
   const schedule = s('lr-schedule');
   if (schedule !== undefined && !SCHEDULES.includes(schedule)) return `Expected one of ${SCHEDULES.join(', ')} for --lr-schedule but received "${schedule}"`;
+  const precision = s('precision');
+  if (precision !== undefined && precision !== 'float32' && precision !== 'bf16') return `Expected float32 or bf16 for --precision but received "${precision}"`;
   const task = s('task');
   if (task !== undefined && task !== 'classification' && task !== 'regression' && task !== 'auto') return `Expected classification or regression for --task but received "${task}"`;
 

@@ -126,6 +126,16 @@ describe('nodetrain train on CSV data', () => {
     expect(r.err).toContain('(ERR_NT_INVALID_ARGUMENT_VALUE)');
   });
 
+  it('trains with --precision bf16, prints the path, saves it with the model, and refuses other values', async () => {
+    const r = await run(['train', '--data', 'cls.csv', '--target', 'label', '--epochs', '3', '--precision', 'bf16', '--quiet', '--out', 'm-bf16', '--threads', '1']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/precision bf16 \((amx|avx512bf16|emulated)\)/);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'm-bf16', 'model.json'), 'utf8')).training.precision).toBe('bf16');
+    const bad = await run(['train', '--precision', 'fp8', '--out', 'm-bad']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('Expected float32 or bf16 for --precision but received "fp8"');
+  });
+
   it('uses --columns and --ignore', async () => {
     const r = await run(['train', '--data', 'cls.csv', '--target', 'label', '--ignore', 'noise,colour', '--epochs', '3', '--quiet', '--out', 'm-cols', '--threads', '1']);
     expect(r.code).toBe(0);
