@@ -156,7 +156,7 @@ describe('state and option errors', () => {
     const m = reg();
     await rejects(m.fit(X, Y2, { epoch: 3 } as never), RangeError, /^Expected only the options 'epochs', .* for fit options but received an option 'epoch'$/);
     await rejects(m.predict(X, { batch: 2 } as never), RangeError, `Expected only the options 'batchSize' for predict options but received an option 'batch'`);
-    await rejects(() => m.compile({ optimizer: 'sgd', loss: 'mse', metric: ['mae'] } as never), RangeError, `Expected only the options 'optimizer', 'loss', 'metrics', 'device' for compile options but received an option 'metric'`);
+    await rejects(() => m.compile({ optimizer: 'sgd', loss: 'mse', metric: ['mae'] } as never), RangeError, `Expected only the options 'optimizer', 'loss', 'metrics', 'device', 'precision' for compile options but received an option 'metric'`);
     await rejects(() => sgd({ lr: 0.1, momentun: 0.9 } as never), RangeError, /^Expected only the options .* for sgd options but received an option 'momentun'$/);
     await rejects(() => dense({ units: 2, activaton: 'relu' } as never), RangeError, /^Expected only the options .* for dense options but received an option 'activaton'$/);
   });
