@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // One library's side of the training benchmark (scripts/bench/train.js starts this file once per
-// library and thread count, so each runs in its own process and reports its own peak RSS).
+// library and thread count, so each runs in its own process and reports its own peak RSS). PyTorch's
+// side is scripts/bench/train_torch.py, which writes results of the same shape.
 //
 // Usage: node scripts/bench/train-worker.js <config.json> <result.json>
-//   config: { lib: 'nodetrain' | 'tfjs-wasm' | 'tfjs-cpu', threads, ntJs, ntAddon, dataFile, quick, root,
-//             only: [workload keys] | null, reps: { mlp, small, linreg } timed runs per workload }
+//   config: { lib: 'nodetrain' | 'tfjs-wasm' | 'tfjs-cpu', threads, ntJs, ntAddon, dataFile, testFile, quick,
+//             root, only: [workload keys] | null, reps: { mlp, small, linreg } timed runs per workload }
 //
 // Workloads (identical data, model, initialiser families and optimizer settings on every side):
-//   mlpAdam / mlpSgd  784-256-256-10 (relu, relu, softmax), batch 128, Adam 1e-3 / SGD 0.01: samples/s
+//   mlpAdam / mlpSgd  784-256-256-10 (relu, relu, softmax), batch 128, Adam 1e-3 / SGD 0.01: samples/s;
+//                     nodetrain also reports accuracy on the held-out digits (testFile)
+//   mlpAdamBf16       nodetrain only: mlpAdam compiled with { precision: 'bf16' }; on a build that
+//                     rejects the option, the result is { unsupported: why } instead of timings
 //   small             4-16-3 (relu, softmax) on 150 iris-like samples, batch 16, 100 epochs: ms/step
 //   linreg            1 -> 1 dense, y = 1.5x - 2 + noise, SGD 0.01, batch 10, 1000 steps: total ms
 //   eventLoop         event-loop delay (monitorEventLoopDelay, 1 ms resolution) during an MLP fit
@@ -15,6 +19,7 @@
 const fs = require('fs');
 const path = require('path');
 const { monitorEventLoopDelay } = require('perf_hooks');
+const { irisLike, linregData, readDigits } = require('./train-data');
 
 const [configFile, resultFile] = process.argv.slice(2);
 const cfg = JSON.parse(fs.readFileSync(configFile, 'utf8'));
@@ -30,60 +35,8 @@ const median = (xs) => {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-// Small seeded generator so every process draws the same synthetic data.
-function rng(seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-  return { u, normal };
-}
-
 function digits() {
-  const buf = fs.readFileSync(cfg.dataFile);
-  const n = buf.readUInt32LE(0);
-  const d = buf.readUInt32LE(4);
-  const x = new Float32Array(n * d);
-  const y = new Int32Array(n);
-  Buffer.from(x.buffer).set(buf.subarray(8, 8 + n * d * 4));
-  Buffer.from(y.buffer).set(buf.subarray(8 + n * d * 4, 8 + n * d * 4 + n * 4));
-  return { x, y, n, d };
-}
-
-// Iris-like: 3 classes of 50, 4 features around the iris class means with their typical spread.
-function irisLike() {
-  const means = [
-    [5.0, 3.4, 1.5, 0.2],
-    [5.9, 2.8, 4.3, 1.3],
-    [6.6, 3.0, 5.6, 2.0],
-  ];
-  const sd = [0.4, 0.3, 0.4, 0.2];
-  const r = rng(7);
-  const x = new Float32Array(150 * 4);
-  const y = new Int32Array(150);
-  for (let i = 0; i < 150; i++) {
-    const c = Math.floor(i / 50);
-    y[i] = c;
-    for (let j = 0; j < 4; j++) x[i * 4 + j] = means[c][j] + sd[j] * r.normal();
-  }
-  return { x, y };
-}
-
-function linregData() {
-  const r = rng(11);
-  const n = 10000;
-  const x = new Float32Array(n);
-  const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    x[i] = r.u() * 4 - 2;
-    y[i] = 1.5 * x[i] - 2 + 0.1 * r.normal();
-  }
-  return { x, y };
+  return readDigits(cfg.dataFile);
 }
 
 // ---- the two libraries behind one small interface ----------------------------------------------
@@ -104,12 +57,13 @@ async function nodetrainAdapter() {
     reg(x, y, n) {
       return { x: nt.tensor(x, [n, 1]), y: nt.tensor(y, [n, 1]), n };
     },
-    mlp(optName) {
+    // extra: more compile options ({ precision: 'bf16' }); builds without them throw here.
+    mlp(optName, extra = {}) {
       const m = nt.sequential(
         [nt.dense({ units: 256, activation: 'relu', inputShape: [784] }), nt.dense({ units: 256, activation: 'relu' }), nt.dense({ units: 10, activation: 'softmax' })],
         { seed: 1 },
       );
-      m.compile({ optimizer: opt(optName, optName === 'adam' ? ADAM.lr : SGD_LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+      m.compile({ optimizer: opt(optName, optName === 'adam' ? ADAM.lr : SGD_LR), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'], ...extra });
       return m;
     },
     small() {
@@ -129,6 +83,9 @@ async function nodetrainAdapter() {
     },
     weights(m) {
       return Object.values(m.getWeights()).map((w) => Array.from(w.data));
+    },
+    async accuracy(m, data) {
+      return (await m.evaluate(data.x, data.y)).accuracy;
     },
   };
 }
@@ -218,11 +175,30 @@ async function main() {
   out.rssBaseMB = process.memoryUsage().rss / 2 ** 20;
   const mlpEpochs = isNt ? (q ? 2 : 4) : 1;
   const mlpReps = cfg.reps.mlp;
-  for (const optName of ['adam', 'sgd']) {
-    const key = optName === 'adam' ? 'mlpAdam' : 'mlpSgd';
+  // Held-out digits (the split loadDigits keeps out of training): accuracy after the timed runs.
+  const test = cfg.testFile && lib.accuracy ? readDigits(cfg.testFile) : null;
+  const testData = test ? lib.cls(test.x, test.y, test.n, test.d) : null;
+  // mlpAdamBf16: nodetrain's compile({ precision: 'bf16' }) (bf16 GEMM inputs, fp32 accumulation
+  // and master weights). A build without that option rejects it: the row then says so.
+  const mlpRuns = [
+    ['mlpAdam', 'adam', undefined],
+    ['mlpSgd', 'sgd', undefined],
+    ...(isNt ? [['mlpAdamBf16', 'adam', { precision: 'bf16' }]] : []),
+  ];
+  for (const [key, optName, extra] of mlpRuns) {
     if (!want(key) && !(key === 'mlpAdam' && want('eventLoop'))) continue;
-    const m = lib.mlp(optName);
-    await lib.fit(m, warm, { epochs: 1, batchSize: 128 }); // warm-up: plan, kernels, JIT
+    let m;
+    try {
+      m = lib.mlp(optName, extra);
+      await lib.fit(m, warm, { epochs: 1, batchSize: 128 }); // warm-up: plan, kernels, JIT
+    } catch (e) {
+      if (!extra) throw e;
+      const msg = String(e?.message ?? e).split('\n')[0];
+      const unsupported = /option '?precision'?/.test(msg) ? 'this build has no precision option' : msg;
+      out[key] = { unsupported, error: msg };
+      log(`${key}: n/a (${unsupported})`);
+      continue;
+    }
     const times = [];
     let loss;
     // CPU time of the whole process (all threads) over the timed runs: a machine shared with
@@ -237,7 +213,9 @@ async function main() {
     const ms = median(times);
     const samples = mlpN * mlpEpochs;
     out[key] = { samplesPerSec: samples / (ms / 1000), ms: times, samples, lastLoss: loss, cpuUsPerSample: (c1.user + c1.system) / (samples * mlpReps) };
-    log(`${key}: ${out[key].samplesPerSec.toFixed(0)} samples/s (loss ${loss.toFixed(4)})`);
+    if (testData) out[key].testAccuracy = await lib.accuracy(m, testData);
+    const acc = out[key].testAccuracy !== undefined ? `, test accuracy ${(100 * out[key].testAccuracy).toFixed(1)} %` : '';
+    log(`${key}: ${out[key].samplesPerSec.toFixed(0)} samples/s (loss ${loss.toFixed(4)}${acc})`);
   }
 
   // 2. Overhead-bound 4-16-3 on 150 samples, batch 16, 100 epochs = 1,000 steps per run.

@@ -1,18 +1,29 @@
 #!/usr/bin/env node
-// Training benchmark (not part of `npm test`): nodetrain against TensorFlow.js (tfjs-layers on the
-// wasm and the cpu backends), side by side in one run, each library in its own child process
-// (scripts/bench/train-worker.js) so that its peak RSS is its own.
+// Training benchmark (not part of `npm test`): nodetrain against PyTorch (CPU) and TensorFlow.js
+// (tfjs-layers on the wasm and the cpu backends), side by side in one run, each library in its own
+// child process so that its peak RSS is its own: scripts/bench/train-worker.js for nodetrain and
+// tfjs, scripts/bench/train_torch.py (run by a Python that has torch) for PyTorch.
 //
-// Usage: node scripts/bench/train.js [--quick] [--libs=nodetrain,tfjs-wasm,tfjs-cpu] [--only=mlpAdam,mlpSgd,small,linreg,eventLoop]
-//        [--rounds=N]  (default 3; --quick: 1 round, fewer runs)
+// Usage: node scripts/bench/train.js [--quick] [--libs=nodetrain,torch,tfjs-wasm,tfjs-cpu]
+//        [--only=mlpAdam,mlpSgd,mlpAdamBf16,small,linreg,eventLoop] [--rounds=N]  (default 3; --quick: 1 round, fewer runs)
 //   NODETRAIN_ADDON=build-x/Release/nodetrain.node  the addon to load (default: the loader's search)
 //   NODETRAIN_JS=path/to/lib/index.js               compiled nodetrain (default: compiles lib/ with tsc
 //                                                   into .bench/train-dist first)
-// Writes the markdown report to .bench/train.md. Takes about 2-4 minutes on 2 cores.
+//   NODETRAIN_PYTHON=/path/to/python3               the Python for the PyTorch peer (default: the first of
+//                                                   `python3` and /usr/bin/python3 that imports torch)
+// Writes the markdown report to .bench/train.md. Takes about 3-5 minutes on 2 cores.
+//
+// Peers: nodetrain and PyTorch at 1 and 2 threads (setNumThreads; torch.set_num_threads with
+// OMP/MKL/OPENBLAS_NUM_THREADS set to match), tfjs-wasm and tfjs-cpu. Where no Python with torch is
+// found, the PyTorch peer is skipped with a message saying why (Debian: apt-get install python3-torch);
+// nothing is downloaded.
 //
 // Workloads (same data, model, initialiser families and optimizer settings on every side):
 //   1. MLP 784-256-256-10 on the bundled digits, batch 128, Adam 1e-3 and SGD 0.01: samples/s,
-//      nodetrain at 1 and 2 threads. Warm-up excluded; medians of repeated fits.
+//      nodetrain and PyTorch at 1 and 2 threads. Warm-up excluded; medians of repeated fits. Also
+//      bf16 (Adam): nodetrain's compile({ precision: 'bf16' }) ("n/a" on builds without that option)
+//      and PyTorch's torch.autocast('cpu', dtype=torch.bfloat16); accuracy on the held-out digits
+//      (loadDigits' test split) after the timed runs, f32 and bf16, for nodetrain and PyTorch.
 //   2. 4-16-3 (relu, softmax) on 150 iris-like samples, batch 16, 100 epochs (1,000 steps): ms/step.
 //   3. Linear regression y = 1.5x - 2 + noise, 1 -> 1 dense, SGD 0.01, batch 10, 1,000 steps: total ms.
 //   4. Peak RSS of each child (process.resourceUsage().maxRSS) over all its workloads.
@@ -22,6 +33,7 @@ const { spawnSync, execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { irisLike, linregData, writeArrays, writeDigits } = require('./train-data');
 
 const root = path.join(__dirname, '..', '..');
 const args = process.argv.slice(2);
@@ -30,7 +42,9 @@ const argList = (name) => {
   const a = args.find((s) => s.startsWith(`--${name}=`));
   return a ? a.slice(name.length + 3).split(',').filter(Boolean) : null;
 };
-const libs = argList('libs') ?? ['nodetrain', 'tfjs-wasm', 'tfjs-cpu'];
+const LIBS = ['nodetrain', 'torch', 'tfjs-wasm', 'tfjs-cpu'];
+const libs = argList('libs') ?? LIBS;
+for (const l of libs) if (!LIBS.includes(l)) throw new RangeError(`Expected one of ${LIBS.join(', ')} for --libs but received '${l}'`);
 const only = argList('only');
 const benchDir = path.join(root, '.bench');
 
@@ -39,6 +53,7 @@ const ROUNDS = Number(argList('rounds')?.[0] ?? (quick ? 1 : 3));
 // Timed runs per workload in each round (each after its own warm-up run).
 const REPS = {
   nodetrain: { mlp: quick ? 2 : 3, small: 15, linreg: 15 }, // small and linreg runs take milliseconds
+  torch: { mlp: quick ? 2 : 3, small: quick ? 3 : 5, linreg: quick ? 3 : 5 }, // Python per step: ~0.1 ms
   'tfjs-wasm': { mlp: 2, small: quick ? 1 : 2, linreg: 2 },
   'tfjs-cpu': { mlp: quick ? 1 : 2, small: 1, linreg: 1 },
 };
@@ -52,11 +67,18 @@ function median(xs) {
 function combine(list) {
   const last = list[list.length - 1];
   const out = { lib: last.lib, threads: last.threads, info: last.info, rounds: list.length };
-  for (const k of ['mlpAdam', 'mlpSgd']) {
-    const rs = list.map((r) => r[k]).filter(Boolean);
-    if (!rs.length) continue;
+  for (const k of ['mlpAdam', 'mlpSgd', 'mlpAdamBf16']) {
+    const rs = list.map((r) => r[k]).filter((r) => r && !r.unsupported);
+    if (!rs.length) {
+      const u = list.map((r) => r[k]).find((r) => r?.unsupported);
+      if (u) out[k] = { unsupported: u.unsupported };
+      continue;
+    }
+    const l = rs[rs.length - 1];
     const ms = rs.flatMap((r) => r.ms);
-    out[k] = { samples: last[k].samples, ms, samplesPerSec: last[k].samples / (median(ms) / 1000), lastLoss: last[k].lastLoss, cpuUsPerSample: median(rs.map((r) => r.cpuUsPerSample)) };
+    out[k] = { samples: l.samples, ms, samplesPerSec: l.samples / (median(ms) / 1000), lastLoss: l.lastLoss, cpuUsPerSample: median(rs.map((r) => r.cpuUsPerSample)) };
+    const acc = rs.map((r) => r.testAccuracy).filter(Number.isFinite);
+    if (acc.length) out[k].testAccuracy = median(acc);
   }
   const sm = list.map((r) => r.small).filter(Boolean);
   if (sm.length) {
@@ -96,32 +118,60 @@ function nodetrainJs() {
   return js;
 }
 
-// The bundled digits, written once as [n u32][d u32][x f32 n*d][y i32 n] for the children.
-function writeDigits(ntJs, file) {
+// The bundled digits, written once as [n u32][d u32][x f32 n*d][y i32 n] for the children: the
+// training split to dataFile, loadDigits' held-out test split to testFile.
+function writeDigitsFiles(ntJs, dataFile, testFile) {
   const nt = require(ntJs);
   const { train, test } = nt.loadDigits({ seed: 0 });
-  const x = train.x.data();
-  const y = train.y.data();
-  const n = y.length;
-  const d = train.x.shape[1];
-  const b = Buffer.alloc(8 + x.byteLength + y.byteLength);
-  b.writeUInt32LE(n, 0);
-  b.writeUInt32LE(d, 4);
-  Buffer.from(x.buffer, x.byteOffset, x.byteLength).copy(b, 8);
-  Buffer.from(y.buffer, y.byteOffset, y.byteLength).copy(b, 8 + x.byteLength);
-  fs.writeFileSync(file, b);
+  writeDigits(dataFile, train.x.data(), train.y.data(), train.x.shape[1]);
+  writeDigits(testFile, test.x.data(), test.y.data(), test.x.shape[1]);
+  const out = { n: train.y.shape[0], nTest: test.y.shape[0], d: train.x.shape[1], features: nt.cpuFeatures() };
   for (const t of [train.x, train.y, test.x, test.y]) t.dispose();
-  return { n, d, features: nt.cpuFeatures() };
+  return out;
+}
+
+// The synthetic sets, for the PyTorch child (the JavaScript children draw their own, the same).
+function writeSynth(file) {
+  const ir = irisLike();
+  const lr = linregData();
+  const n = lr.x.length;
+  return writeArrays(file, { irisX: { data: ir.x, shape: [150, 4] }, irisY: { data: ir.y, shape: [150] }, linregX: { data: lr.x, shape: [n, 1] }, linregY: { data: lr.y, shape: [n, 1] } });
+}
+
+// A Python that imports torch: NODETRAIN_PYTHON, else the first of `python3` and /usr/bin/python3.
+// Returns { python, version } or { skip: why }.
+function findTorchPython() {
+  const env = process.env.NODETRAIN_PYTHON;
+  const candidates = env ? [env] : ['python3', '/usr/bin/python3'];
+  const tried = [];
+  for (const py of candidates) {
+    const r = spawnSync(py, ['-c', 'import sys, torch; print(torch.__version__); print(sys.executable)'], { encoding: 'utf8', timeout: 120000 });
+    if (r.status === 0) {
+      const [version, executable] = r.stdout.trim().split('\n');
+      return { python: py, executable, version };
+    }
+    const why = r.error ? (r.error.code === 'ENOENT' ? 'not found' : r.error.message) : ((r.stderr || '').trim().split('\n').pop() || `exit ${r.status}`);
+    tried.push(`${py}${env ? ' (NODETRAIN_PYTHON)' : ''}: ${why}`);
+  }
+  return {
+    skip:
+      `PyTorch peer skipped: no Python with torch (tried ${tried.join('; ')}). ` +
+      `Install it with \`apt-get install python3-torch\` (Debian/Ubuntu) or point NODETRAIN_PYTHON at a Python that has torch.`,
+  };
 }
 
 function runChild(cfg) {
-  const tag = `${cfg.lib}${cfg.lib === 'nodetrain' ? `-${cfg.threads}t` : ''}`;
+  const isTorch = cfg.lib === 'torch';
+  const tag = `${cfg.lib}${cfg.lib === 'nodetrain' || isTorch ? `-${cfg.threads}t` : ''}`;
   const cfgFile = path.join(benchDir, `train-${tag}.config.json`);
   const resFile = path.join(benchDir, `train-${tag}.result.json`);
   fs.writeFileSync(cfgFile, JSON.stringify(cfg));
   fs.rmSync(resFile, { force: true });
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [path.join(__dirname, 'train-worker.js'), cfgFile, resFile], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  // The PyTorch child gets its thread counts in the environment too, before torch starts its pools.
+  const threadEnv = { OMP_NUM_THREADS: String(cfg.threads), MKL_NUM_THREADS: String(cfg.threads), OPENBLAS_NUM_THREADS: String(cfg.threads) };
+  const [cmd, script, env] = isTorch ? [cfg.python, 'train_torch.py', { ...process.env, ...threadEnv }] : [process.execPath, 'train-worker.js', process.env];
+  const r = spawnSync(cmd, [path.join(__dirname, script), cfgFile, resFile], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, env });
   // Progress lines start with '['; drop tfjs's "install tfjs-node" banner.
   for (const line of (r.stderr || '').split('\n')) if (line.startsWith('[')) console.error(line);
   if (r.status !== 0 || !fs.existsSync(resFile)) {
@@ -144,11 +194,23 @@ async function main() {
   const ntAddon = process.env.NODETRAIN_ADDON ? path.resolve(process.env.NODETRAIN_ADDON) : null;
   if (ntAddon) process.env.NODETRAIN_ADDON = ntAddon;
   const dataFile = path.join(benchDir, 'train-digits.bin');
-  const digits = writeDigits(ntJs, dataFile);
+  const testFile = path.join(benchDir, 'train-digits-test.bin');
+  const digits = writeDigitsFiles(ntJs, dataFile, testFile);
+  let torchPy = null;
+  if (libs.includes('torch')) {
+    torchPy = findTorchPython();
+    if (torchPy.skip) console.error(torchPy.skip);
+    else console.error(`PyTorch peer: torch ${torchPy.version} with ${torchPy.executable}`);
+  }
 
-  const base = { ntJs, ntAddon, dataFile, quick, root, only };
+  const base = { ntJs, ntAddon, dataFile, testFile, quick, root, only };
   const configs = [];
   if (libs.includes('nodetrain')) for (const threads of [1, 2]) configs.push({ ...base, lib: 'nodetrain', threads, reps: REPS.nodetrain });
+  if (torchPy && !torchPy.skip) {
+    const synthFile = path.join(benchDir, 'train-synth.bin');
+    const synth = writeSynth(synthFile);
+    for (const threads of [1, 2]) configs.push({ ...base, lib: 'torch', python: torchPy.python, synthFile, synth, threads, reps: REPS.torch });
+  }
   for (const l of ['tfjs-wasm', 'tfjs-cpu']) if (libs.includes(l)) configs.push({ ...base, lib: l, threads: 1, reps: REPS[l] });
   // Rounds alternate the libraries so that all of them see the same (shared, varying) machine load;
   // the timed runs of all rounds are pooled before taking medians.
@@ -156,7 +218,7 @@ async function main() {
   for (let round = 1; round <= ROUNDS; round++) {
     console.error(`-- round ${round} of ${ROUNDS} (load average ${os.loadavg()[0].toFixed(2)})`);
     for (const c of configs) {
-      const key = c.lib === 'nodetrain' ? `nt${c.threads}` : c.lib;
+      const key = c.lib === 'nodetrain' ? `nt${c.threads}` : c.lib === 'torch' ? `torch${c.threads}` : c.lib;
       const r = runChild(c);
       if (r) (runs[key] ??= []).push(r);
     }
@@ -167,8 +229,11 @@ async function main() {
 
   const nt1 = res.nt1;
   const nt2 = res.nt2;
+  const pt1 = res.torch1;
+  const pt2 = res.torch2;
   const wasm = res['tfjs-wasm'];
   const cpu = res['tfjs-cpu'];
+  const all = [nt1, nt2, pt1, pt2, wasm, cpu];
   const get = (r, k, field) => r?.[k]?.[field];
   const lines = [];
   const log = (s = '') => {
@@ -183,18 +248,29 @@ async function main() {
     }
   };
 
-  log('# Training benchmark: nodetrain vs TensorFlow.js');
+  log('# Training benchmark: nodetrain vs PyTorch and TensorFlow.js');
   log();
   log(`- command: \`${['node', path.relative(root, __filename), ...args].join(' ')}\`${ntAddon ? ` with NODETRAIN_ADDON=${path.relative(root, ntAddon)}` : ''}`);
   log(`- machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}; load average (1/5/15 min) at start ${load0.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}`);
-  log(`- nodetrain: AVX2 kernels ${digits.features.useAvx2}; threads 1 and 2 (setNumThreads)`);
-  log(
-    `- tfjs ${tfv('@tensorflow/tfjs-core')} (tfjs-layers ${tfv('@tensorflow/tfjs-layers')}); wasm backend: threads ${wasm?.info?.threads ?? '?'}, ` +
-      `multithread support ${wasm?.info?.multithread ?? '?'}, SIMD ${wasm?.info?.simd ?? '?'}; cpu backend: single-threaded JavaScript`,
-  );
+  log(`- nodetrain: AVX2 kernels ${digits.features.useAvx2} (cpuFeatures() ${JSON.stringify(digits.features)}); threads 1 and 2 (setNumThreads); bf16 row: compile({ precision: 'bf16' })`);
+  if (torchPy?.skip) log(`- ${torchPy.skip}`);
+  else if (torchPy) {
+    const pi = (pt1 ?? pt2)?.info ?? {};
+    log(
+      `- PyTorch ${pi.torch ?? torchPy.version} (Python ${pi.python ?? '?'}, ${pi.executable ?? torchPy.executable}), CPU: threads 1 and 2 (torch.set_num_threads, with OMP/MKL/OPENBLAS_NUM_THREADS set to match); ` +
+        `ATen CPU capability ${pi.cpuCapability ?? '?'}; oneDNN ${pi.mkldnn ?? '?'} (bf16 supported: ${pi.mkldnnBf16 ?? '?'}); BLAS loaded: ${pi.blas?.length ? pi.blas.join(', ') : 'none seen'}; ` +
+        `the model ends in logits with F.cross_entropy (softmax fused into the loss); default torch.optim.Adam / SGD; bf16 row: torch.autocast('cpu', dtype=torch.bfloat16) around forward and loss`,
+    );
+  }
+  if (libs.some((l) => l.startsWith('tfjs'))) {
+    log(
+      `- tfjs ${tfv('@tensorflow/tfjs-core')} (tfjs-layers ${tfv('@tensorflow/tfjs-layers')}); wasm backend: threads ${wasm?.info?.threads ?? '?'}, ` +
+        `multithread support ${wasm?.info?.multithread ?? '?'}, SIMD ${wasm?.info?.simd ?? '?'}; cpu backend: single-threaded JavaScript`,
+    );
+  }
   const samples = (r) => f(r?.mlpAdam?.samples);
   log(
-    `- data: the bundled digits (${f(digits.n)} × ${digits.d}); samples per timed MLP run: nodetrain ${samples(nt1 ?? nt2)} (full batches of 128, several epochs), ` +
+    `- data: the bundled digits (${f(digits.n)} × ${digits.d} training, ${f(digits.nTest)} held out for the accuracy rows); samples per timed MLP run: nodetrain ${samples(nt1 ?? nt2)}, PyTorch ${samples(pt1 ?? pt2)} (full batches of 128, several epochs), ` +
       `tfjs-wasm ${samples(wasm)}, tfjs-cpu ${samples(cpu)} (one epoch: they are 30-300× slower); samples/s is per-sample throughput either way`,
   );
   log(
@@ -203,62 +279,82 @@ async function main() {
       `event-loop p99 is the median over rounds, its max the max`,
   );
   log();
-  const ntCell = (k, field, d) => `${f(get(nt1, k, field), d)} | ${f(get(nt2, k, field), d)}`;
+  const cells = (fn) => all.map((r) => (r ? fn(r) : '–')).join(' | ');
   const pair = (a1, a2) => `${fx(a1)} / ${fx(a2)}`;
   const best = (a, b) => Math.max(...[a, b].filter(Number.isFinite));
   const status = (v, target) => (Number.isFinite(v) ? (v >= target ? `met (${fx(v)})` : `**missed** (${fx(v)})`) : '–');
-  log('| workload | nodetrain 1T | nodetrain 2T | tfjs-wasm | tfjs-cpu | nt / wasm (1T / 2T) | nt / cpu (1T / 2T) | target (best nt vs wasm) |');
-  log('|---|---:|---:|---:|---:|---:|---:|---|');
+  log('| workload | nodetrain 1T | nodetrain 2T | PyTorch 1T | PyTorch 2T | tfjs-wasm | tfjs-cpu | nt / PyTorch (1T / 2T) | nt / wasm (1T / 2T) | nt / cpu (1T / 2T) | target (best nt vs wasm) or note |');
+  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  // Throughput rows: ratio = nodetrain / peer (> 1: nodetrain faster).
   for (const [k, label] of [
     ['mlpAdam', 'MLP 784-256-256-10, Adam 1e-3: samples/s'],
     ['mlpSgd', 'MLP 784-256-256-10, SGD 0.01: samples/s'],
+    ['mlpAdamBf16', 'MLP 784-256-256-10, Adam 1e-3, **bf16**: samples/s'],
   ]) {
     const v = (r) => get(r, k, 'samplesPerSec');
-    if (![nt1, nt2, wasm, cpu].some((r) => v(r) !== undefined)) continue;
+    if (!all.some((r) => r?.[k])) continue;
+    const cell = (r) => (r?.[k]?.unsupported ? `n/a (${r[k].unsupported})` : f(v(r)));
     const rw = [v(nt1) / v(wasm), v(nt2) / v(wasm)];
-    log(`| ${label} | ${ntCell(k, 'samplesPerSec')} | ${f(v(wasm))} | ${f(v(cpu))} | ${pair(...rw)} | ${pair(v(nt1) / v(cpu), v(nt2) / v(cpu))} | ≥ ${TARGETS.mlp}×: ${status(best(...rw), TARGETS.mlp)} |`);
+    let note = `≥ ${TARGETS.mlp}×: ${status(best(...rw), TARGETS.mlp)}`;
+    if (k === 'mlpAdamBf16') {
+      const sp = (r) => v(r) / get(r, 'mlpAdam', 'samplesPerSec');
+      note = `bf16 / f32 speed: nodetrain ${pair(sp(nt1), sp(nt2))}, PyTorch ${pair(sp(pt1), sp(pt2))}`;
+    }
+    log(`| ${label} | ${cells(cell)} | ${pair(v(nt1) / v(pt1), v(nt2) / v(pt2))} | ${pair(...rw)} | ${pair(v(nt1) / v(cpu), v(nt2) / v(cpu))} | ${note} |`);
   }
+  // Time rows: ratio = peer / nodetrain (> 1: nodetrain faster).
   const timeRow = (label, k, field, d, target) => {
     const v = (r) => get(r, k, field);
-    if (![nt1, nt2, wasm, cpu].some((r) => v(r) !== undefined)) return;
+    if (!all.some((r) => v(r) !== undefined)) return;
     const rw = [v(wasm) / v(nt1), v(wasm) / v(nt2)];
-    log(`| ${label} | ${ntCell(k, field, d)} | ${f(v(wasm), d)} | ${f(v(cpu), d)} | ${pair(...rw)} | ${pair(v(cpu) / v(nt1), v(cpu) / v(nt2))} | ≥ ${target}×: ${status(best(...rw), target)} |`);
+    log(`| ${label} | ${cells((r) => f(v(r), d))} | ${pair(v(pt1) / v(nt1), v(pt2) / v(nt2))} | ${pair(...rw)} | ${pair(v(cpu) / v(nt1), v(cpu) / v(nt2))} | ≥ ${target}×: ${status(best(...rw), target)} |`);
   };
   timeRow('4-16-3, 150 samples, batch 16, 100 epochs: ms/step', 'small', 'msPerStep', 4, TARGETS.small);
   timeRow('linear regression, 1,000 SGD steps of batch 10: total ms', 'linreg', 'ms', 2, TARGETS.linreg);
   const rss = (r) => r?.maxRssMB;
-  if ([nt1, nt2, wasm, cpu].some((r) => rss(r) !== undefined)) {
+  if (all.some((r) => rss(r) !== undefined)) {
     const rr = (a, b) => (Number.isFinite(a / b) ? (a / b).toFixed(2) : '–');
-    log(`| peak RSS of the process (maxRSS), MB | ${f(rss(nt1))} | ${f(rss(nt2))} | ${f(rss(wasm))} | ${f(rss(cpu))} | ${rr(rss(nt1), rss(wasm))} / ${rr(rss(nt2), rss(wasm))} (ratio of MB) | ${rr(rss(nt1), rss(cpu))} / ${rr(rss(nt2), rss(cpu))} | – |`);
-    log(`| RSS after loading the library and the MLP data, MB | ${f(nt1?.rssBaseMB)} | ${f(nt2?.rssBaseMB)} | ${f(wasm?.rssBaseMB)} | ${f(cpu?.rssBaseMB)} | | | nodetrain holds more MLP samples (see below) |`);
+    log(
+      `| peak RSS of the process (maxRSS), MB | ${cells((r) => f(rss(r)))} | ${rr(rss(nt1), rss(pt1))} / ${rr(rss(nt2), rss(pt2))} (ratio of MB) | ${rr(rss(nt1), rss(wasm))} / ${rr(rss(nt2), rss(wasm))} (ratio of MB) | ${rr(rss(nt1), rss(cpu))} / ${rr(rss(nt2), rss(cpu))} | – |`,
+    );
+    log(`| RSS after loading the library and the MLP data, MB | ${cells((r) => f(r.rssBaseMB))} | | | | nodetrain and PyTorch hold more MLP samples than tfjs (see below) |`);
     const d = (r) => (r ? r.maxRssMB - r.rssBaseMB : NaN);
-    log(`| peak RSS minus that, MB (what training adds) | ${f(d(nt1))} | ${f(d(nt2))} | ${f(d(wasm))} | ${f(d(cpu))} | | | |`);
+    log(`| peak RSS minus that, MB (what training adds) | ${cells((r) => f(d(r)))} | | | | |`);
   }
   const el = (r, p) => get(r, 'eventLoop', p);
-  if ([nt1, nt2, wasm, cpu].some((r) => el(r, 'p99') !== undefined)) {
+  if (all.some((r) => el(r, 'p99') !== undefined)) {
     const cell = (r) => (r?.eventLoop ? `${el(r, 'p99').toFixed(2)} (max ${el(r, 'max').toFixed(1)})` : '–');
     const idle = (r) => (r?.eventLoop?.idleP99 !== undefined ? `${r.eventLoop.idleP99.toFixed(2)} (max ${r.eventLoop.idleMax.toFixed(1)})` : '–');
     const ntWorst = Math.max(...[nt1, nt2].map((r) => el(r, 'p99')).filter(Number.isFinite));
     const tfBest = Math.min(...[wasm, cpu].map((r) => el(r, 'p99')).filter(Number.isFinite));
     const ok = ntWorst < TARGETS.elNt;
     log(
-      `| event-loop delay during MLP fit, p99 ms (max) | ${cell(nt1)} | ${cell(nt2)} | ${cell(wasm)} | ${cell(cpu)} | | | nt < ${TARGETS.elNt} ms: ${ok ? 'met' : '**missed**'} (${f(ntWorst, 2)} ms); tfjs ≥ ${TARGETS.elTf} ms: ${Number.isFinite(tfBest) ? (tfBest >= TARGETS.elTf ? 'yes' : 'no') : '–'} |`,
+      `| event-loop delay during MLP fit, p99 ms (max) | ${all.map((r) => cell(r)).join(' | ')} | | | | nt < ${TARGETS.elNt} ms: ${ok ? 'met' : '**missed**'} (${f(ntWorst, 2)} ms); tfjs ≥ ${TARGETS.elTf} ms: ${Number.isFinite(tfBest) ? (tfBest >= TARGETS.elTf ? 'yes' : 'no') : '–'}; PyTorch: no event loop |`,
     );
-    log(`| same, with nothing running (1 s before the fit): machine noise | ${idle(nt1)} | ${idle(nt2)} | ${idle(wasm)} | ${idle(cpu)} | | | |`);
+    log(`| same, with nothing running (1 s before the fit): machine noise | ${all.map((r) => idle(r)).join(' | ')} | | | | |`);
   }
   log();
-  log('Sanity and diagnostics: last-epoch training loss of the last timed run (both sides train the same models), linear-regression weights, CPU time per MLP sample (wall time stretches on a shared machine, CPU time much less).');
+  log(
+    'Sanity and diagnostics: last-epoch training loss of the last timed run (every side trains the same models), accuracy on the held-out digits after the timed runs (nodetrain and PyTorch train the same number of epochs; median over rounds), ' +
+      'linear-regression weights, CPU time per MLP sample (wall time stretches on a shared machine, CPU time much less).',
+  );
   log();
-  log('| | nodetrain 1T | nodetrain 2T | tfjs-wasm | tfjs-cpu |');
-  log('|---|---:|---:|---:|---:|');
-  const all = [nt1, nt2, wasm, cpu];
-  const row = (label, fn) => log(`| ${label} | ${all.map((r) => (r ? fn(r) : '–')).join(' | ')} |`);
+  log('| | nodetrain 1T | nodetrain 2T | PyTorch 1T | PyTorch 2T | tfjs-wasm | tfjs-cpu |');
+  log('|---|---:|---:|---:|---:|---:|---:|');
+  const row = (label, fn) => log(`| ${label} | ${cells(fn)} |`);
+  const na = (r, k, fn) => (r[k]?.unsupported ? 'n/a' : fn(r[k]));
+  const pct = (x) => (Number.isFinite(x) ? f(100 * x, 1) : '–');
   row('MLP Adam: samples trained per timed run', (r) => f(r.mlpAdam?.samples));
   row('MLP Adam: loss', (r) => f(r.mlpAdam?.lastLoss, 4));
+  row('MLP Adam bf16: loss', (r) => na(r, 'mlpAdamBf16', (x) => f(x?.lastLoss, 4)));
   row('MLP SGD: loss', (r) => f(r.mlpSgd?.lastLoss, 4));
+  row('MLP Adam: held-out accuracy, %', (r) => pct(r.mlpAdam?.testAccuracy));
+  row('MLP Adam bf16: held-out accuracy, %', (r) => na(r, 'mlpAdamBf16', (x) => pct(x?.testAccuracy)));
+  row('MLP SGD: held-out accuracy, %', (r) => pct(r.mlpSgd?.testAccuracy));
   row('4-16-3: loss', (r) => f(r.small?.lastLoss, 4));
   row('linreg: w, b (true 1.5, −2)', (r) => (r.linreg ? `${r.linreg.w.toFixed(3)}, ${r.linreg.b.toFixed(3)}` : '–'));
   row('MLP Adam: CPU µs per sample (all threads)', (r) => f(r.mlpAdam?.cpuUsPerSample, 1));
+  row('MLP Adam bf16: CPU µs per sample (all threads)', (r) => na(r, 'mlpAdamBf16', (x) => f(x?.cpuUsPerSample, 1)));
   row('MLP SGD: CPU µs per sample (all threads)', (r) => f(r.mlpSgd?.cpuUsPerSample, 1));
   row('event-loop run: fit seconds', (r) => f(r.eventLoop?.fitMs / 1000, 1));
   row('child processes wall time (all rounds), s', (r) => f(r.wallS, 1));
