@@ -115,6 +115,8 @@ function nodetrainJs() {
   }
   const js = path.join(outDir, 'lib', 'index.js');
   if (!fs.existsSync(js)) throw new Error(`tsc did not produce ${js}`);
+  // loadDigits looks for its data beside the compiled module.
+  fs.copyFileSync(path.join(root, 'lib', 'data', 'digits.bin.gz'), path.join(outDir, 'lib', 'data', 'digits.bin.gz'));
   return js;
 }
 
@@ -136,6 +138,18 @@ function writeSynth(file) {
   const lr = linregData();
   const n = lr.x.length;
   return writeArrays(file, { irisX: { data: ir.x, shape: [150, 4] }, irisY: { data: ir.y, shape: [150] }, linregX: { data: lr.x, shape: [n, 1] }, linregY: { data: lr.y, shape: [n, 1] } });
+}
+
+// The CPU's vector and matrix extensions that matter here, from /proc/cpuinfo (Linux).
+function cpuFlags() {
+  try {
+    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    const have = new Set((line ?? '').split(':')[1]?.trim().split(/\s+/) ?? []);
+    const shown = ['avx2', 'fma', 'avx512f', 'avx512_bf16', 'amx_tile', 'amx_bf16'].filter((f) => have.has(f));
+    return line ? ` (${shown.length ? shown.join(' ') : 'no AVX2'}${have.has('amx_tile') ? '' : ', no AMX'})` : '';
+  } catch {
+    return '';
+  }
 }
 
 // A Python that imports torch: NODETRAIN_PYTHON, else the first of `python3` and /usr/bin/python3.
@@ -169,7 +183,10 @@ function runChild(cfg) {
   fs.rmSync(resFile, { force: true });
   const t0 = Date.now();
   // The PyTorch child gets its thread counts in the environment too, before torch starts its pools.
-  const threadEnv = { OMP_NUM_THREADS: String(cfg.threads), MKL_NUM_THREADS: String(cfg.threads), OPENBLAS_NUM_THREADS: String(cfg.threads) };
+  // OMP_WAIT_POLICY=PASSIVE: Debian's torch runs fp32 GEMM on OpenBLAS's own pthreads and the rest on
+  // libgomp's; with libgomp's default spinning the two pools fight over 2 cores and the 2-thread
+  // MLP ran 10-20x slower than with passive waiting (measured on a 2-core Zen 4).
+  const threadEnv = { OMP_NUM_THREADS: String(cfg.threads), MKL_NUM_THREADS: String(cfg.threads), OPENBLAS_NUM_THREADS: String(cfg.threads), OMP_WAIT_POLICY: 'PASSIVE' };
   const [cmd, script, env] = isTorch ? [cfg.python, 'train_torch.py', { ...process.env, ...threadEnv }] : [process.execPath, 'train-worker.js', process.env];
   const r = spawnSync(cmd, [path.join(__dirname, script), cfgFile, resFile], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, env });
   // Progress lines start with '['; drop tfjs's "install tfjs-node" banner.
@@ -251,14 +268,18 @@ async function main() {
   log('# Training benchmark: nodetrain vs PyTorch and TensorFlow.js');
   log();
   log(`- command: \`${['node', path.relative(root, __filename), ...args].join(' ')}\`${ntAddon ? ` with NODETRAIN_ADDON=${path.relative(root, ntAddon)}` : ''}`);
-  log(`- machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}; load average (1/5/15 min) at start ${load0.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}`);
-  log(`- nodetrain: AVX2 kernels ${digits.features.useAvx2} (cpuFeatures() ${JSON.stringify(digits.features)}); threads 1 and 2 (setNumThreads); bf16 row: compile({ precision: 'bf16' })`);
+  log(`- machine: ${os.cpus()[0]?.model ?? '?'}${cpuFlags()}, ${os.cpus().length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}; load average (1/5/15 min) at start ${load0.map((l) => l.toFixed(2)).join(' ')}, at end ${load1.map((l) => l.toFixed(2)).join(' ')}`);
+  const feats = Object.entries(digits.features)
+    .map(([k, v]) => (typeof v === 'boolean' ? (v ? k : null) : `${k} ${v}`))
+    .filter(Boolean)
+    .join(', ');
+  log(`- nodetrain: cpuFeatures(): ${feats}; threads 1 and 2 (setNumThreads); bf16 row: compile({ precision: 'bf16' })`);
   if (torchPy?.skip) log(`- ${torchPy.skip}`);
   else if (torchPy) {
     const pi = (pt1 ?? pt2)?.info ?? {};
     log(
-      `- PyTorch ${pi.torch ?? torchPy.version} (Python ${pi.python ?? '?'}, ${pi.executable ?? torchPy.executable}), CPU: threads 1 and 2 (torch.set_num_threads, with OMP/MKL/OPENBLAS_NUM_THREADS set to match); ` +
-        `ATen CPU capability ${pi.cpuCapability ?? '?'}; oneDNN ${pi.mkldnn ?? '?'} (bf16 supported: ${pi.mkldnnBf16 ?? '?'}); BLAS loaded: ${pi.blas?.length ? pi.blas.join(', ') : 'none seen'}; ` +
+      `- PyTorch ${pi.torch ?? torchPy.version} (Python ${pi.python ?? '?'}, ${pi.executable ?? torchPy.executable}), CPU: threads 1 and 2 (torch.set_num_threads, with OMP/MKL/OPENBLAS_NUM_THREADS set to match, and OMP_WAIT_POLICY=PASSIVE: spinning libgomp workers starve OpenBLAS's threads); ` +
+        `ATen CPU capability ${pi.cpuCapability ?? '?'}; oneDNN ${pi.mkldnn ?? '?'}; BLAS libraries loaded (fp32 GEMM on Debian's build): ${pi.blas?.length ? pi.blas.join(', ') : 'none seen'}; bf16 matmul: ${pi.bf16Matmul ? `oneDNN ${pi.bf16Matmul}` : 'not oneDNN (ATen fallback)'}; ` +
         `the model ends in logits with F.cross_entropy (softmax fused into the loss); default torch.optim.Adam / SGD; bf16 row: torch.autocast('cpu', dtype=torch.bfloat16) around forward and loss`,
     );
   }

@@ -32,9 +32,11 @@ config_file, result_file = sys.argv[1], sys.argv[2]
 with open(config_file, encoding='utf-8') as fh:
     cfg = json.load(fh)
 threads = int(cfg['threads'])
-# Thread counts for every pool torch may use (OpenMP, MKL, OpenBLAS), before torch loads them.
+# Thread counts for every pool torch may use (OpenMP, MKL, OpenBLAS) and passive OpenMP waiting, set
+# before torch loads them (train.js sets them in the environment; these are the defaults by hand).
 for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
-    os.environ[var] = str(threads)
+    os.environ.setdefault(var, str(threads))
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # see train.js: libgomp's spinning starves OpenBLAS's threads
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -155,13 +157,37 @@ def mlp(opt_name, bf16=False):
     return Run(model, make_opt(model, opt_name, ADAM['lr'] if opt_name == 'adam' else SGD_LR), cls_loss, bf16)
 
 
+def bf16_matmul_impl():
+    """oneDNN's implementation of an autocast bf16 matmul (e.g. 'brg:avx512_core_bf16'), read from its
+    verbose output on fd 1; None where oneDNN does not run it (then ATen's own bf16 GEMM does)."""
+    import tempfile
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            os.dup2(tmp.fileno(), 1)
+            try:
+                with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                    with torch.autocast('cpu', dtype=torch.bfloat16):
+                        F.linear(torch.ones(16, 64), torch.ones(32, 64))
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode('utf-8', 'replace')
+    except Exception:  # noqa: BLE001 (a build without the verbose switch)
+        return None
+    for line in text.splitlines():
+        f = line.split(',')
+        if len(f) > 5 and f[1] == 'exec' and f[3] == 'matmul':
+            return f[4]
+    return None
+
+
 def info():
     out = {'threads': torch.get_num_threads(), 'torch': torch.__version__, 'python': sys.version.split()[0],
            'executable': sys.executable, 'mkldnn': torch.backends.mkldnn.is_available()}
-    try:
-        out['mkldnnBf16'] = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:  # noqa: BLE001 (older or newer builds without this probe)
-        out['mkldnnBf16'] = None
+    out['bf16Matmul'] = bf16_matmul_impl()
     for line in torch.__config__.show().splitlines():
         line = line.strip()
         if line.startswith('- CPU capability usage:'):
@@ -178,7 +204,7 @@ def info():
 
 
 def main():
-    out = {'lib': 'torch', 'threads': threads, 'info': info()}
+    out = {'lib': 'torch', 'threads': threads}
     reps = cfg['reps']
 
     # 1. MLP throughput: the same full batches of the digits as nodetrain, the same epochs per run.
@@ -246,6 +272,7 @@ def main():
         out['linreg'] = {'ms': statistics.median(times), 'runs': times, 'w': wb[0], 'b': wb[1]}
         log(f"linreg: {out['linreg']['ms']:.2f} ms (w {wb[0]:.3f}, b {wb[1]:.3f})")
 
+    out['info'] = info()  # after the timed work: its probe runs a small matmul
     out['maxRssMB'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     with open(result_file, 'w', encoding='utf-8') as fh:
         json.dump(out, fh)
