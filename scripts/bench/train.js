@@ -13,10 +13,10 @@
 //                                                   `python3` and /usr/bin/python3 that imports torch)
 // Writes the markdown report to .bench/train.md. Takes about 3-5 minutes on 2 cores.
 //
-// Peers: nodetrain and PyTorch at 1 and 2 threads (setNumThreads; torch.set_num_threads with
-// OMP/MKL/OPENBLAS_NUM_THREADS set to match), tfjs-wasm and tfjs-cpu. Where no Python with torch is
-// found, the PyTorch peer is skipped with a message saying why (Debian: apt-get install python3-torch);
-// nothing is downloaded.
+// Peers (--libs names): nodetrain and torch at 1 and 2 threads (setNumThreads; torch.set_num_threads
+// with OMP/MKL/OPENBLAS_NUM_THREADS set to match; see runTorch for the OpenMP wait policy), tfjs-wasm and tfjs-cpu
+// on one. Where no Python with torch is found, the PyTorch peer is skipped with a message saying why
+// (Debian: apt-get install python3-torch); nothing is downloaded.
 //
 // Workloads (same data, model, initialiser families and optimizer settings on every side):
 //   1. MLP 784-256-256-10 on the bundled digits, batch 128, Adam 1e-3 and SGD 0.01: samples/s,
@@ -26,7 +26,8 @@
 //      (loadDigits' test split) after the timed runs, f32 and bf16, for nodetrain and PyTorch.
 //   2. 4-16-3 (relu, softmax) on 150 iris-like samples, batch 16, 100 epochs (1,000 steps): ms/step.
 //   3. Linear regression y = 1.5x - 2 + noise, 1 -> 1 dense, SGD 0.01, batch 10, 1,000 steps: total ms.
-//   4. Peak RSS of each child (process.resourceUsage().maxRSS) over all its workloads.
+//   4. Peak RSS of each child (process.resourceUsage().maxRSS; Python: getrusage's ru_maxrss) over all
+//      its workloads.
 //   5. Event-loop delay p99 (monitorEventLoopDelay, 1 ms resolution) during a ~3 s MLP Adam fit.
 'use strict';
 const { spawnSync, execFileSync } = require('child_process');
@@ -175,19 +176,16 @@ function findTorchPython() {
   };
 }
 
-function runChild(cfg) {
+function runChild(cfg, tagSuffix = '') {
   const isTorch = cfg.lib === 'torch';
-  const tag = `${cfg.lib}${cfg.lib === 'nodetrain' || isTorch ? `-${cfg.threads}t` : ''}`;
+  const tag = `${cfg.lib}${cfg.lib === 'nodetrain' || isTorch ? `-${cfg.threads}t` : ''}${tagSuffix}`;
   const cfgFile = path.join(benchDir, `train-${tag}.config.json`);
   const resFile = path.join(benchDir, `train-${tag}.result.json`);
   fs.writeFileSync(cfgFile, JSON.stringify(cfg));
   fs.rmSync(resFile, { force: true });
   const t0 = Date.now();
   // The PyTorch child gets its thread counts in the environment too, before torch starts its pools.
-  // OMP_WAIT_POLICY=PASSIVE: Debian's torch runs fp32 GEMM on OpenBLAS's own pthreads and the rest on
-  // libgomp's; with libgomp's default spinning the two pools fight over 2 cores and the 2-thread
-  // MLP ran 10-20x slower than with passive waiting (measured on a 2-core Zen 4).
-  const threadEnv = { OMP_NUM_THREADS: String(cfg.threads), MKL_NUM_THREADS: String(cfg.threads), OPENBLAS_NUM_THREADS: String(cfg.threads), OMP_WAIT_POLICY: 'PASSIVE' };
+  const threadEnv = { OMP_NUM_THREADS: String(cfg.threads), MKL_NUM_THREADS: String(cfg.threads), OPENBLAS_NUM_THREADS: String(cfg.threads) };
   const [cmd, script, env] = isTorch ? [cfg.python, 'train_torch.py', { ...process.env, ...threadEnv }] : [process.execPath, 'train-worker.js', process.env];
   const r = spawnSync(cmd, [path.join(__dirname, script), cfgFile, resFile], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, env });
   // Progress lines start with '['; drop tfjs's "install tfjs-node" banner.
@@ -199,6 +197,29 @@ function runChild(cfg) {
   const res = JSON.parse(fs.readFileSync(resFile, 'utf8'));
   res.wallS = (Date.now() - t0) / 1000;
   return res;
+}
+
+// PyTorch runs in two children per thread count, each with the OpenMP waiting that suits it.
+// Debian's torch runs fp32 GEMM on OpenBLAS's own pthreads and the rest on libgomp's: with
+// libgomp's default spinning, the two pools fight over the cores (the 2-thread fp32 MLP ran 2-20x
+// slower than with OMP_WAIT_POLICY=PASSIVE on a 2-core Zen 4). Its bf16 matmuls run on oneDNN, on
+// libgomp's threads, where passive waiting cost 2-3x and a bounded spin (GOMP_SPINCOUNT=10000) was
+// the fastest measured. So: fp32 workloads under PASSIVE, the bf16 one under the bounded spin; the
+// peak RSS is the larger of the two children's. With 2 threads on 2 cores, any spinning is at the
+// mercy of other load on the machine: the bf16 2-thread figure swung from ~90k to ~10k samples/s
+// between back-to-back runs on a shared machine.
+const TORCH_BF16 = 'mlpAdamBf16';
+const TORCH_OMP_FP32 = { OMP_WAIT_POLICY: 'PASSIVE' };
+const TORCH_OMP_BF16 = { GOMP_SPINCOUNT: '10000' };
+const envText = (e) => Object.entries(e).map(([k, v]) => `${k}=${v}`).join(' ');
+const WORKLOADS = ['mlpAdam', 'mlpSgd', TORCH_BF16, 'small', 'linreg', 'eventLoop'];
+function runTorch(cfg) {
+  const keys = (cfg.only ?? WORKLOADS).filter((k) => k !== 'eventLoop');
+  const fp32 = keys.filter((k) => k !== TORCH_BF16);
+  const a = fp32.length ? runChild({ ...cfg, only: fp32, ompEnv: TORCH_OMP_FP32 }) : null;
+  const b = keys.includes(TORCH_BF16) ? runChild({ ...cfg, only: [TORCH_BF16], ompEnv: TORCH_OMP_BF16 }, '-bf16') : null;
+  if (!a || !b) return a ?? b;
+  return { ...a, [TORCH_BF16]: b[TORCH_BF16], maxRssMB: Math.max(a.maxRssMB, b.maxRssMB), wallS: a.wallS + b.wallS, info: { ...a.info, bf16Matmul: b.info.bf16Matmul } };
 }
 
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : '–');
@@ -237,7 +258,7 @@ async function main() {
     console.error(`-- round ${round} of ${ROUNDS} (load average ${os.loadavg()[0].toFixed(2)})`);
     for (const c of configs) {
       const key = c.lib === 'nodetrain' ? `nt${c.threads}` : c.lib === 'torch' ? `torch${c.threads}` : c.lib;
-      const r = runChild(c);
+      const r = c.lib === 'torch' ? runTorch(c) : runChild(c);
       if (r) (runs[key] ??= []).push(r);
     }
   }
@@ -279,7 +300,7 @@ async function main() {
   else if (torchPy) {
     const pi = (pt1 ?? pt2)?.info ?? {};
     log(
-      `- PyTorch ${pi.torch ?? torchPy.version} (Python ${pi.python ?? '?'}, ${pi.executable ?? torchPy.executable}), CPU: threads 1 and 2 (torch.set_num_threads, with OMP/MKL/OPENBLAS_NUM_THREADS set to match, and OMP_WAIT_POLICY=PASSIVE: spinning libgomp workers starve OpenBLAS's threads); ` +
+      `- PyTorch ${pi.torch ?? torchPy.version} (Python ${pi.python ?? '?'}, ${pi.executable ?? torchPy.executable}), CPU: threads 1 and 2 (torch.set_num_threads, with OMP/MKL/OPENBLAS_NUM_THREADS set to match); fp32 workloads with ${envText(TORCH_OMP_FP32)} (spinning libgomp workers starve OpenBLAS's threads), bf16 in a second process with ${envText(TORCH_OMP_BF16)} (oneDNN runs on libgomp's threads); ` +
         `ATen CPU capability ${pi.cpuCapability ?? '?'}; oneDNN ${pi.mkldnn ?? '?'}; BLAS libraries loaded (fp32 GEMM on Debian's build): ${pi.blas?.length ? pi.blas.join(', ') : 'none seen'}; bf16 matmul: ${pi.bf16Matmul ? `oneDNN ${pi.bf16Matmul}` : 'not oneDNN (ATen fallback)'}; ` +
         `the model ends in logits with F.cross_entropy (softmax fused into the loss); default torch.optim.Adam / SGD; bf16 row: torch.autocast('cpu', dtype=torch.bfloat16) around forward and loss`,
     );

@@ -9,7 +9,8 @@ JSON in the same shape.
 
 Usage: python3 scripts/bench/train_torch.py <config.json> <result.json>
   config: { lib: 'torch', threads, dataFile, testFile, synthFile, synth: { name: { offset, length,
-            dtype, shape } }, quick, only: [workload keys] | None, reps: { mlp, small, linreg } }
+            dtype, shape } }, quick, only: [workload keys] | None, reps: { mlp, small, linreg },
+            ompEnv: { OMP_WAIT_POLICY | GOMP_SPINCOUNT: value } | None }
 
 Workloads:
   mlpAdam / mlpSgd  784-256-256-10 (relu, relu, softmax cross-entropy), batch 128, Adam 1e-3 /
@@ -32,11 +33,13 @@ config_file, result_file = sys.argv[1], sys.argv[2]
 with open(config_file, encoding='utf-8') as fh:
     cfg = json.load(fh)
 threads = int(cfg['threads'])
-# Thread counts for every pool torch may use (OpenMP, MKL, OpenBLAS) and passive OpenMP waiting, set
-# before torch loads them (train.js sets them in the environment; these are the defaults by hand).
+# Thread counts for every pool torch may use (OpenMP, MKL, OpenBLAS), set before torch loads them
+# (train.js sets them in the environment too), and the OpenMP waiting train.js chose for the
+# workloads of this process (ompEnv; see runTorch there).
 for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
     os.environ.setdefault(var, str(threads))
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # see train.js: libgomp's spinning starves OpenBLAS's threads
+for var, value in (cfg.get('ompEnv') or {}).items():
+    os.environ[var] = str(value)
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
