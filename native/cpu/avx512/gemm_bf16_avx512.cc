@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "cpu/avx512/tile_store.h"
 #include "kernels/gemm_internal.h"
 
 #define NT_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
@@ -88,22 +89,7 @@ NT_BF16_TARGET void gemm_bf16_avx512_14x32(int64_t kd, const float* a_f, const f
     a += 14;
     b += 32;
   }
-  const __m512 va = _mm512_set1_ps(alpha);
-  if (beta == 0.0f) {
-#pragma GCC unroll 14
-    for (int i = 0; i < 14; ++i) {
-      _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc[i][0]));
-      _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc[i][1]));
-    }
-  } else {
-    const __m512 vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 14
-    for (int i = 0; i < 14; ++i) {
-      float* ci = c + i * ldc;
-      _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
-      _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, acc[i][1], _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
-    }
-  }
+  store_tile_14x32(acc, c, ldc, alpha, beta);
 }
 
 }  // namespace gemm_detail

@@ -23,6 +23,7 @@
 #include <cstdint>
 
 #include "cpu/avx512/vmath_avx512.h"
+#include "cpu/avx512/tile_store.h"
 #include "kernels/gemm_internal.h"
 
 namespace nt {
@@ -48,30 +49,7 @@ void gemm_f32_avx512_14x32(int64_t kc, const float* a, const float* b, float* c,
     a += 14;
     b += 32;
   }
-  const __m512 va = _mm512_set1_ps(alpha);
-  // Fully unrolled stores keep the accumulators in registers (no spill to the stack).
-  if (beta == 0.0f) {
-#pragma GCC unroll 14
-    for (int i = 0; i < 14; ++i) {
-      _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc[i][0]));
-      _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc[i][1]));
-    }
-  } else if (beta == 1.0f) {
-#pragma GCC unroll 14
-    for (int i = 0; i < 14; ++i) {
-      float* ci = c + i * ldc;
-      _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_loadu_ps(ci)));
-      _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, acc[i][1], _mm512_loadu_ps(ci + 16)));
-    }
-  } else {
-    const __m512 vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 14
-    for (int i = 0; i < 14; ++i) {
-      float* ci = c + i * ldc;
-      _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
-      _mm512_storeu_ps(ci + 16, _mm512_fmadd_ps(va, acc[i][1], _mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16))));
-    }
-  }
+  store_tile_14x32(acc, c, ldc, alpha, beta);
 }
 
 namespace {
