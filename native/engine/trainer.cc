@@ -123,6 +123,7 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
     Rng rng(cfg.seed ^ 0x5bd1e995ull);
     const size_t n_metrics = m.spec().metrics.size();
     BatchStats epoch_stats, b;
+    std::vector<double> bm;  // the batch's metric values, storage reused across steps
     // Divergence guard state.
     int recoveries = 0;
     double ema = 0, ema_weight = 0, best_ema = std::numeric_limits<double>::infinity();
@@ -206,7 +207,7 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
           return st;
         }
         epoch_stats.add(b);
-        const std::vector<double> bm = b.values();
+        b.values_into(&bm);
         obs.on_batch_end(epoch, batch, n, b.loss_sum / static_cast<double>(b.rows), bm, lr);
         // Serving snapshot: every publish_every steps, or when asked (model.publish()).
         if (m.take_publish_request() || (cfg.publish_every > 0 && m.step_count() % cfg.publish_every == 0)) m.publish();

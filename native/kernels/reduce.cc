@@ -296,7 +296,7 @@ Status argmax_f32(const float* x, int64_t outer, int64_t axis, int64_t inner, in
       Chunks ch(axis);
       for (int64_t o = 0; o < outer; ++o) {
         const float* row = x + o * axis;
-        int64_t part[kMaxChunks];
+        int64_t part[kMaxChunks] = {};  // every chunk writes its slot; {} for the compiler
         for_chunks(ch, axis, [&](int64_t c, int64_t b, int64_t e) { part[c] = b + argmax_row(row + b, e - b); });
         int64_t best = part[0];
         for (int64_t c = 1; c < ch.count; ++c)
