@@ -2,7 +2,8 @@
  * The per-step kernels that split across the pool only above a size threshold: bias-gradient
  * column sums (native/kernels/reduce.cc, 8192 elements per task in 64-column tiles), activation
  * backward from the output (native/kernels/elementwise.cc, 16384 elements per task) and softmax
- * cross-entropy (native/kernels/loss.cc, 64-row chunks). Each is checked on sizes just under, at
+ * cross-entropy (native/kernels/loss.cc, 64-row chunks), layer and batch norm
+ * (native/kernels/norm.cc, 16384 elements per task, rows or 64-column tiles). Each is checked on sizes just under, at
  * and just over its thresholds: bit-identical at 1 and 2 threads (column sums and cross-entropy
  * chunks are a fixed partition, the activation is elementwise), and against a float64 reference.
  */
@@ -135,5 +136,64 @@ describe('per-step kernels around their threading thresholds', () => {
     expect(Math.abs(one.loss - total / rows)).toBeLessThanOrEqual(1e-6 * (total / rows));
     expect(relErr(one.grad, ref)).toBeLessThan(1e-5);
     lt.dispose();
+  });
+
+  // rows x cols around 2 * 16384 elements and the 64-column tiles.
+  const NORM_SHAPES: [number, number][] = [
+    [255, 64],
+    [256, 128],
+    [128, 257],
+    [513, 65],
+    [7, 9],
+  ];
+  it.each(NORM_SHAPES)('layer and batch norm [%i, %i] are identical at 1 and 2 threads and match float64', (rows, cols) => {
+    const rng = makeRng();
+    const eps = 1e-3;
+    const x = randNormal(rows * cols, 1.5, 0.3, rng);
+    const gamma = randNormal(cols, 0.5, 1, rng);
+    const beta = randNormal(cols, 0.5, 0, rng);
+    const dy = randNormal(rows * cols, 1, 0, rng);
+    const [xb, gb, bb, dyb] = [nbuf(x), nbuf(gamma), nbuf(beta), nbuf(dy)];
+    const n = rows * cols;
+    const [one, two] = atOneAndTwo(() => {
+      const [sb, yb, dgb, dbb, dxb] = [nbuf(2 * rows), nbuf(n), nbuf(cols), nbuf(cols), nbuf(n)];
+      call('layer_norm_forward_f32', false, [xb, gb, bb, sb, yb], [rows, cols], [eps]);
+      call('layer_norm_backward_f32', false, [xb, sb, dyb, gb, dgb, dbb, dxb], [rows, cols]);
+      const [mb, rb, vb, bnY, bdg, bdb, bdx] = [nbuf(cols), nbuf(cols), nbuf(cols), nbuf(n), nbuf(cols), nbuf(cols), nbuf(n)];
+      call('batch_norm_forward_f32', false, [xb, gb, bb, mb, rb, vb, bnY], [rows, cols], [eps]);
+      call('batch_norm_backward_f32', false, [xb, dyb, mb, rb, gb, bdg, bdb, bdx], [rows, cols, 0]);
+      return [sb, yb, dgb, dbb, dxb, mb, rb, vb, bnY, bdg, bdb, bdx].map((b, i) => Array.from(read(b, [2 * rows, n, cols, cols, n, cols, cols, cols, n, cols, cols, n][i])));
+    });
+    expect(two).toEqual(one);
+    // float64: layer norm output and batch-norm mean / output, from their definitions.
+    const ln = new Float64Array(n);
+    for (let r = 0; r < rows; r++) {
+      let mu = 0;
+      for (let j = 0; j < cols; j++) mu += x[r * cols + j];
+      mu /= cols;
+      let v = 0;
+      for (let j = 0; j < cols; j++) v += (x[r * cols + j] - mu) ** 2;
+      const rstd = 1 / Math.sqrt(v / cols + eps);
+      for (let j = 0; j < cols; j++) ln[r * cols + j] = (x[r * cols + j] - mu) * rstd * gamma[j] + beta[j];
+    }
+    expect(relErr(one[1], ln, 1e-6)).toBeLessThan(2e-5);
+    const mean = new Float64Array(cols), bn = new Float64Array(n);
+    for (let j = 0; j < cols; j++) {
+      let mu = 0;
+      for (let r = 0; r < rows; r++) mu += x[r * cols + j];
+      mu /= rows;
+      let v = 0;
+      for (let r = 0; r < rows; r++) v += (x[r * cols + j] - mu) ** 2;
+      const rstd = 1 / Math.sqrt(v / rows + eps);
+      mean[j] = mu;
+      for (let r = 0; r < rows; r++) bn[r * cols + j] = (x[r * cols + j] - mu) * rstd * gamma[j] + beta[j];
+    }
+    expect(relErr(one[5], mean, 1e-6)).toBeLessThan(2e-5);
+    expect(relErr(one[8], bn, 1e-6)).toBeLessThan(2e-5);
+    // dbeta is the column sum of dy for both norms.
+    const dbeta = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) dbeta[j] += dy[r * cols + j];
+    expect(relErr(one[3], dbeta)).toBeLessThan(1e-5);
+    expect(relErr(one[10], dbeta)).toBeLessThan(1e-5);
   });
 });
