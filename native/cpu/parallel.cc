@@ -1,4 +1,5 @@
 // The process-wide thread pool behind nt::parallel_for.
+// Small work never gets here: parallel_for (parallel.h) runs it inline on the calling thread.
 // Design: a fixed set of persistent workers (grown on demand up to the configured count) and a
 // single queue of chunks. A caller enqueues chunks 1..nth-1 of its job, runs chunk 0 itself and
 // then helps drain the queue until its own chunks are done. Concurrent callers (several models, or
@@ -19,7 +20,8 @@ namespace nt {
 namespace {
 
 struct Job {
-  const std::function<void(int, int)>* fn;
+  parallel_detail::TaskFn fn;
+  void* ctx;
   int nth;
   std::atomic<int> remaining;
   std::mutex mu;
@@ -38,6 +40,14 @@ int default_threads() {
   return hc == 0 ? 1 : static_cast<int>(std::min(hc, 256u));
 }
 
+}  // namespace
+
+namespace parallel_detail {
+std::atomic<int> g_threads{default_threads()};
+}  // namespace parallel_detail
+
+namespace {
+
 class Pool {
  public:
   static Pool& get() {
@@ -46,21 +56,22 @@ class Pool {
     return *pool;
   }
 
-  int threads() const { return threads_.load(std::memory_order_relaxed); }
-  void set_threads(int n) { threads_.store(std::max(1, std::min(n, 256)), std::memory_order_relaxed); }
+  int threads() const { return parallel_detail::g_threads.load(std::memory_order_relaxed); }
+  void set_threads(int n) { parallel_detail::g_threads.store(std::max(1, std::min(n, 256)), std::memory_order_relaxed); }
 
-  void run(int64_t max_tasks, const std::function<void(int, int)>& fn) {
+  void run(int64_t max_tasks, parallel_detail::TaskFn fn, void* ctx) {
     int nth = static_cast<int>(std::min<int64_t>(max_tasks, threads()));
     if (nth <= 1 || tl_in_task) {
       bool prev = tl_in_task;
       tl_in_task = true;
-      fn(0, 1);
+      fn(ctx, 0, 1);
       tl_in_task = prev;
       return;
     }
     ensure_workers(nth - 1);
     Job job;
-    job.fn = &fn;
+    job.fn = fn;
+    job.ctx = ctx;
     job.nth = nth;
     job.remaining.store(nth, std::memory_order_relaxed);
     bool wake;
@@ -87,7 +98,7 @@ class Pool {
   }
 
  private:
-  Pool() : threads_(default_threads()) {}
+  Pool() = default;
 
   bool try_pop(Chunk* c) {
     std::lock_guard<std::mutex> lk(mu_);
@@ -101,7 +112,7 @@ class Pool {
   static void execute(Chunk c) {
     bool prev = tl_in_task;
     tl_in_task = true;
-    (*c.job->fn)(c.ith, c.job->nth);
+    c.job->fn(c.job->ctx, c.ith, c.job->nth);
     tl_in_task = prev;
     // The decrement happens under the job's mutex, and the owner takes that mutex before it
     // destroys the job (it lives on the owner's stack): a worker never touches a dead job.
@@ -158,7 +169,6 @@ class Pool {
 
   static constexpr int kSpinMicros = 50;
 
-  std::atomic<int> threads_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Chunk> queue_;
@@ -170,12 +180,9 @@ class Pool {
 
 }  // namespace
 
-void parallel_for(int64_t max_tasks, const std::function<void(int, int)>& fn) {
-  if (max_tasks <= 0) return;
-  Pool::get().run(max_tasks, fn);
-}
+void parallel_detail::run(int64_t max_tasks, TaskFn fn, void* ctx) { Pool::get().run(max_tasks, fn, ctx); }
 
-int num_threads() { return Pool::get().threads(); }
+int num_threads() { return parallel_detail::g_threads.load(std::memory_order_relaxed); }
 void set_num_threads(int n) { Pool::get().set_threads(n); }
 
 }  // namespace nt

@@ -39,6 +39,9 @@ using namespace act_base;  // exp_fast, sigmoid_fast, row_max, exp_sum, kGeluC, 
 
 constexpr int64_t kGrain = int64_t(1) << 15;       // memory-bound ops: elements per task
 constexpr int64_t kGrainHeavy = int64_t(1) << 12;  // ops with a transcendental per element
+// Layer backward passes inside a training step: the pool's workers are awake between the step's
+// GEMMs, so a hand-off costs about a microsecond and pays from 16k elements per task.
+constexpr int64_t kGrainLayer = int64_t(1) << 14;
 
 int64_t tasks_for(int64_t work, int64_t grain) { return std::max<int64_t>(1, std::min<int64_t>(work / grain, 1024)); }
 
@@ -453,11 +456,15 @@ namespace {
 // pointer, so the compiler vectorises it without an overlap check that would send it scalar.
 template <class F>
 void from_output_loop(const float* y, const float* dy, int64_t n, float* dz, F f) {
-  if (dz == dy) {
-    for (int64_t i = 0; i < n; ++i) dz[i] = f(y[i], dz[i]);
-  } else {
-    for (int64_t i = 0; i < n; ++i) dz[i] = f(y[i], dy[i]);
-  }
+  // Elementwise: the split never changes a result. A batch's hidden layer (128 x 256) already
+  // splits in two; anything under 2 * kGrainLayer elements stays on the calling thread.
+  flat_parallel(n, kGrainLayer, [&](int64_t s, int64_t e) {
+    if (dz == dy) {
+      for (int64_t i = s; i < e; ++i) dz[i] = f(y[i], dz[i]);
+    } else {
+      for (int64_t i = s; i < e; ++i) dz[i] = f(y[i], dy[i]);
+    }
+  });
 }
 }  // namespace
 

@@ -20,6 +20,7 @@ namespace {
 
 constexpr int64_t kMaxChunks = 64;
 constexpr int64_t kChunkRows = 64;
+constexpr int64_t kGrain = 4096;  // logits per task: each costs an exp, so threads pay off early
 
 Status check_xent(const float* logits, const float* targets, const int32_t* labels, int64_t rows, int64_t cols,
                   const double* loss) {
@@ -38,8 +39,11 @@ Status check_xent(const float* logits, const float* targets, const int32_t* labe
   return Status::Ok();
 }
 
-// One row: returns its loss, writes its gradient (times gscale) when g != null.
-double xent_row(const float* x, const float* t, int32_t label, int64_t cols, float* g, float gscale) {
+// One row: returns its loss, writes its gradient (times gscale) when g != null. kLabels: the
+// target is labels's one-hot (t unused), a separate instantiation so the common sparse case
+// carries no per-element target branches.
+template <bool kLabels>
+inline double xent_row(const float* x, const float* t, int32_t label, int64_t cols, float* g, float gscale) {
   float m = x[0];
   for (int64_t j = 1; j < cols; ++j) m = x[j] > m ? x[j] : m;
   // exp(x - m) once per element, in float (arguments are <= 0, so no overflow), kept in g for the
@@ -57,7 +61,7 @@ double xent_row(const float* x, const float* t, int32_t label, int64_t cols, flo
   }
   const double lse = static_cast<double>(m) + std::log(s);
   double loss, tsum;
-  if (t != nullptr) {
+  if (!kLabels) {
     loss = 0;
     tsum = 0;
     for (int64_t j = 0; j < cols; ++j) {
@@ -70,13 +74,37 @@ double xent_row(const float* x, const float* t, int32_t label, int64_t cols, flo
   }
   if (g != nullptr) {
     const double inv = 1.0 / s;
-    for (int64_t j = 0; j < cols; ++j) {
-      const double p = static_cast<double>(keep ? g[j] : std::exp(x[j] - m)) * inv;
-      const double tj = t != nullptr ? static_cast<double>(t[j]) : (j == label ? 1.0 : 0.0);
-      g[j] = static_cast<float>(static_cast<double>(gscale) * (p * tsum - tj));
+    const double gs = static_cast<double>(gscale);
+    if (kLabels) {
+      // p * tsum - t_j with tsum = 1: p everywhere, p - 1 at the label.
+      for (int64_t j = 0; j < cols; ++j) {
+        const double p = static_cast<double>(keep ? g[j] : std::exp(x[j] - m)) * inv;
+        g[j] = static_cast<float>(gs * (p * tsum - (j == label ? 1.0 : 0.0)));
+      }
+    } else {
+      for (int64_t j = 0; j < cols; ++j) {
+        const double p = static_cast<double>(keep ? g[j] : std::exp(x[j] - m)) * inv;
+        g[j] = static_cast<float>(gs * (p * tsum - static_cast<double>(t[j])));
+      }
     }
   }
   return loss;
+}
+
+// Rows [r0, r1): the sum of their losses.
+double xent_rows(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
+                 int64_t cols, float* grad, float gscale) {
+  double acc = 0;
+  if (labels != nullptr) {
+    for (int64_t r = r0; r < r1; ++r)
+      acc += xent_row<true>(logits + r * cols, nullptr, labels[r], cols, grad != nullptr ? grad + r * cols : nullptr,
+                            gscale);
+  } else {
+    for (int64_t r = r0; r < r1; ++r)
+      acc += xent_row<false>(logits + r * cols, targets + r * cols, 0, cols, grad != nullptr ? grad + r * cols : nullptr,
+                             gscale);
+  }
+  return acc;
 }
 
 }  // namespace
@@ -129,19 +157,16 @@ Status softmax_xent_f32(const float* logits, const float* targets, const int32_t
   int64_t per = (rows + want - 1) / want;
   int64_t nchunks = (rows + per - 1) / per;
   double part[kMaxChunks];
-  int64_t max_tasks = std::max<int64_t>(1, std::min<int64_t>(nchunks, rows * cols / 4096));
-  parallel_for(max_tasks, [&](int ith, int nth) {
+  // One chunk (a batch under kChunkRows * 2 rows): the calling thread, no pool.
+  if (nchunks == 1) {
+    *loss = xent_rows(logits, targets, labels, 0, rows, cols, grad, gscale) / static_cast<double>(rows);
+    return Status::Ok();
+  }
+  parallel_for(std::min<int64_t>(nchunks, tasks_for_work(rows * cols, kGrain)), [&](int ith, int nth) {
     int64_t cb, ce;
     partition(nchunks, ith, nth, 1, &cb, &ce);
-    for (int64_t c = cb; c < ce; ++c) {
-      int64_t r1 = std::min(rows, (c + 1) * per);
-      double acc = 0;
-      for (int64_t r = c * per; r < r1; ++r) {
-        acc += xent_row(logits + r * cols, targets != nullptr ? targets + r * cols : nullptr,
-                        labels != nullptr ? labels[r] : 0, cols, grad != nullptr ? grad + r * cols : nullptr, gscale);
-      }
-      part[c] = acc;
-    }
+    for (int64_t c = cb; c < ce; ++c)
+      part[c] = xent_rows(logits, targets, labels, c * per, std::min(rows, (c + 1) * per), cols, grad, gscale);
   });
   double total = 0;
   for (int64_t c = 0; c < nchunks; ++c) total += part[c];

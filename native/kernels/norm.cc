@@ -4,17 +4,47 @@
 //   moving-statistics convention moving = momentum * moving + (1 - momentum) * batch.
 // Sums run in double (means, variances, the two backward reductions), elementwise maths in float,
 // the same arithmetic the engine used before these kernels existed, so training is bit-identical.
+// Threads: above kGrain elements per task, rows split across the pool for per-row work (layer
+// norm, applying batch statistics, the input gradient) and 64-column tiles for the per-column sums
+// (batch statistics, dgamma / dbeta). Each column's sum still runs over rows in order, so every
+// result is bit-identical for any thread count; small layers stay on the calling thread.
 // Each kernel has a scalar _ref twin computed entirely in double and rounded once, which the
 // tests in test/kernels/norm.test.ts compare with a float64 reference on awkward shapes.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
 
 #include "nodetrain/backend.h"
 #include "nodetrain/kernels.h"
+#include "nodetrain/parallel.h"
 
 namespace nt {
 namespace {
+
+constexpr int64_t kGrain = int64_t(1) << 14;  // elements per task (see elementwise.cc's kGrainLayer)
+constexpr int64_t kColTile = 64;
+
+// body(r0, r1) over row ranges.
+template <class Body>
+void rows_parallel(int64_t rows, int64_t w, Body&& body) {
+  parallel_for(std::min<int64_t>(rows, tasks_for_work(rows * w, kGrain)), [&](int ith, int nth) {
+    int64_t b, e;
+    partition(rows, ith, nth, 1, &b, &e);
+    if (b < e) body(b, e);
+  });
+}
+
+// body(j0, j1) over 64-column tiles.
+template <class Body>
+void cols_parallel(int64_t rows, int64_t w, Body&& body) {
+  const int64_t tiles = (w + kColTile - 1) / kColTile;
+  parallel_for(std::min<int64_t>(tiles, tasks_for_work(rows * w, kGrain)), [&](int ith, int nth) {
+    int64_t b, e;
+    partition(w, ith, nth, kColTile, &b, &e);
+    if (b < e) body(b, e);
+  });
+}
 
 Status check_shape(const char* who, int64_t rows, int64_t cols, const void* x, const void* y) {
   if (rows < 0 || cols < 0)
@@ -32,25 +62,27 @@ Status layer_norm_forward_f32(const float* x, int64_t rows, int64_t w, const flo
                               float eps, float* stats, float* y) {
   NT_RETURN_IF_ERROR(check_shape("layer_norm_forward_f32", rows, w, x, y));
   if (w == 0) return Status::Ok();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * w;
-    double mean = 0, var = 0;
-    for (int64_t j = 0; j < w; ++j) mean += xr[j];
-    mean /= static_cast<double>(w);
-    for (int64_t j = 0; j < w; ++j) var += (xr[j] - mean) * (xr[j] - mean);
-    var /= static_cast<double>(w);
-    const float rstd = static_cast<float>(1.0 / std::sqrt(var + eps));
-    const float mu = static_cast<float>(mean);
-    stats[2 * r] = mu;
-    stats[2 * r + 1] = rstd;
-    float* yr = y + r * w;
-    for (int64_t j = 0; j < w; ++j) {
-      float v = (xr[j] - mu) * rstd;
-      if (gamma) v *= gamma[j];
-      if (beta) v += beta[j];
-      yr[j] = v;
+  rows_parallel(rows, w, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * w;
+      double mean = 0, var = 0;
+      for (int64_t j = 0; j < w; ++j) mean += xr[j];
+      mean /= static_cast<double>(w);
+      for (int64_t j = 0; j < w; ++j) var += (xr[j] - mean) * (xr[j] - mean);
+      var /= static_cast<double>(w);
+      const float rstd = static_cast<float>(1.0 / std::sqrt(var + eps));
+      const float mu = static_cast<float>(mean);
+      stats[2 * r] = mu;
+      stats[2 * r + 1] = rstd;
+      float* yr = y + r * w;
+      for (int64_t j = 0; j < w; ++j) {
+        float v = (xr[j] - mu) * rstd;
+        if (gamma) v *= gamma[j];
+        if (beta) v += beta[j];
+        yr[j] = v;
+      }
     }
-  }
+  });
   return Status::Ok();
 }
 
@@ -82,29 +114,44 @@ Status layer_norm_backward_f32(const float* x, const float* st, const float* dy,
   if (dgamma) std::memset(dgamma, 0, static_cast<size_t>(w) * sizeof(float));
   if (dbeta) std::memset(dbeta, 0, static_cast<size_t>(w) * sizeof(float));
   if (w == 0) return Status::Ok();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float mu = st[2 * r], rstd = st[2 * r + 1];
-    const float* xr = x + r * w;
-    const float* dyr = dy + r * w;
-    double s1 = 0, s2 = 0;
-    for (int64_t j = 0; j < w; ++j) {
-      const float xh = (xr[j] - mu) * rstd;
-      const float dxh = dyr[j] * (gamma ? gamma[j] : 1.0f);
-      if (dgamma) dgamma[j] += dyr[j] * xh;
-      if (dbeta) dbeta[j] += dyr[j];
-      s1 += dxh;
-      s2 += static_cast<double>(dxh) * xh;
-    }
-    if (!dst) continue;
-    const float m1 = static_cast<float>(s1 / static_cast<double>(w));
-    const float m2 = static_cast<float>(s2 / static_cast<double>(w));
-    float* dr = dst + r * w;
-    for (int64_t j = 0; j < w; ++j) {
-      const float xh = (xr[j] - mu) * rstd;
-      const float dxh = dyr[j] * (gamma ? gamma[j] : 1.0f);
-      dr[j] = rstd * (dxh - m1 - xh * m2);
-    }
+  // dgamma / dbeta: per column over rows in order (column tiles); dst: per row.
+  if (dgamma || dbeta) {
+    cols_parallel(rows, w, [&](int64_t j0, int64_t j1) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float mu = st[2 * r], rstd = st[2 * r + 1];
+        const float* xr = x + r * w;
+        const float* dyr = dy + r * w;
+        for (int64_t j = j0; j < j1; ++j) {
+          const float xh = (xr[j] - mu) * rstd;
+          if (dgamma) dgamma[j] += dyr[j] * xh;
+          if (dbeta) dbeta[j] += dyr[j];
+        }
+      }
+    });
   }
+  if (!dst) return Status::Ok();
+  rows_parallel(rows, w, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float mu = st[2 * r], rstd = st[2 * r + 1];
+      const float* xr = x + r * w;
+      const float* dyr = dy + r * w;
+      double s1 = 0, s2 = 0;
+      for (int64_t j = 0; j < w; ++j) {
+        const float xh = (xr[j] - mu) * rstd;
+        const float dxh = dyr[j] * (gamma ? gamma[j] : 1.0f);
+        s1 += dxh;
+        s2 += static_cast<double>(dxh) * xh;
+      }
+      const float m1 = static_cast<float>(s1 / static_cast<double>(w));
+      const float m2 = static_cast<float>(s2 / static_cast<double>(w));
+      float* dr = dst + r * w;
+      for (int64_t j = 0; j < w; ++j) {
+        const float xh = (xr[j] - mu) * rstd;
+        const float dxh = dyr[j] * (gamma ? gamma[j] : 1.0f);
+        dr[j] = rstd * (dxh - m1 - xh * m2);
+      }
+    }
+  });
   return Status::Ok();
 }
 
@@ -147,21 +194,23 @@ Status batch_norm_batch_stats_f32(const float* in, int64_t rows, int64_t w, floa
                                   float* rstd_b, float* var_b) {
   NT_RETURN_IF_ERROR(check_shape("batch_norm_batch_stats_f32", rows, w, in, mean_b));
   if (rows < 1) return InvalidArgument("Expected rows >= 1 for batch_norm_batch_stats_f32 but received 0");
-  for (int64_t j = 0; j < 2 * w; ++j) acc[j] = 0.0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < w; ++j) acc[j] += in[r * w + j];
-  for (int64_t j = 0; j < w; ++j) acc[j] /= static_cast<double>(rows);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < w; ++j) {
-      const double d = in[r * w + j] - acc[j];
-      acc[w + j] += d * d;
+  cols_parallel(rows, w, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) acc[j] = acc[w + j] = 0.0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = j0; j < j1; ++j) acc[j] += in[r * w + j];
+    for (int64_t j = j0; j < j1; ++j) acc[j] /= static_cast<double>(rows);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = j0; j < j1; ++j) {
+        const double d = in[r * w + j] - acc[j];
+        acc[w + j] += d * d;
+      }
+    for (int64_t j = j0; j < j1; ++j) {
+      const double var = acc[w + j] / static_cast<double>(rows);
+      mean_b[j] = static_cast<float>(acc[j]);
+      rstd_b[j] = static_cast<float>(1.0 / std::sqrt(var + eps));
+      var_b[j] = static_cast<float>(var);
     }
-  for (int64_t j = 0; j < w; ++j) {
-    const double var = acc[w + j] / static_cast<double>(rows);
-    mean_b[j] = static_cast<float>(acc[j]);
-    rstd_b[j] = static_cast<float>(1.0 / std::sqrt(var + eps));
-    var_b[j] = static_cast<float>(var);
-  }
+  });
   return Status::Ok();
 }
 
@@ -205,13 +254,15 @@ Status batch_norm_moving_stats_f32_ref(const float* mm, const float* mv, int64_t
 Status batch_norm_apply_f32(const float* in, int64_t rows, int64_t w, const float* mean_b, const float* rstd_b,
                             const float* gamma, const float* beta, float* y) {
   NT_RETURN_IF_ERROR(check_shape("batch_norm_apply_f32", rows, w, in, y));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < w; ++j) {
-      float v = (in[r * w + j] - mean_b[j]) * rstd_b[j];
-      if (gamma) v *= gamma[j];
-      if (beta) v += beta[j];
-      y[r * w + j] = v;
-    }
+  rows_parallel(rows, w, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = 0; j < w; ++j) {
+        float v = (in[r * w + j] - mean_b[j]) * rstd_b[j];
+        if (gamma) v *= gamma[j];
+        if (beta) v += beta[j];
+        y[r * w + j] = v;
+      }
+  });
   return Status::Ok();
 }
 
@@ -233,26 +284,30 @@ Status batch_norm_backward_f32(const float* x, const float* dy, int64_t rows, in
                                float* dst) {
   NT_RETURN_IF_ERROR(check_shape("batch_norm_backward_f32", rows, w, x, dy));
   if (rows < 1) return InvalidArgument("Expected rows >= 1 for batch_norm_backward_f32 but received 0");
-  for (int64_t j = 0; j < 2 * w; ++j) acc[j] = 0.0;  // sum(dy), sum(dy * xhat)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < w; ++j) {
-      const float xh = (x[r * w + j] - mean_b[j]) * rstd_b[j];
-      acc[j] += dy[r * w + j];
-      acc[w + j] += static_cast<double>(dy[r * w + j]) * xh;
-    }
-  if (dgamma)
-    for (int64_t j = 0; j < w; ++j) dgamma[j] = static_cast<float>(acc[w + j]);
-  if (dbeta)
-    for (int64_t j = 0; j < w; ++j) dbeta[j] = static_cast<float>(acc[j]);
+  cols_parallel(rows, w, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) acc[j] = acc[w + j] = 0.0;  // sum(dy), sum(dy * xhat)
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = j0; j < j1; ++j) {
+        const float xh = (x[r * w + j] - mean_b[j]) * rstd_b[j];
+        acc[j] += dy[r * w + j];
+        acc[w + j] += static_cast<double>(dy[r * w + j]) * xh;
+      }
+    if (dgamma)
+      for (int64_t j = j0; j < j1; ++j) dgamma[j] = static_cast<float>(acc[w + j]);
+    if (dbeta)
+      for (int64_t j = j0; j < j1; ++j) dbeta[j] = static_cast<float>(acc[j]);
+  });
   if (!dst) return Status::Ok();
   const double inv_n = 1.0 / static_cast<double>(rows);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < w; ++j) {
-      const float g = gamma ? gamma[j] : 1.0f;
-      const float xh = (x[r * w + j] - mean_b[j]) * rstd_b[j];
-      // dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
-      dst[r * w + j] = g * rstd_b[j] * static_cast<float>(dy[r * w + j] - acc[j] * inv_n - xh * acc[w + j] * inv_n);
-    }
+  rows_parallel(rows, w, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = 0; j < w; ++j) {
+        const float g = gamma ? gamma[j] : 1.0f;
+        const float xh = (x[r * w + j] - mean_b[j]) * rstd_b[j];
+        // dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
+        dst[r * w + j] = g * rstd_b[j] * static_cast<float>(dy[r * w + j] - acc[j] * inv_n - xh * acc[w + j] * inv_n);
+      }
+  });
   return Status::Ok();
 }
 

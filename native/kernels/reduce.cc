@@ -296,7 +296,7 @@ Status argmax_f32(const float* x, int64_t outer, int64_t axis, int64_t inner, in
       Chunks ch(axis);
       for (int64_t o = 0; o < outer; ++o) {
         const float* row = x + o * axis;
-        int64_t part[kMaxChunks];
+        int64_t part[kMaxChunks] = {};  // every chunk writes its slot; {} for the compiler
         for_chunks(ch, axis, [&](int64_t c, int64_t b, int64_t e) { part[c] = b + argmax_row(row + b, e - b); });
         int64_t best = part[0];
         for (int64_t c = 1; c < ch.count; ++c)
@@ -403,10 +403,13 @@ Status col_sum_f32_ref(const float* x, int64_t rows, int64_t cols, int64_t ldx, 
 Status col_sum_f32(const float* x, int64_t rows, int64_t cols, int64_t ldx, float* out, bool accumulate) {
   NT_RETURN_IF_ERROR(check_col_sum(x, rows, cols, ldx, out));
   if (cols == 0) return Status::Ok();
-  // Narrower tiles than reduce_f32 so that typical layer widths still split across threads.
+  // Narrower tiles than reduce_f32 so that typical layer widths still split across threads, and a
+  // smaller grain: bias gradients run between a step's GEMMs, while the pool's workers are awake.
+  // Each column is summed by one task in row order: results never depend on the thread count.
   constexpr int64_t kColTile = 64;
+  constexpr int64_t kColGrain = int64_t(1) << 13;
   int64_t tiles = (cols + kColTile - 1) / kColTile;
-  parallel_for(std::min(tiles, tasks_for(rows * cols)), [&](int ith, int nth) {
+  parallel_for(std::min(tiles, tasks_for_work(rows * cols, kColGrain)), [&](int ith, int nth) {
     int64_t b, e;
     partition(tiles, ith, nth, 1, &b, &e);
     for (int64_t t = b; t < e; ++t) {

@@ -248,9 +248,14 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
   }
   stats->rows = rows;
   stats->loss_sum = loss * static_cast<double>(rows);
+  // Reused across steps: no allocation once the shapes are set (cleared vectors keep capacity).
   stats->metric_sums.assign(metrics_.size(), 0.0);
-  stats->metric_state.assign(metrics_.size(), {});
-  stats->kinds = metrics_;
+  if (stats->metric_state.size() != metrics_.size()) {
+    stats->metric_state.assign(metrics_.size(), {});
+  } else {
+    for (std::vector<double>& st : stats->metric_state) st.clear();
+  }
+  if (stats->kinds != metrics_) stats->kinds = metrics_;
 
   // Metrics on the model's output (probabilities), derived from logits where the loss is fused.
   const bool logits =
@@ -361,7 +366,14 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
 }
 
 std::vector<double> BatchStats::values() const {
-  std::vector<double> out(metric_sums.size(), 0.0);
+  std::vector<double> out;
+  values_into(&out);
+  return out;
+}
+
+void BatchStats::values_into(std::vector<double>* dst) const {
+  std::vector<double>& out = *dst;
+  out.assign(metric_sums.size(), 0.0);
   const double n = static_cast<double>(rows);
   for (size_t i = 0; i < out.size(); ++i) {
     const MetricKind mk = i < kinds.size() ? kinds[i] : MetricKind::kMse;
@@ -415,7 +427,6 @@ std::vector<double> BatchStats::values() const {
         out[i] = metric_sums[i] / n;
     }
   }
-  return out;
 }
 
 }  // namespace nt

@@ -47,6 +47,7 @@ struct BatchStats {
   }
   // The metric values: means over rows, or computed from the summed statistics.
   std::vector<double> values() const;
+  void values_into(std::vector<double>* out) const;  // the same, reusing out's storage
 };
 
 class LossOp {

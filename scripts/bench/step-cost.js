@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// Per-step cost of the smallest workload: the 4-16-3 model (dense 16 relu, dense 3 softmax,
+// sparse categorical cross-entropy, Adam 0.01) on 150 iris-like samples, batch 16 (10 optimizer
+// steps per epoch), the "small" workload of scripts/bench/train.js. Two measures:
+//
+//   node scripts/bench/step-cost.js                 wall time: µs/step at 1 and 2 threads, medians
+//                                                   of alternating rounds of 100-epoch fits
+//   node scripts/bench/step-cost.js --callgrind     instructions/step at 1 and 2 threads under
+//                                                   valgrind --tool=callgrind (the stable measure on
+//                                                   a loaded machine): runs a fit of E1 and of E2
+//                                                   epochs in separate processes, counting only the
+//                                                   native training thread (--toggle-collect on
+//                                                   nt::fit: the steps, batching, publishing and
+//                                                   event posting, not JavaScript), and reports
+//                                                   (instr(E2) - instr(E1)) / (10 * (E2 - E1)), so
+//                                                   per-fit set-up cancels out. Work handed to pool
+//                                                   workers would not be counted: the report also
+//                                                   says how many parallel_for hand-offs ran.
+//
+// Options: --threads=1,2  --rounds=7 (wall)  --epochs=20,120 (callgrind E1,E2)  --sgd (SGD 0.01
+// instead of Adam). Needs the built addon (npx node-gyp build) and dist/ (npm run build:ts).
+// Internal: --child=<epochs> runs one fit and exits (what valgrind runs).
+'use strict';
+const path = require('path');
+const fs = require('fs');
+const os = require('os');
+const { execFileSync } = require('child_process');
+
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v === undefined ? true : v];
+  }),
+);
+const threadList = String(args.threads ?? '1,2').split(',').map(Number);
+const useSgd = !!args.sgd;
+const root = path.resolve(__dirname, '..', '..');
+
+function irisLike() {
+  // The same generator and data as scripts/bench/train-worker.js.
+  let a = 7;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const normal = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+  const means = [
+    [5.0, 3.4, 1.5, 0.2],
+    [5.9, 2.8, 4.3, 1.3],
+    [6.6, 3.0, 5.6, 2.0],
+  ];
+  const sd = [0.4, 0.3, 0.4, 0.2];
+  const x = new Float32Array(150 * 4);
+  const y = new Int32Array(150);
+  for (let i = 0; i < 150; i++) {
+    const c = Math.floor(i / 50);
+    y[i] = c;
+    for (let j = 0; j < 4; j++) x[i * 4 + j] = means[c][j] + sd[j] * normal();
+  }
+  return { x, y };
+}
+
+function setup(nt, threads) {
+  nt.setNumThreads(threads);
+  const d = irisLike();
+  const x = nt.tensor(d.x, [150, 4]);
+  const y = nt.tensor(d.y, [150], 'int32');
+  const m = nt.sequential([nt.dense({ units: 16, activation: 'relu', inputShape: [4] }), nt.dense({ units: 3, activation: 'softmax' })], { seed: 1 });
+  const optimizer = useSgd ? nt.sgd({ lr: 0.01 }) : nt.adam({ lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-7 });
+  m.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  return { m, x, y };
+}
+
+// The public API, loaded module by module: dist/lib/index.js also loads the optional io
+// dependencies (onnx-proto, bullmq, ioredis), which a bench does not need.
+function load() {
+  const d = path.join(root, 'dist', 'lib');
+  const req = (m) => require(path.join(d, m));
+  return { ...req('model/factories'), ...req('layers/layers'), ...req('optim/optimizers'), ...req('tensor/tensor'), ...req('runtime') };
+}
+
+const STEPS_PER_EPOCH = Math.ceil(150 / 16);
+
+async function child(epochs, threads) {
+  const nt = load();
+  const { m, x, y } = setup(nt, threads);
+  await m.fit(x, y, { epochs, batchSize: 16, shuffle: true, seed: 1 });
+}
+
+function callgrindTotal(epochs, threads) {
+  const out = path.join(os.tmpdir(), `step-cost-${process.pid}-${threads}-${epochs}.cg`);
+  execFileSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, '--toggle-collect=nt::fit(*', process.execPath, __filename, `--child=${epochs}`, `--threads=${threads}`, ...(useSgd ? ['--sgd'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const text = fs.readFileSync(out, 'utf8');
+  fs.unlinkSync(out);
+  const m = /^(?:totals|summary): (\d+)/m.exec(text);
+  if (!m) throw new Error(`No instruction total in the callgrind output ${out}`);
+  // Calls of the pool's hand-off (parallel_detail::run) from the training thread.
+  let handoffs = 0;
+  const re = /^cfn=\((\d+)\)(?: (.*))?$\ncalls=(\d+)/gm;
+  const names = new Map();
+  for (let r; (r = re.exec(text)); ) {
+    if (r[2]) names.set(r[1], r[2]);
+    if ((names.get(r[1]) || '').includes('parallel_detail::run')) handoffs += Number(r[3]);
+  }
+  return { instr: Number(m[1]), handoffs };
+}
+
+async function main() {
+  if (args.child !== undefined) return child(Number(args.child), threadList[0]);
+  if (args.callgrind) {
+    const [e1, e2] = String(args.epochs ?? '20,120').split(',').map(Number);
+    for (const t of threadList) {
+      const a = callgrindTotal(e1, t);
+      const b = callgrindTotal(e2, t);
+      const steps = (e2 - e1) * STEPS_PER_EPOCH;
+      const per = (b.instr - a.instr) / steps;
+      console.log(`threads ${t}: ${Math.round(per)} instructions/step, ${((b.handoffs - a.handoffs) / steps).toFixed(2)} pool hand-offs/step (${e1} epochs: ${a.instr}, ${e2} epochs: ${b.instr})`);
+    }
+    return;
+  }
+  const nt = load();
+  const rounds = Number(args.rounds ?? 7);
+  const models = threadList.map((t) => ({ t, ...setup(nt, t), us: [] }));
+  for (const s of models) {
+    nt.setNumThreads(s.t);
+    await s.m.fit(s.x, s.y, { epochs: 5, batchSize: 16, shuffle: true, seed: 1 }); // warm-up
+  }
+  const epochs = 100;
+  for (let r = 0; r < rounds; r++) {
+    for (const s of models) {
+      nt.setNumThreads(s.t);
+      const t0 = process.hrtime.bigint();
+      await s.m.fit(s.x, s.y, { epochs, batchSize: 16, shuffle: true, seed: 1 });
+      s.us.push(Number(process.hrtime.bigint() - t0) / 1e3 / (epochs * STEPS_PER_EPOCH));
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  for (const s of models) console.log(`threads ${s.t}: ${median(s.us).toFixed(2)} µs/step median of ${rounds} (runs: ${s.us.map((v) => v.toFixed(2)).join(' ')})`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
