@@ -16,12 +16,16 @@ import type { Callback } from '../train/callbacks';
 import { History } from '../train/callbacks';
 import { findLearningRate } from '../train/controllers/lr-finder';
 import * as v from '../validate';
+import { PRECISIONS } from '../tensor/matmul';
+import type { Precision } from '../tensor/matmul';
 import { discriminativeGroups, layerGroups } from './groups';
 import type { GroupRates } from './groups';
 
 export interface FineTuneOptions {
   loss?: LossSpec;
   metrics?: MetricName[];
+  /** Arithmetic of the products while fine-tuning (default: the model's compiled precision, else 'float32'). */
+  precision?: Precision;
   /** Epochs of phase 1, head only (default: enough for 100 optimizer steps, at least 1; 0 skips it). */
   headEpochs?: number;
   /** Phase 1 peak rate, or 'auto' for the range test's suggestion (default 'auto'). */
@@ -53,7 +57,7 @@ export interface FineTunePhase {
   history: History;
 }
 
-const KEYS = ['loss', 'metrics', 'headEpochs', 'headLr', 'headLayers', 'epochs', 'unfreeze', 'groups', 'rates', 'batchNorm', 'batchSize', 'seed', 'validationData', 'callbacks', 'signal', 'verbose'];
+const KEYS = ['loss', 'metrics', 'precision', 'headEpochs', 'headLr', 'headLayers', 'epochs', 'unfreeze', 'groups', 'rates', 'batchNorm', 'batchSize', 'seed', 'validationData', 'callbacks', 'signal', 'verbose'];
 
 function defaultLoss(model: Model): LossSpec {
   const out = model.layers[model.layers.length - 1];
@@ -90,6 +94,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
   const headLrOpt = v.optional(o.headLr, 'auto' as number | 'auto', (x) => (x === 'auto' ? 'auto' : v.finiteNumber('headLr', x, { min: 0, minExclusive: true })));
   const loss = (o.loss as LossSpec | undefined) ?? defaultLoss(model);
   const metrics = (o.metrics as MetricName[] | undefined) ?? (String(loss).includes('ategorical') ? ['accuracy' as MetricName] : []);
+  const precision = v.optional(o.precision, model.compileConfig?.precision ?? ('float32' as Precision), (x) => v.oneOf('precision', x, PRECISIONS));
   const all = layerGroups(model);
   const nGroups = v.optional(o.groups, Math.min(3, all.length), (x) => v.integer('groups', x, 1, all.length));
   const groups = layerGroups(model, nGroups);
@@ -112,7 +117,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
 
   // Phase 1: the head alone, body frozen.
   model.freeze({ allBut: headLayers }, { batchNorm: policy });
-  model.compile({ optimizer: adam({ lr: 1e-3 }), loss, metrics });
+  model.compile({ optimizer: adam({ lr: 1e-3 }), loss, metrics, precision });
   let headLr = headLrOpt === 'auto' ? NaN : headLrOpt;
   if (headLrOpt === 'auto') {
     const d = data as { x: never; y: never };
@@ -120,7 +125,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
     headLr = Number.isFinite(r.suggested) && r.suggested > 0 ? r.suggested : 1e-3;
   }
   if (headEpochs > 0) {
-    model.compile({ optimizer: adam({ lr: oneCycle({ maxLr: headLr, totalSteps: headEpochs * stepsPerEpoch }) }), loss, metrics });
+    model.compile({ optimizer: adam({ lr: oneCycle({ maxLr: headLr, totalSteps: headEpochs * stepsPerEpoch }) }), loss, metrics, precision });
     phases.push({ name: 'head', rates: [headLr], history: await fit(headEpochs, 0) });
   }
   if (epochs === 0) return { phases };
@@ -130,7 +135,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
   const rates = discriminativeGroups(groups, (o.rates as GroupRates | undefined) ?? { lo: hi / 100, hi }).map((g) => g.lr as number);
   const total = epochs * stepsPerEpoch;
   const paramGroups = groups.map((layers, i) => ({ layers, lr: oneCycle({ maxLr: rates[i], totalSteps: total }) }));
-  model.compile({ optimizer: adam({ lr: oneCycle({ maxLr: hi, totalSteps: total }), paramGroups }), loss, metrics });
+  model.compile({ optimizer: adam({ lr: oneCycle({ maxLr: hi, totalSteps: total }), paramGroups }), loss, metrics, precision });
   // The schedules count steps from the start of this phase.
   if (model.optimizerStep > 0) model.resetOptimizerState();
   const history = new History();

@@ -201,7 +201,7 @@ export class Model implements TrainableModel {
     this.#alive();
     const c = new Model(this.#graph, this.#seed);
     const cc = this.#compiled;
-    if (cc) c.compile({ optimizer: cc.optimizer as OptimizerSpec, loss: cc.lossSpec, metrics: cc.metricNames as MetricName[] });
+    if (cc) c.compile({ optimizer: cc.optimizer as OptimizerSpec, loss: cc.lossSpec, metrics: cc.metricNames as MetricName[], precision: cc.precision });
     c.setWeights(this.getWeights());
     if (cc && this.optimizerStep > 0) c.setOptimizerState(this.getOptimizerState());
     if (this.#native && this.#native.lrMultiplier !== 1) c.setLrMultiplier(this.#native.lrMultiplier);

@@ -50,7 +50,9 @@ export interface CpuFeatureReport {
   /**
    * The path bf16 GEMMs (precision 'bf16') take with the active table: 'amx' (AMX-BF16 tiles),
    * 'avx512bf16' (vdpbf16ps), or 'emulated' (operands rounded to bf16 exactly as the hardware
-   * does, on the float32 kernels: the same products, summed in another order).
+   * does, on the float32 kernels: the same products, summed in another order). On the AMX table,
+   * reading it asks Linux for the tile permission (as the first bf16 product would), so that it
+   * names the path that really runs.
    */
   bf16Gemm: 'amx' | 'avx512bf16' | 'emulated';
   /**

@@ -1,6 +1,4 @@
 // Runtime controls: thread count, forced portable kernels, CPU features, build info.
-#include <string>
-
 #include "common.h"
 #include "nodetrain/cpu_features.h"
 #include "nodetrain/parallel.h"
@@ -62,11 +60,13 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
 #endif
   o.Set("bestIsa", kIsaNames[nt::best_isa()]);
   o.Set("isa", kIsaNames[nt::active_isa()]);
-  // The path precision 'bf16' GEMMs take with the active table: AMX tiles (once permitted),
-  // AVX512-BF16 vdpbf16ps, or the emulation on the f32 kernels (same rounding).
+  // The path precision 'bf16' GEMMs take with the active table: AMX tiles (where the tile
+  // permission is granted: on the AMX table this asks for it now, as the first bf16 product
+  // would), AVX512-BF16 vdpbf16ps, or the emulation on the f32 kernels (same rounding).
   const int active = nt::active_isa();
+  const bool amx = active == 3 && nt::amx_ready();
   const char* bf16 = "emulated";
-  if (active == 3 && std::string(nt::amx_permission()).rfind("denied", 0) != 0) {
+  if (amx) {
     bf16 = "amx";
   } else if (active >= 2 && f.avx512_bf16) {
     bf16 = "avx512bf16";

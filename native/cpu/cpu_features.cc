@@ -84,13 +84,17 @@ void request_amx() {
   }
 #if defined(NT_AMX_PRCTL)
   constexpr int kArchGetXcompPerm = 0x1022, kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
-  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
-    g_amx_reason = std::string("denied: arch_prctl(ARCH_REQ_XCOMP_PERM) failed: ") + std::strerror(errno);
+  if (syscall(SYS_arch_prctl, static_cast<unsigned long>(kArchReqXcompPerm),
+              static_cast<unsigned long>(kXfeatureXtiledata)) != 0) {
+    const int err = errno;  // (read before anything that allocates)
+    char buf[128];
+    const char* msg = strerror_r(err, buf, sizeof buf);  // GNU: returns the message
+    g_amx_reason = std::string("denied: arch_prctl(ARCH_REQ_XCOMP_PERM) failed: ") + msg;
     g_amx_state.store(2);
     return;
   }
   unsigned long long bitmask = 0;
-  if (syscall(SYS_arch_prctl, kArchGetXcompPerm, &bitmask) != 0 || !(bitmask & (1ULL << kXfeatureXtiledata))) {
+  if (syscall(SYS_arch_prctl, static_cast<unsigned long>(kArchGetXcompPerm), &bitmask) != 0 || !(bitmask & (1ULL << kXfeatureXtiledata))) {
     g_amx_reason = "denied: ARCH_GET_XCOMP_PERM does not list XTILEDATA";
     g_amx_state.store(2);
     return;

@@ -512,7 +512,7 @@ Status gemm_driver(const GemmArgs& args, const Kernels& kern) {
   want = std::max<int64_t>(1, std::min(want, tiles));
 
   if (want == 1) {
-    if (!gemm_block(g, kern, 0, g.m, 0, g.n)) return Status(StatusCode::kOutOfMemory, "gemm_f32: packing buffers");
+    if (!gemm_block(g, kern, 0, g.m, 0, g.n)) return Status(StatusCode::kOutOfMemory, std::string(kern.ops == Operands::kF32 ? "gemm_f32" : "gemm_bf16") + ": packing buffers");
     return Status::Ok();
   }
   std::atomic<bool> oom{false};
@@ -525,7 +525,7 @@ Status gemm_driver(const GemmArgs& args, const Kernels& kern) {
     partition(g.n, in, tn, kNR, &n0, &n1);
     if (!gemm_block(g, kern, m0, m1, n0, n1)) oom.store(true, std::memory_order_relaxed);
   });
-  if (oom.load()) return Status(StatusCode::kOutOfMemory, "gemm_f32: packing buffers");
+  if (oom.load()) return Status(StatusCode::kOutOfMemory, std::string(kern.ops == Operands::kF32 ? "gemm_f32" : "gemm_bf16") + ": packing buffers");
   return Status::Ok();
 }
 }  // namespace

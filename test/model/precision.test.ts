@@ -4,7 +4,7 @@
  * Checked against float64 references that round the same operands, on the path this CPU
  * dispatches (cpuFeatures().bf16Gemm names it) and on the emulation (AVX2 level forced).
  */
-import { adam, cpuFeatures, dense, loadDigits, loadModel, sequential, setMaxIsa, sgd } from '../../lib';
+import { adam, cpuFeatures, dense, fineTune, loadDigits, loadModel, sequential, setMaxIsa, sgd } from '../../lib';
 import type { NamedWeights } from '../../lib';
 import { makeRng, randMatrix, relErr } from '../helpers/model';
 import * as fs from 'fs';
@@ -122,6 +122,18 @@ describe("precision 'bf16' end to end", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('is kept by clone() and by fineTune()', async () => {
+    const m = linearModel(4, 2, 'bf16', 0.1);
+    expect(m.clone().compileConfig?.precision).toBe('bf16');
+    const rng = makeRng(5);
+    const x = randMatrix(rng, 24, 4);
+    const y = randMatrix(rng, 24, 2);
+    await fineTune(m, { x, y }, { headLayers: 1, headEpochs: 1, headLr: 0.01, epochs: 1, loss: 'meanSquaredError', batchSize: 8 });
+    expect(m.compileConfig?.precision).toBe('bf16');
+    await fineTune(m, { x, y }, { headEpochs: 1, headLr: 0.01, epochs: 0, loss: 'meanSquaredError', batchSize: 8, precision: 'float32' });
+    expect(m.compileConfig?.precision).toBe('float32');
   });
 
   it('rejects an unknown precision naming the option', () => {

@@ -9,7 +9,11 @@
 // same k block (16 pair rows x 64 bytes, read with a 128-byte stride from the 32-column pair
 // panel). Each k block is four tdpbf16ps (C_ij += A_i B_j, 16 x 16 x 32 multiply-adds each).
 // The tile configuration is loaded on every call and released at its end, so any thread may call
-// it and no tile state outlives the call (no larger signal frames for the rest of the process).
+// it and no tile state outlives the call. (Once the permission is granted, Linux sizes every
+// thread's signal frames for tile data whether or not tiles are in use; that is why it is asked
+// only at the first bf16 product, not at start-up.)
+// GCC 12's _tile_loadd is an asm statement with no memory input: a compiler barrier at entry keeps
+// the packed panels' stores (made by the caller) ahead of the tile loads even if this is inlined.
 //
 // Not exercised by the test suite on CPUs without AMX (the tests print so): written against the
 // Intel SDM's definitions of LDTILECFG, TILELOADD, TDPBF16PS and TILESTORED.
@@ -79,6 +83,7 @@ NT_AMX_TARGET void gemm_bf16_amx_32x32(int64_t kd, const float* a, const float* 
     cfg.rows[t] = 16;
     cfg.colsb[t] = 64;
   }
+  __asm__ volatile("" ::: "memory");
   _tile_loadconfig(&cfg);
   _tile_zero(0);
   _tile_zero(1);
