@@ -75,6 +75,21 @@ beforeAll(() => {
   tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-doc-examples-'));
 }, 300_000);
 
+// Examples may change the process-wide kernel settings (setMaxIsa('avx2'), setNumThreads(1), ...):
+// each runs from the defaults and leaves them as it found them, so that test files run after this
+// one in the same worker see the dispatched kernels.
+let threads0 = 0;
+beforeEach(() => {
+  const rt = api as { getNumThreads(): number };
+  threads0 = rt.getNumThreads();
+});
+afterEach(() => {
+  const rt = api as { setMaxIsa(l: null): void; setForcePortable(on: boolean): void; setNumThreads(n: number): void };
+  rt.setMaxIsa(null);
+  rt.setForcePortable(false);
+  rt.setNumThreads(threads0);
+});
+
 afterAll(async () => {
   process.chdir(cwd0);
   if (redis) await redis.stop();

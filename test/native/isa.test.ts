@@ -8,6 +8,11 @@ import { MISSING_LEVELS } from '../helpers/variants';
 
 const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512', 'amx'];
 
+// The settings are process-wide and a jest worker runs several files: start from the defaults.
+beforeAll(() => {
+  setMaxIsa(null);
+  setForcePortable(false);
+});
 afterEach(() => {
   setMaxIsa(null);
   setForcePortable(false);
