@@ -31,7 +31,9 @@ export interface FitOptions {
   /**
    * Cancels training at the next batch; fit() then rejects with an AbortError. Abort wins over
    * callbacks: an epoch callback still pending (even one whose promise never settles) is abandoned
-   * and its result ignored, and onTrainEnd is called but not waited for.
+   * and its result ignored, and onTrainEnd is called but not waited for. The AbortError's
+   * `history` lists the epochs that finished before the stop (no callbacks run for those whose end
+   * arrives after the abort).
    * @throws TypeError ERR_NT_INVALID_ARGUMENT_TYPE when it is not an AbortSignal.
    */
   signal?: AbortSignal;
@@ -255,6 +257,10 @@ export class Trainer {
           else if (stop) native.stop();
         };
         if (signal?.aborted) {
+          // User callbacks do not run after an abort, but an epoch the training thread finished
+          // before it stopped is in the weights, so it goes into the history. (Without epoch
+          // callbacks the events do not pause training, and several can be in flight.)
+          if (e.type === 'epochEnd') history.onEpochEnd(e.epoch, epochLogs(e.logs));
           answer(true);
           return;
         }
