@@ -4,17 +4,24 @@
  * child processes. Returns the path of the transpiled lib/index.js.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
 
 const LIB = path.resolve(__dirname, '../../lib');
 
 export function transpileLib(): { index: string; dir: string; cleanup(): void } {
-  // Inside the package (under node_modules/.cache) so that the transpiled code resolves the
-  // package's dependencies and finds its native build the way the real package does.
-  const cache = path.join(LIB, '..', 'node_modules', '.cache');
-  fs.mkdirSync(cache, { recursive: true });
-  const dir = fs.mkdtempSync(path.join(cache, 'nt-lib-'));
+  // Outside the checkout (tests run in parallel and write nothing there): a temporary package
+  // root with nodetrain's package.json, and links to the checkout's node_modules and native builds,
+  // so that the transpiled code resolves the package's dependencies and finds its native build the
+  // way the installed package does (lib/native/index.ts looks for that package.json).
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-lib-'));
+  const pkgRoot = path.join(LIB, '..');
+  fs.copyFileSync(path.join(pkgRoot, 'package.json'), path.join(root, 'package.json'));
+  for (const d of ['node_modules', 'build', 'prebuilds', 'build-cuda']) {
+    if (fs.existsSync(path.join(pkgRoot, d))) fs.symlinkSync(path.join(pkgRoot, d), path.join(root, d), 'dir');
+  }
+  const dir = path.join(root, 'lib');
   const walk = (d: string): void => {
     for (const f of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, f.name);
@@ -36,5 +43,5 @@ export function transpileLib(): { index: string; dir: string; cleanup(): void } 
     }
   };
   walk(LIB);
-  return { index: path.join(dir, 'index.js'), dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { index: path.join(dir, 'index.js'), dir, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
