@@ -9,6 +9,7 @@ import { parseArgs } from 'util';
 
 import * as nt from '../index';
 import * as nas from '../nas/index';
+import { intFlag, parseDuration, usage } from './args';
 
 export const SEARCH_HELP = `Usage: nodetrain search (--data <file.csv> --target <column> | --digits) [options]
 
@@ -43,24 +44,7 @@ Options:
   -h, --help                 this help
 `;
 
-function usage(msg: string): never {
-  throw new nt.NodetrainError('ERR_NT_USAGE', msg);
-}
-
-function int(name: string, s: string | undefined, dflt: number, min = 0): number {
-  if (s === undefined) return dflt;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min) usage(`Expected an integer >= ${min} for --${name} but received "${s}"`);
-  return n;
-}
-
-/** "90s", "5m", "1.5h", "250ms" or plain seconds -> milliseconds. */
-export function parseDuration(name: string, s: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m) usage(`Expected a duration such as 90s, 5m or 1h for --${name} but received "${s}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
-}
+export { parseDuration };
 
 function fmtDuration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -137,13 +121,13 @@ export async function searchCommand(argv: string[]): Promise<void> {
   if (task !== 'classification' && task !== 'regression') usage(`Expected classification or regression for --task but received "${a.task}"`);
   const data: nas.DataSpec = a.data
     ? { kind: 'csv', path: path.resolve(a.data), target: /^\d+$/.test(a.target!) ? Number(a.target) : a.target!, task }
-    : { kind: 'digits', trainSize: int('train-size', a['train-size'], 3000, 10), testSize: 1000, seed: 0 };
-  const epochs = int('epochs', a.epochs, 8, 1);
+    : { kind: 'digits', trainSize: intFlag('train-size', a['train-size'], 3000, 10), testSize: 1000, seed: 0 };
+  const epochs = intFlag('epochs', a.epochs, 8, 1);
   const strategy = a.strategy ?? 'tpe';
-  const trials = int('trials', a.trials, 20, 1);
-  const workers = int('workers', a.workers, 2, 0);
-  const threads = int('threads-per-worker', a['threads-per-worker'], 1, 1);
-  const seed = int('seed', a.seed, 1, 0);
+  const trials = intFlag('trials', a.trials, 20, 1);
+  const workers = intFlag('workers', a.workers, 2, 0);
+  const threads = intFlag('threads-per-worker', a['threads-per-worker'], 1, 1);
+  const seed = intFlag('seed', a.seed, 1, 0);
   const redis = a.redis ? { url: a.redis, name: a.study ?? 'nodetrain-search', tls: a['redis-ca'] ? { ca: fs.readFileSync(path.resolve(a['redis-ca'])) } : undefined } : null;
   if (redis && workers < 1) usage('Expected --workers >= 1 (trials in flight) with --redis but received 0');
   const dir = path.resolve(redis ? `${redis.name}-best-model` : a.study ?? 'nodetrain-search');

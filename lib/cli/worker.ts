@@ -9,7 +9,7 @@ import { parseArgs } from 'util';
 
 import * as nt from '../index';
 import * as nas from '../nas/index';
-import { parseDuration } from './search';
+import { intFlag, parseDuration, usage } from './args';
 
 export const WORKER_HELP = `Usage: nodetrain worker --redis <url> --study <name> [options]
 
@@ -27,9 +27,6 @@ Options:
   -h, --help             this help
 `;
 
-function usage(msg: string): never {
-  throw new nt.NodetrainError('ERR_NT_USAGE', msg);
-}
 
 /**
  * Runs `nodetrain worker` (the arguments after "worker"); resolves once the worker stopped.
@@ -62,19 +59,13 @@ export async function workerCommand(argv: string[]): Promise<void> {
   }
   if (!a.redis) usage('Expected --redis <url> for worker');
   if (!a.study) usage('Expected --study <name> for worker');
-  const int = (name: string, s: string | undefined): number | undefined => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 1) usage(`Expected an integer >= 1 for --${name} but received "${s}"`);
-    return n;
-  };
   const log = a.quiet ? undefined : (l: string): void => void process.stdout.write(`nodetrain worker ${process.pid}: ${l}\n`);
   const w = await nas.startRedisWorker({
     url: a.redis,
     study: a.study,
     tls: a['redis-ca'] ? { ca: fs.readFileSync(path.resolve(a['redis-ca'])) } : undefined,
-    concurrency: int('concurrency', a.concurrency) ?? 1,
-    threads: int('threads', a.threads),
+    concurrency: intFlag('concurrency', a.concurrency, 1, 1),
+    threads: intFlag('threads', a.threads, undefined, 1),
     waitMs: a.wait ? parseDuration('wait', a.wait) : undefined,
     log,
   });

@@ -55,7 +55,7 @@ function extractExamples(): Example[] {
  * rather than adding it here.
  */
 const EXCLUDED: Record<string, string> = {
-  'lib/cli/worker.ts:37': 'a worker command serves a Redis queue until SIGINT/SIGTERM; test/nas covers it with a real coordinator',
+  'lib/cli/worker.ts:34': 'a worker command serves a Redis queue until SIGINT/SIGTERM; test/nas covers it with a real coordinator',
   'lib/nas/executors/redis-worker.ts:167': 'waits for a coordinator to publish the study, then until the worker is closed; test/nas covers it',
   'lib/nas/executors/redis.ts:174': 'a distributed optimize needs worker processes to run its trials; test/nas covers it',
 };
