@@ -70,3 +70,12 @@ export function maxRelErr(out: ArrayLike<number>, ref: ArrayLike<number>, floor 
 
 /** Awkward sizes for parity tests: 1, primes, and values just off the kernels' tiles. */
 export const AWKWARD_SIZES = [1, 2, 3, 5, 7, 13, 17, 31, 33, 63, 65, 127, 257] as const;
+
+const bf16Bits = new Float32Array(1);
+const bf16Word = new Uint32Array(bf16Bits.buffer);
+/** x rounded to the nearest bfloat16 (ties to even), as the bf16 kernels round their operands. */
+export function bf16Round(x: number): number {
+  bf16Bits[0] = x;
+  bf16Word[0] = ((bf16Word[0] + 0x7fff + ((bf16Word[0] >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return bf16Bits[0];
+}

@@ -17,22 +17,13 @@
  * The hardware paths flush subnormals to zero (inputs here are O(1), so none occur).
  */
 import { binding } from '../../lib/native';
-import type { NativeBuffer } from '../../lib/native';
 import { cpuFeatures, getNumThreads, setForcePortable, setMaxIsa, setNumThreads, type IsaLevel } from '../../lib/runtime';
 import { tensor } from "../../lib/tensor/tensor";
 import { matmul } from "../../lib/tensor/matmul";
-import { makeRng, randUniform } from '../helpers/numerics';
+import { bf16Round, makeRng, randUniform } from '../helpers/numerics';
+import { nbuf } from './kernel-call';
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** Round to the nearest bfloat16, ties to even (the kernels' rounding), as a JS number. */
-function bf16(x: number): number {
-  f32[0] = x;
-  let u = u32[0];
-  u = (u + 0x7fff + ((u >>> 16) & 1)) >>> 0;
-  u32[0] = (u & 0xffff0000) >>> 0;
-  return f32[0];
-}
+const bf16 = bf16Round;
 const U = 2 ** -24;
 
 interface Problem {
@@ -77,12 +68,6 @@ afterEach(() => {
   setNumThreads(threads0);
 });
 
-function nbuf(x: Float32Array | number): NativeBuffer {
-  const len = typeof x === 'number' ? x : x.length;
-  const b = new (binding().NativeBuffer)(0, Math.max(1, len));
-  if (typeof x !== 'number' && x.length > 0) b.write(x);
-  return b;
-}
 
 /** Runs one problem through the binding; returns C. */
 function run(p: Problem, a: Float32Array, b: Float32Array, c0: Float32Array, bias: Float32Array | null, useRef: boolean): Float32Array {

@@ -7,17 +7,12 @@
 import { adam, cpuFeatures, dense, fineTune, loadDigits, loadModel, sequential, setMaxIsa, sgd } from '../../lib';
 import type { NamedWeights } from '../../lib';
 import { makeRng, randMatrix, relErr } from '../helpers/model';
+import { bf16Round } from '../helpers/numerics';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-function bf16(x: number): number {
-  f32[0] = x;
-  u32[0] = ((u32[0] + 0x7fff + ((u32[0] >>> 16) & 1)) & 0xffff0000) >>> 0;
-  return f32[0];
-}
+const bf16 = bf16Round;
 
 console.log(`precision 'bf16' runs on: ${cpuFeatures().bf16Gemm} (AMX tiles ${cpuFeatures().bestIsa === 'amx' ? 'available' : 'NOT exercised on this CPU'})`);
 
