@@ -36,32 +36,8 @@ const threadList = String(args.threads ?? '1,2').split(',').map(Number);
 const useSgd = !!args.sgd;
 const root = path.resolve(__dirname, '..', '..');
 
-function irisLike() {
-  // The same generator and data as scripts/bench/train-worker.js.
-  let a = 7;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-  const means = [
-    [5.0, 3.4, 1.5, 0.2],
-    [5.9, 2.8, 4.3, 1.3],
-    [6.6, 3.0, 5.6, 2.0],
-  ];
-  const sd = [0.4, 0.3, 0.4, 0.2];
-  const x = new Float32Array(150 * 4);
-  const y = new Int32Array(150);
-  for (let i = 0; i < 150; i++) {
-    const c = Math.floor(i / 50);
-    y[i] = c;
-    for (let j = 0; j < 4; j++) x[i * 4 + j] = means[c][j] + sd[j] * normal();
-  }
-  return { x, y };
-}
+// The same data as scripts/bench/train.js's 4-16-3 workload.
+const { irisLike } = require('./train-data');
 
 function setup(nt, threads) {
   nt.setNumThreads(threads);
