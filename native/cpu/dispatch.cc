@@ -66,7 +66,7 @@ void fill_portable(Backend* b) {
   b->batch_norm_update_moving = batch_norm_update_moving_f32;
   b->dropout_forward = dropout_forward_f32;
   b->dropout_backward = dropout_backward_f32;
-  b->softmax_xent = softmax_xent_f32;
+  b->softmax_xent = softmax_xent_f32_portable;
   b->sgd_step = sgd_step_f32_portable;
   b->adam_step = adam_step_f32_portable;
   b->rmsprop_step = rmsprop_step_f32_portable;
@@ -87,6 +87,7 @@ bool fill_avx2(Backend* b) {
   b->act_forward = act_forward_f32_avx2;
   b->act_backward = act_backward_f32_avx2;
   b->softmax = softmax_f32_avx2;
+  b->softmax_xent = softmax_xent_f32_avx2;
   return true;
 #else
   (void)b;
@@ -111,6 +112,7 @@ bool fill_avx512(Backend* b) {
   b->act_forward = act_forward_f32_avx512;
   b->act_backward = act_backward_f32_avx512;
   b->softmax = softmax_f32_avx512;
+  b->softmax_xent = softmax_xent_f32_avx512;
   return true;
 #else
   (void)b;

@@ -9,6 +9,7 @@
 // loops calling them at the includer's vector width (4, 8 or 16 floats). The float64 *_ref twins
 // in elementwise.cc are the references for every level.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -162,6 +163,111 @@ inline void softmax_rows(const float* x, int64_t cols, float* y, int64_t r0, int
     float inv = 1.0f / exp_sum(xr, m, cols, yr);
     for (int64_t j = 0; j < cols; ++j) yr[j] *= inv;
   }
+}
+
+// ---- fused softmax cross-entropy rows (native/kernels/loss.cc states the formulas) ----------------
+// Rows [r0, r1) of logits [.., cols]: returns the sum of their losses and, where grad != null, writes
+// grad = gscale * (p * sum_j t_j - t) (grad may alias the logits). kLabels: t is one-hot(labels[r]).
+// The exponentials e^(x - m) run in float (exp_fast) over a flat block of up to kXentBuf values:
+// several short rows at once, so a 3-class row does not cost a scalar exp per element. Row sums,
+// the log-sum-exp, the loss and the gradient's p * tsum - t are computed in double. A row longer
+// than kXentBuf goes by column chunks (its exponentials computed twice when there is a gradient).
+constexpr int64_t kXentBuf = 1024;
+
+// out[i] = e^(in[i]) over n floats (vectorises at the includer's width).
+inline void exp_block(float* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) v[i] = exp_fast(v[i]);
+}
+
+template <bool kLabels>
+inline double xent_rows_t(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
+                          int64_t cols, float* grad, float gscale) {
+  alignas(64) float e[kXentBuf];
+  const double gs = static_cast<double>(gscale);
+  double total = 0;
+  if (cols > kXentBuf) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* x = logits + r * cols;
+      const float* t = kLabels ? nullptr : targets + r * cols;
+      const int32_t label = kLabels ? labels[r] : 0;
+      const float m = row_max(x, cols);
+      double s = 0, tsum = kLabels ? 1.0 : 0.0;
+      for (int64_t c0 = 0; c0 < cols; c0 += kXentBuf) {
+        const int64_t n = std::min(kXentBuf, cols - c0);
+        for (int64_t j = 0; j < n; ++j) e[j] = x[c0 + j] - m;
+        exp_block(e, n);
+        for (int64_t j = 0; j < n; ++j) s += static_cast<double>(e[j]);
+      }
+      const double lse = static_cast<double>(m) + std::log(s);
+      if (kLabels) {
+        total += lse - static_cast<double>(x[label]);
+      } else {
+        for (int64_t j = 0; j < cols; ++j) {
+          total += static_cast<double>(t[j]) * (lse - static_cast<double>(x[j]));
+          tsum += static_cast<double>(t[j]);
+        }
+      }
+      if (grad == nullptr) continue;
+      float* g = grad + r * cols;
+      const double inv = 1.0 / s;
+      for (int64_t c0 = 0; c0 < cols; c0 += kXentBuf) {
+        const int64_t n = std::min(kXentBuf, cols - c0);
+        for (int64_t j = 0; j < n; ++j) e[j] = x[c0 + j] - m;  // read before g (which may be x) is written
+        exp_block(e, n);
+        for (int64_t j = 0; j < n; ++j) {
+          const double tj = kLabels ? (c0 + j == label ? 1.0 : 0.0) : static_cast<double>(t[c0 + j]);
+          g[c0 + j] = static_cast<float>(gs * (static_cast<double>(e[j]) * inv * tsum - tj));
+        }
+      }
+    }
+    return total;
+  }
+  float mx[kXentBuf];
+  const int64_t per = kXentBuf / cols;
+  for (int64_t b0 = r0; b0 < r1; b0 += per) {
+    const int64_t b1 = std::min(r1, b0 + per);
+    const float* xb = logits + b0 * cols;
+    for (int64_t r = 0; r < b1 - b0; ++r) {
+      const float* x = xb + r * cols;
+      const float m = row_max(x, cols);
+      mx[r] = m;
+      for (int64_t j = 0; j < cols; ++j) e[r * cols + j] = x[j] - m;
+    }
+    exp_block(e, (b1 - b0) * cols);
+    for (int64_t r = 0; r < b1 - b0; ++r) {
+      const float* x = xb + r * cols;
+      const float* er = e + r * cols;
+      const float* t = kLabels ? nullptr : targets + (b0 + r) * cols;
+      const int32_t label = kLabels ? labels[b0 + r] : 0;
+      double s = 0;
+      for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(er[j]);
+      const double lse = static_cast<double>(mx[r]) + std::log(s);
+      double tsum = 1.0;
+      if (kLabels) {
+        total += lse - static_cast<double>(x[label]);
+      } else {
+        tsum = 0;
+        for (int64_t j = 0; j < cols; ++j) {
+          total += static_cast<double>(t[j]) * (lse - static_cast<double>(x[j]));
+          tsum += static_cast<double>(t[j]);
+        }
+      }
+      if (grad == nullptr) continue;
+      float* g = grad + (b0 + r) * cols;
+      const double inv = 1.0 / s;
+      for (int64_t j = 0; j < cols; ++j) {
+        const double tj = kLabels ? (j == label ? 1.0 : 0.0) : static_cast<double>(t[j]);
+        g[j] = static_cast<float>(gs * (static_cast<double>(er[j]) * inv * tsum - tj));
+      }
+    }
+  }
+  return total;
+}
+
+inline double xent_rows(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
+                        int64_t cols, float* grad, float gscale) {
+  return labels != nullptr ? xent_rows_t<true>(logits, nullptr, labels, r0, r1, cols, grad, gscale)
+                           : xent_rows_t<false>(logits, targets, nullptr, r0, r1, cols, grad, gscale);
 }
 
 // The non-template entry points of one level (act is a valid nt::Act).

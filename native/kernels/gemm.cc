@@ -88,6 +88,23 @@ const Blocking& env_blocking() {
 // Below this many flops (2*m*n*k) one thread is faster than waking the pool.
 constexpr double kMinFlopsPerThread = 1.5e6;
 
+// Products with m*n*k at most this run the direct kernel (kernels/gemm_small.h) of the f32 kernel
+// sets that have one; NODETRAIN_GEMM_SMALL=<m*n*k> overrides it (read once; 0 turns it off).
+constexpr int64_t kSmallMaxMNK = 64 * 64 * 64;
+// A transposed B is copied to a stack scratch of k*n floats (32 KiB) on that path.
+constexpr int64_t kSmallMaxBt = 8192;
+int64_t small_max_mnk() {
+  static const int64_t v = [] {
+    if (const char* s = std::getenv("NODETRAIN_GEMM_SMALL")) {
+      char* end = nullptr;
+      const long long x = std::strtoll(s, &end, 10);
+      if (end != s && *end == '\0' && x >= 0) return static_cast<int64_t>(x);
+    }
+    return kSmallMaxMNK;
+  }();
+  return v;
+}
+
 bool epilogue_act_supported(Act a) {
   return a == Act::kNone || a == Act::kRelu || a == Act::kGelu || a == Act::kSigmoid || a == Act::kTanh;
 }
@@ -179,29 +196,37 @@ struct Kernels {
   gemm_detail::PairsAFn pairs_a = nullptr;  // kBf16Pairs: float32 A panel -> the kernel's bf16 A layout
   gemm_detail::PairsBFn pairs_b = nullptr;  // kBf16Pairs: float32 B panel -> bf16 pairs along k
   int64_t kd_align = 1;  // kBf16Pairs: the pair count per block is padded (with zeros) to a multiple of this
+  gemm_detail::SmallFn small = nullptr;  // kF32: the direct kernel for small products (gemm_small.h)
 };
+constexpr Kernels with_small(Kernels k, gemm_detail::SmallFn f) {
+  k.small = f;
+  return k;
+}
 
 constexpr Kernels kPortableKernels = {kMR, kNR, gemm_f32_portable_6x16, gemm_epilogue_f32_portable,
                                       gemm_pack_a6_portable, gemm_pack_bt16_portable, {144, 256, 4080}};
 #if defined(NT_HAVE_AVX2_KERNELS)
-constexpr Kernels kAvx2Kernels = {kMR, kNR, gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2,
-                                  gemm_detail::gemm_pack_a6_avx2, gemm_detail::gemm_pack_bt16_avx2, {144, 256, 4080}};
+constexpr Kernels kAvx2Kernels = with_small({kMR, kNR, gemm_detail::gemm_f32_avx2_6x16, gemm_detail::gemm_epilogue_f32_avx2,
+                                             gemm_detail::gemm_pack_a6_avx2, gemm_detail::gemm_pack_bt16_avx2, {144, 256, 4080}},
+                                            gemm_detail::gemm_small_f32_avx2);
 #endif
 #if defined(NT_HAVE_AVX512_KERNELS)
 // 14x32 tiles: KC=256 makes the B~ sliver 256x32 floats = 32 KiB, the size of Zen4's L1d (48 KiB on
 // Sapphire Rapids), with the A~ sliver (14 KiB) streaming through; MC=168 (12 slivers) keeps the A~
 // block (168 KiB) in a 1-2 MiB L2; NC=4064 (127 slivers) keeps B~ (4 MiB) in L3. On Zen4, KC=256
 // measured 3-7 % faster than 192 at 1024^3 and 2048^3 (1 and 2 threads) and level at the MLP shapes.
-constexpr Kernels kAvx512Kernels = {gemm_detail::kGemmMR512, gemm_detail::kGemmNR512,
-                                    gemm_detail::gemm_f32_avx512_14x32, gemm_detail::gemm_epilogue_f32_avx512,
-                                    gemm_detail::gemm_pack_a14_avx512, gemm_detail::gemm_pack_bt32_avx512,
-                                    {168, 256, 4064}};
+constexpr Kernels kAvx512Kernels = with_small({gemm_detail::kGemmMR512, gemm_detail::kGemmNR512,
+                                               gemm_detail::gemm_f32_avx512_14x32, gemm_detail::gemm_epilogue_f32_avx512,
+                                               gemm_detail::gemm_pack_a14_avx512, gemm_detail::gemm_pack_bt32_avx512,
+                                               {168, 256, 4064}},
+                                              gemm_detail::gemm_small_f32_avx512);
 #endif
 
 // bf16 operands (precision 'bf16'): the emulation runs each ISA's f32 microkernels on panels
 // rounded to bf16, so it costs what float32 costs and gives the hardware paths' products exactly.
 constexpr Kernels with_rounding(Kernels k) {
   k.ops = Operands::kBf16Round;
+  k.small = nullptr;
   return k;
 }
 constexpr Kernels kPortableBf16Kernels = with_rounding(kPortableKernels);
@@ -505,6 +530,13 @@ Status gemm_driver(const GemmArgs& args, const Kernels& kern) {
     return Status::Ok();
   }
 
+  if (kern.small != nullptr && static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k) <=
+                                   static_cast<double>(small_max_mnk()) &&
+      (!g.trans_b || g.k * g.n <= kSmallMaxBt)) {
+    alignas(64) float bt[kSmallMaxBt];
+    kern.small(g, bt);
+    return Status::Ok();
+  }
   const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
   const int64_t kMR = kern.mr, kNR = kern.nr;
   const int64_t tiles = ((g.m + kMR - 1) / kMR) * ((g.n + kNR - 1) / kNR);

@@ -10,6 +10,8 @@
 #pragma once
 #include <cstdint>
 
+#include "nodetrain/kernels.h"
+
 namespace nt {
 namespace gemm_detail {
 
@@ -40,12 +42,18 @@ using PackBT16Fn = void (*)(const float* b, int64_t ldb, int64_t kc, float* dst)
 using PairsAFn = void (*)(const float* panel, int64_t kc, int64_t kd, float* dst);
 using PairsBFn = void (*)(const float* panel, int64_t kc, int64_t kd, float* dst);
 
+// The direct GEMM for small products (native/kernels/gemm_small.h): the whole validated product
+// (m, n, k >= 1, bias + activation included) without packing; bt is scratch of k*n floats for a
+// transposed B.
+using SmallFn = void (*)(const GemmArgs& g, float* bt);
+
 #if defined(NT_HAVE_AVX2_KERNELS)
 // AVX2/FMA versions; call only when nt::use_avx2() is true.
 void gemm_f32_avx2_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta);
 void gemm_epilogue_f32_avx2(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
 void gemm_pack_a6_avx2(const float* a, int64_t lda, int64_t kc, float* dst);
 void gemm_pack_bt16_avx2(const float* b, int64_t ldb, int64_t kc, float* dst);
+void gemm_small_f32_avx2(const GemmArgs& g, float* bt);
 #endif
 
 #if defined(NT_HAVE_AVX512_KERNELS)
@@ -58,6 +66,7 @@ void gemm_f32_avx512_14x32(int64_t kc, const float* a, const float* b, float* c,
 void gemm_epilogue_f32_avx512(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bias, int act);
 void gemm_pack_a14_avx512(const float* a, int64_t lda, int64_t kc, float* dst);
 void gemm_pack_bt32_avx512(const float* b, int64_t ldb, int64_t kc, float* dst);
+void gemm_small_f32_avx512(const GemmArgs& g, float* bt);
 
 // AVX512-BF16 (native/cpu/avx512/gemm_bf16_avx512.cc; call only when cpu_features().avx512_bf16):
 // C[14x32] = alpha * A~ B~ + beta * C over kd bf16 pair steps (A~: kd x 14 words, B~: kd x 32 words).

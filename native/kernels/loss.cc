@@ -12,8 +12,17 @@
 #include <cstdint>
 #include <limits>
 
+#include "kernels/act_detail.h"
+#include "kernels/variants.h"
+#include "nodetrain/backend.h"
 #include "nodetrain/kernels.h"
 #include "nodetrain/parallel.h"
+
+// The per-row loops are kernels/act_loops.h's xent_rows, compiled here at the baseline level and
+// by the AVX2 / AVX-512 libraries (act_detail::xent_rows_*), dispatched through the Backend table.
+#define NT_ACT_NS act_base
+#include "kernels/act_loops.h"
+#undef NT_ACT_NS
 
 namespace nt {
 namespace {
@@ -37,74 +46,6 @@ Status check_xent(const float* logits, const float* targets, const int32_t* labe
                                " is outside [0, " + std::to_string(cols) + ")");
   }
   return Status::Ok();
-}
-
-// One row: returns its loss, writes its gradient (times gscale) when g != null. kLabels: the
-// target is labels's one-hot (t unused), a separate instantiation so the common sparse case
-// carries no per-element target branches.
-template <bool kLabels>
-inline double xent_row(const float* x, const float* t, int32_t label, int64_t cols, float* g, float gscale) {
-  float m = x[0];
-  for (int64_t j = 1; j < cols; ++j) m = x[j] > m ? x[j] : m;
-  // exp(x - m) once per element, in float (arguments are <= 0, so no overflow), kept in g for the
-  // gradient; the sum and the log-sum-exp in double.
-  double s = 0;
-  const bool keep = g != nullptr && g != x;  // g may alias the logits: then recompute below
-  if (keep) {
-    for (int64_t j = 0; j < cols; ++j) {
-      const float e = std::exp(x[j] - m);
-      g[j] = e;
-      s += e;
-    }
-  } else {
-    for (int64_t j = 0; j < cols; ++j) s += std::exp(x[j] - m);
-  }
-  const double lse = static_cast<double>(m) + std::log(s);
-  double loss, tsum;
-  if (!kLabels) {
-    loss = 0;
-    tsum = 0;
-    for (int64_t j = 0; j < cols; ++j) {
-      loss += static_cast<double>(t[j]) * (lse - static_cast<double>(x[j]));
-      tsum += static_cast<double>(t[j]);
-    }
-  } else {
-    loss = lse - static_cast<double>(x[label]);
-    tsum = 1;
-  }
-  if (g != nullptr) {
-    const double inv = 1.0 / s;
-    const double gs = static_cast<double>(gscale);
-    if (kLabels) {
-      // p * tsum - t_j with tsum = 1: p everywhere, p - 1 at the label.
-      for (int64_t j = 0; j < cols; ++j) {
-        const double p = static_cast<double>(keep ? g[j] : std::exp(x[j] - m)) * inv;
-        g[j] = static_cast<float>(gs * (p * tsum - (j == label ? 1.0 : 0.0)));
-      }
-    } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        const double p = static_cast<double>(keep ? g[j] : std::exp(x[j] - m)) * inv;
-        g[j] = static_cast<float>(gs * (p * tsum - static_cast<double>(t[j])));
-      }
-    }
-  }
-  return loss;
-}
-
-// Rows [r0, r1): the sum of their losses.
-double xent_rows(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
-                 int64_t cols, float* grad, float gscale) {
-  double acc = 0;
-  if (labels != nullptr) {
-    for (int64_t r = r0; r < r1; ++r)
-      acc += xent_row<true>(logits + r * cols, nullptr, labels[r], cols, grad != nullptr ? grad + r * cols : nullptr,
-                            gscale);
-  } else {
-    for (int64_t r = r0; r < r1; ++r)
-      acc += xent_row<false>(logits + r * cols, targets + r * cols, 0, cols, grad != nullptr ? grad + r * cols : nullptr,
-                             gscale);
-  }
-  return acc;
 }
 
 }  // namespace
@@ -144,8 +85,12 @@ Status softmax_xent_f32_ref(const float* logits, const float* targets, const int
   return Status::Ok();
 }
 
-Status softmax_xent_f32(const float* logits, const float* targets, const int32_t* labels, int64_t rows, int64_t cols,
-                        double* loss, float* grad, float grad_scale) {
+namespace {
+using XentRowsFn = double (*)(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
+                              int64_t cols, float* grad, float gscale);
+
+Status softmax_xent_impl(XentRowsFn xent_rows, const float* logits, const float* targets, const int32_t* labels,
+                         int64_t rows, int64_t cols, double* loss, float* grad, float grad_scale) {
   NT_RETURN_IF_ERROR(check_xent(logits, targets, labels, rows, cols, loss));
   if (rows == 0) {
     *loss = std::numeric_limits<double>::quiet_NaN();
@@ -172,6 +117,29 @@ Status softmax_xent_f32(const float* logits, const float* targets, const int32_t
   for (int64_t c = 0; c < nchunks; ++c) total += part[c];
   *loss = total / static_cast<double>(rows);
   return Status::Ok();
+}
+
+}  // namespace
+
+Status softmax_xent_f32_portable(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
+                                 int64_t cols, double* loss, float* grad, float grad_scale) {
+  return softmax_xent_impl(act_base::xent_rows, logits, targets, labels, rows, cols, loss, grad, grad_scale);
+}
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status softmax_xent_f32_avx2(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
+                             int64_t cols, double* loss, float* grad, float grad_scale) {
+  return softmax_xent_impl(act_detail::xent_rows_avx2, logits, targets, labels, rows, cols, loss, grad, grad_scale);
+}
+#endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+Status softmax_xent_f32_avx512(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
+                               int64_t cols, double* loss, float* grad, float grad_scale) {
+  return softmax_xent_impl(act_detail::xent_rows_avx512, logits, targets, labels, rows, cols, loss, grad, grad_scale);
+}
+#endif
+Status softmax_xent_f32(const float* logits, const float* targets, const int32_t* labels, int64_t rows, int64_t cols,
+                        double* loss, float* grad, float grad_scale) {
+  return cpu_backend().softmax_xent(logits, targets, labels, rows, cols, loss, grad, grad_scale);
 }
 
 }  // namespace nt

@@ -14,6 +14,8 @@ Status adam_step_f32_portable(const AdamParams& p, float* param, const float* gr
 Status rmsprop_step_f32_portable(const RmspropParams& p, float* param, const float* grad, float* sq, float* buf,
                                  float* gavg, int64_t n);
 Status adagrad_step_f32_portable(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n);
+Status softmax_xent_f32_portable(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
+                                 int64_t cols, double* loss, float* grad, float grad_scale);
 
 #if defined(NT_HAVE_AVX2_KERNELS)
 Status gemm_f32_avx2(const GemmArgs& args);
@@ -41,12 +43,16 @@ Status act_forward_f32_avx2(Act act, float alpha, const float* x, int64_t n, flo
 Status act_backward_f32_avx2(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
                              float* dx);
 Status softmax_f32_avx2(const float* x, int64_t rows, int64_t cols, float* y);
+Status softmax_xent_f32_avx2(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
+                             int64_t cols, double* loss, float* grad, float grad_scale);
 #endif
 #if defined(NT_HAVE_AVX512_KERNELS)
 Status act_forward_f32_avx512(Act act, float alpha, const float* x, int64_t n, float* y);
 Status act_backward_f32_avx512(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
                                float* dx);
 Status softmax_f32_avx512(const float* x, int64_t rows, int64_t cols, float* y);
+Status softmax_xent_f32_avx512(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
+                               int64_t cols, double* loss, float* grad, float grad_scale);
 #endif
 
 }  // namespace nt

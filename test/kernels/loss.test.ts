@@ -1,11 +1,13 @@
 // Fused softmax cross-entropy against a float64 reference computed here (loss and gradient), with
 // the gradient also checked by central finite differences of the float64 loss, and of the kernel's
-// own loss; fast kernel (default and forced-portable dispatch, 1 and 2 threads) and the scalar _ref
+// own loss; fast kernel (every ISA level's build, portable included, 1 and 2 threads; shapes with
+// rows longer than the 1024-value exp block and rows that straddle blocks) and the scalar _ref
 // kernel. Bounds: loss relative error < 1e-6, gradient relative error ||g - ref|| / ||ref|| < 1e-6;
 // finite differences of the float64 reference < 1e-7; of the kernel's float32-input loss < 1e-3.
 import { getForcePortable, getNumThreads, setForcePortable, setNumThreads, softmaxCrossEntropy, Tensor, tensor } from '../../lib';
 import { binding } from '../../lib/native';
 import { bufferOf } from '../../lib/tensor/tensor';
+import { applyVariant, reportMissingPaths, VARIANTS } from '../helpers/variants';
 
 const bufOf = (t: Tensor) => bufferOf(t, 't');
 
@@ -71,12 +73,10 @@ function randProbs(rows: number, cols: number): Float32Array {
   return t;
 }
 
-const MODES = [
-  { name: 'fast, 2 threads', portable: false, threads: 2 },
-  { name: 'fast, 1 thread', portable: false, threads: 1 },
-  { name: 'portable, 2 threads', portable: true, threads: 2 },
-  { name: 'portable, 1 thread', portable: true, threads: 1 },
-];
+// Every kernel path this machine can take (each ISA level's build of the row loops, forced with
+// setMaxIsa, and the portable one) at 1 and 2 threads; levels the CPU lacks are printed.
+reportMissingPaths();
+const MODES = VARIANTS;
 
 const SHAPES: Array<[number, number]> = [
   [1, 1],
@@ -85,6 +85,8 @@ const SHAPES: Array<[number, number]> = [
   [64, 10],
   [1000, 37],
   [4099, 3],
+  [2, 1500],
+  [5, 341],
 ];
 
 describe('softmax cross-entropy', () => {
@@ -95,11 +97,12 @@ describe('softmax cross-entropy', () => {
     setForcePortable(portable0);
   });
 
-  describe.each(MODES)('$name', ({ portable, threads }) => {
+  describe.each(MODES)('$name', (variant) => {
+    let restore: () => void = () => undefined;
     beforeEach(() => {
-      setForcePortable(portable);
-      setNumThreads(threads);
+      restore = applyVariant(variant);
     });
+    afterEach(() => restore());
 
     it.each(SHAPES)('labels and targets, [%i, %i], match the float64 reference', (rows, cols) => {
       const x = rand(rows * cols, -8, 8);

@@ -18,6 +18,10 @@ void act_bwd_avx2(Act act, float alpha, const float* x, const float* y, const fl
 void softmax_rows_avx2(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1) {
   act_avx2::softmax_rows(x, cols, y, r0, r1);
 }
+double xent_rows_avx2(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
+                    int64_t cols, float* grad, float gscale) {
+  return act_avx2::xent_rows(logits, targets, labels, r0, r1, cols, grad, gscale);
+}
 
 }  // namespace act_detail
 }  // namespace nt

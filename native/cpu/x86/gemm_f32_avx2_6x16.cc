@@ -179,15 +179,13 @@ void epilogue(float* c, int64_t ldc, int64_t rows, int64_t cols, const float* bi
       _mm256_storeu_ps(ci + j, apply<kAct>(v));
     }
     if (j < cols) {
-      // Tail through a small buffer so the same vector code (and rounding) covers every column.
-      alignas(32) float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      alignas(32) float tb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      const int64_t rem = cols - j;
-      std::memcpy(tmp, ci + j, static_cast<size_t>(rem) * sizeof(float));
-      if (bias) std::memcpy(tb, bias + j, static_cast<size_t>(rem) * sizeof(float));
-      __m256 v = _mm256_add_ps(_mm256_load_ps(tmp), _mm256_load_ps(tb));
-      _mm256_store_ps(tmp, apply<kAct>(v));
-      std::memcpy(ci + j, tmp, static_cast<size_t>(rem) * sizeof(float));
+      // Masked tail (the same vector code, and rounding, for every column; masked-off lanes are
+      // neither read nor written).
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols - j)),
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      __m256 v = _mm256_maskload_ps(ci + j, mask);
+      if (bias) v = _mm256_add_ps(v, _mm256_maskload_ps(bias + j, mask));
+      _mm256_maskstore_ps(ci + j, mask, apply<kAct>(v));
     }
   }
 }
