@@ -119,6 +119,11 @@ void act_bwd_range(float alpha, const float* x, const float* y, const float* dy,
 
 // Row max with eight lanes (vectorises; a NaN anywhere makes the row's softmax NaN regardless).
 inline float row_max(const float* x, int64_t n) {
+  if (n < 8) {  // short rows (a few classes): no lanes to set up and fold
+    float r = x[0];
+    for (int64_t j = 1; j < n; ++j) r = x[j] > r ? x[j] : r;
+    return r;
+  }
   float m[8];
   for (int k = 0; k < 8; ++k) m[k] = x[0];
   int64_t j = 0;
@@ -174,9 +179,107 @@ inline void softmax_rows(const float* x, int64_t cols, float* y, int64_t r0, int
 // than kXentBuf goes by column chunks (its exponentials computed twice when there is a gradient).
 constexpr int64_t kXentBuf = 1024;
 
+// Natural log in double for the log-sum-exp, where the argument is a sum of exponentials (>= 1):
+// s = 2^e * m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(f) = 2 (f + f^3/3 + ... + f^15/15),
+// f = (m - 1) / (m + 1), |f| <= 0.1716 (truncation below 2e-14 relative), and e ln 2 split in a
+// high part exact in double and a low part. About 30 instructions against glibc's ~90 with the
+// call; +-inf, NaN and values <= 0 go to std::log.
+inline double log_sum(double s) {
+  if (!(s > 0.0) || s > 1.0e300) return std::log(s);
+  uint64_t bits;
+  std::memcpy(&bits, &s, sizeof bits);
+  int32_t e = static_cast<int32_t>((bits >> 52) & 0x7FF) - 1023;
+  bits = (bits & 0x000FFFFFFFFFFFFFull) | 0x3FF0000000000000ull;
+  double m;
+  std::memcpy(&m, &bits, sizeof m);
+  if (e == -1023) return std::log(s);  // subnormal
+  if (m > 1.4142135623730951) {
+    m *= 0.5;
+    e += 1;
+  }
+  const double f = (m - 1.0) / (m + 1.0), f2 = f * f;
+  double p = 1.0 / 15;
+  p = p * f2 + 1.0 / 13;
+  p = p * f2 + 1.0 / 11;
+  p = p * f2 + 1.0 / 9;
+  p = p * f2 + 1.0 / 7;
+  p = p * f2 + 1.0 / 5;
+  p = p * f2 + 1.0 / 3;
+  const double logm = 2.0 * f + 2.0 * f * f2 * p;
+  const double de = static_cast<double>(e);
+  return de * 6.93147180369123816490e-01 + (de * 1.90821492927058770002e-10 + logm);
+}
+
 // out[i] = e^(in[i]) over n floats (vectorises at the includer's width).
 inline void exp_block(float* v, int64_t n) {
   for (int64_t i = 0; i < n; ++i) v[i] = exp_fast(v[i]);
+}
+
+// Rows of at most kXentBuf values, several per exp block. CM > 0: the row length is at most CM, and
+// every per-row loop runs to the constant CM with an early exit (straight-line code for a few
+// classes, where a loop over a run-time length costs more in set-up and remainder handling than
+// in work); CM == 0: any row length.
+template <bool kLabels, int CM>
+inline double xent_block_rows(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
+                              int64_t cols, float* grad, float gscale, float* e) {
+  const double gs = static_cast<double>(gscale);
+  double total = 0;
+  float mx[kXentBuf];
+  const int64_t per = kXentBuf / cols;
+  for (int64_t b0 = r0; b0 < r1; b0 += per) {
+    const int64_t b1 = std::min(r1, b0 + per);
+    const float* xb = logits + b0 * cols;
+    for (int64_t r = 0; r < b1 - b0; ++r) {
+      const float* x = xb + r * cols;
+      float m = x[0];
+      if (CM == 0) {
+        m = row_max(x, cols);
+      } else {
+        for (int64_t j = 1; j < CM; ++j) {
+          if (j >= cols) break;
+          m = x[j] > m ? x[j] : m;
+        }
+      }
+      mx[r] = m;
+      for (int64_t j = 0; j < (CM > 0 ? CM : cols); ++j) {
+        if (CM > 0 && j >= cols) break;
+        e[r * cols + j] = x[j] - m;
+      }
+    }
+    exp_block(e, (b1 - b0) * cols);
+    for (int64_t r = 0; r < b1 - b0; ++r) {
+      const float* x = xb + r * cols;
+      const float* er = e + r * cols;
+      const float* t = kLabels ? nullptr : targets + (b0 + r) * cols;
+      const int32_t label = kLabels ? labels[b0 + r] : 0;
+      double s = 0;
+      for (int64_t j = 0; j < (CM > 0 ? CM : cols); ++j) {
+        if (CM > 0 && j >= cols) break;
+        s += static_cast<double>(er[j]);
+      }
+      const double lse = static_cast<double>(mx[r]) + log_sum(s);
+      double tsum = 1.0;
+      if (kLabels) {
+        total += lse - static_cast<double>(x[label]);
+      } else {
+        tsum = 0;
+        for (int64_t j = 0; j < (CM > 0 ? CM : cols); ++j) {
+          if (CM > 0 && j >= cols) break;
+          total += static_cast<double>(t[j]) * (lse - static_cast<double>(x[j]));
+          tsum += static_cast<double>(t[j]);
+        }
+      }
+      if (grad == nullptr) continue;
+      float* g = grad + (b0 + r) * cols;
+      const double inv = 1.0 / s;
+      for (int64_t j = 0; j < (CM > 0 ? CM : cols); ++j) {
+        if (CM > 0 && j >= cols) break;
+        const double tj = kLabels ? (j == label ? 1.0 : 0.0) : static_cast<double>(t[j]);
+        g[j] = static_cast<float>(gs * (static_cast<double>(er[j]) * inv * tsum - tj));
+      }
+    }
+  }
+  return total;
 }
 
 template <bool kLabels>
@@ -198,7 +301,7 @@ inline double xent_rows_t(const float* logits, const float* targets, const int32
         exp_block(e, n);
         for (int64_t j = 0; j < n; ++j) s += static_cast<double>(e[j]);
       }
-      const double lse = static_cast<double>(m) + std::log(s);
+      const double lse = static_cast<double>(m) + log_sum(s);
       if (kLabels) {
         total += lse - static_cast<double>(x[label]);
       } else {
@@ -222,46 +325,9 @@ inline double xent_rows_t(const float* logits, const float* targets, const int32
     }
     return total;
   }
-  float mx[kXentBuf];
-  const int64_t per = kXentBuf / cols;
-  for (int64_t b0 = r0; b0 < r1; b0 += per) {
-    const int64_t b1 = std::min(r1, b0 + per);
-    const float* xb = logits + b0 * cols;
-    for (int64_t r = 0; r < b1 - b0; ++r) {
-      const float* x = xb + r * cols;
-      const float m = row_max(x, cols);
-      mx[r] = m;
-      for (int64_t j = 0; j < cols; ++j) e[r * cols + j] = x[j] - m;
-    }
-    exp_block(e, (b1 - b0) * cols);
-    for (int64_t r = 0; r < b1 - b0; ++r) {
-      const float* x = xb + r * cols;
-      const float* er = e + r * cols;
-      const float* t = kLabels ? nullptr : targets + (b0 + r) * cols;
-      const int32_t label = kLabels ? labels[b0 + r] : 0;
-      double s = 0;
-      for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(er[j]);
-      const double lse = static_cast<double>(mx[r]) + std::log(s);
-      double tsum = 1.0;
-      if (kLabels) {
-        total += lse - static_cast<double>(x[label]);
-      } else {
-        tsum = 0;
-        for (int64_t j = 0; j < cols; ++j) {
-          total += static_cast<double>(t[j]) * (lse - static_cast<double>(x[j]));
-          tsum += static_cast<double>(t[j]);
-        }
-      }
-      if (grad == nullptr) continue;
-      float* g = grad + (b0 + r) * cols;
-      const double inv = 1.0 / s;
-      for (int64_t j = 0; j < cols; ++j) {
-        const double tj = kLabels ? (j == label ? 1.0 : 0.0) : static_cast<double>(t[j]);
-        g[j] = static_cast<float>(gs * (static_cast<double>(er[j]) * inv * tsum - tj));
-      }
-    }
-  }
-  return total;
+  if (cols <= 4) return xent_block_rows<kLabels, 4>(logits, targets, labels, r0, r1, cols, grad, gscale, e);
+  if (cols <= 16) return xent_block_rows<kLabels, 16>(logits, targets, labels, r0, r1, cols, grad, gscale, e);
+  return xent_block_rows<kLabels, 0>(logits, targets, labels, r0, r1, cols, grad, gscale, e);
 }
 
 inline double xent_rows(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,

@@ -413,14 +413,24 @@ Status col_sum_f32(const float* x, int64_t rows, int64_t cols, int64_t ldx, floa
     int64_t b, e;
     partition(tiles, ith, nth, 1, &b, &e);
     for (int64_t t = b; t < e; ++t) {
-      int64_t j0 = t * kColTile, w = std::min(kColTile, cols - j0);
-      double acc[kColTile];
-      for (int64_t j = 0; j < w; ++j) acc[j] = accumulate ? static_cast<double>(out[j0 + j]) : 0.0;
-      for (int64_t i = 0; i < rows; ++i) {
-        const float* r = x + i * ldx + j0;
-        for (int64_t j = 0; j < w; ++j) acc[j] += static_cast<double>(r[j]);
+      const int64_t j0 = t * kColTile, w = std::min(kColTile, cols - j0);
+      // Blocks of 8 columns with a fixed-width accumulator (vectorised), then single columns;
+      // either way each column is summed in row order.
+      int64_t j = j0;
+      for (; j + 8 <= j0 + w; j += 8) {
+        double acc[8];
+        for (int q = 0; q < 8; ++q) acc[q] = accumulate ? static_cast<double>(out[j + q]) : 0.0;
+        for (int64_t i = 0; i < rows; ++i) {
+          const float* r = x + i * ldx + j;
+          for (int q = 0; q < 8; ++q) acc[q] += static_cast<double>(r[q]);
+        }
+        for (int q = 0; q < 8; ++q) out[j + q] = static_cast<float>(acc[q]);
       }
-      for (int64_t j = 0; j < w; ++j) out[j0 + j] = static_cast<float>(acc[j]);
+      for (; j < j0 + w; ++j) {
+        double acc = accumulate ? static_cast<double>(out[j]) : 0.0;
+        for (int64_t i = 0; i < rows; ++i) acc += static_cast<double>(x[i * ldx + j]);
+        out[j] = static_cast<float>(acc);
+      }
     }
   });
   return Status::Ok();

@@ -3,8 +3,11 @@
 // sparse categorical cross-entropy, Adam 0.01) on 150 iris-like samples, batch 16 (10 optimizer
 // steps per epoch), the "small" workload of scripts/bench/train.js. Two measures:
 //
-//   node scripts/bench/step-cost.js                 wall time: µs/step at 1 and 2 threads, medians
-//                                                   of alternating rounds of 100-epoch fits
+//   node scripts/bench/step-cost.js                 time per step at 1 and 2 threads, medians of
+//                                                   alternating rounds of 200-epoch fits (2,000
+//                                                   steps): wall time, and the process's CPU time
+//                                                   (steadier on a shared machine), plus the fixed
+//                                                   cost of a whole fit (a 1-epoch fit)
 //   node scripts/bench/step-cost.js --callgrind     instructions/step at 1 and 2 threads under
 //                                                   valgrind --tool=callgrind (the stable measure on
 //                                                   a loaded machine): runs a fit of E1 and of E2
@@ -17,7 +20,7 @@
 //                                                   workers would not be counted: the report also
 //                                                   says how many parallel_for hand-offs ran.
 //
-// Options: --threads=1,2  --rounds=7 (wall)  --epochs=20,120 (callgrind E1,E2)  --sgd (SGD 0.01
+// Options: --threads=1,2  --rounds=7 --fitEpochs=200 (timing)  --epochs=20,120 (callgrind E1,E2)  --sgd (SGD 0.01
 // instead of Adam). Needs the built addon (npx node-gyp build) and dist/ (npm run build:ts).
 // Internal: --child=<epochs> runs one fit and exits (what valgrind runs).
 'use strict';
@@ -99,22 +102,38 @@ async function main() {
   }
   const nt = load();
   const rounds = Number(args.rounds ?? 7);
-  const models = threadList.map((t) => ({ t, ...setup(nt, t), us: [] }));
+  const epochs = Number(args.fitEpochs ?? 200);
+  const models = threadList.map((t) => ({ t, ...setup(nt, t), us: [], cpu: [], fixed: [] }));
   for (const s of models) {
     nt.setNumThreads(s.t);
     await s.m.fit(s.x, s.y, { epochs: 5, batchSize: 16, shuffle: true, seed: 1 }); // warm-up
   }
-  const epochs = 100;
+  // Each round, per thread count: one fit of `epochs` epochs (wall time and the process's CPU time,
+  // user + system over all its threads, per step) and one fit of 1 epoch (the per-fit fixed cost:
+  // worker hand-off, promise, history; included in the per-step figures, amortised over the fit).
+  // CPU time is the steadier figure on a shared machine: time spent descheduled is not in it.
+  const cpuUs = (u) => u.user + u.system;
   for (let r = 0; r < rounds; r++) {
     for (const s of models) {
       nt.setNumThreads(s.t);
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       await s.m.fit(s.x, s.y, { epochs, batchSize: 16, shuffle: true, seed: 1 });
-      s.us.push(Number(process.hrtime.bigint() - t0) / 1e3 / (epochs * STEPS_PER_EPOCH));
+      const wall = Number(process.hrtime.bigint() - t0) / 1e3;
+      s.us.push(wall / (epochs * STEPS_PER_EPOCH));
+      s.cpu.push(cpuUs(process.cpuUsage(c0)) / (epochs * STEPS_PER_EPOCH));
+      const t1 = process.hrtime.bigint();
+      await s.m.fit(s.x, s.y, { epochs: 1, batchSize: 16, shuffle: true, seed: 1 });
+      s.fixed.push(Number(process.hrtime.bigint() - t1) / 1e3);
     }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  for (const s of models) console.log(`threads ${s.t}: ${median(s.us).toFixed(2)} µs/step median of ${rounds} (runs: ${s.us.map((v) => v.toFixed(2)).join(' ')})`);
+  const list = (xs) => xs.map((v) => v.toFixed(2)).join(' ');
+  for (const s of models) {
+    console.log(
+      `threads ${s.t}: ${median(s.us).toFixed(2)} µs/step wall, ${median(s.cpu).toFixed(2)} µs/step CPU (medians of ${rounds} fits of ${epochs} epochs; wall: ${list(s.us)}; CPU: ${list(s.cpu)}); a 1-epoch fit: ${median(s.fixed).toFixed(0)} µs`,
+    );
+  }
 }
 
 main().catch((e) => {
