@@ -89,8 +89,13 @@ const Blocking& env_blocking() {
 constexpr double kMinFlopsPerThread = 1.5e6;
 
 // Products with m*n*k at most this run the direct kernel (kernels/gemm_small.h) of the f32 kernel
-// sets that have one; NODETRAIN_GEMM_SMALL=<m*n*k> overrides it (read once; 0 turns it off).
-constexpr int64_t kSmallMaxMNK = 64 * 64 * 64;
+// sets that have one; NODETRAIN_GEMM_SMALL=<m*n*k> overrides it (read once; 0 turns it off). On
+// Zen 4 (scripts/bench/gemm-small.js, 1 thread) the direct kernel measured 1.05-1.6x faster than
+// the packed driver from 16x16x4 to 80^3 (AVX-512 and AVX2), 2.3-2.5x on the narrow products of a
+// 10-class head (128x10x256), and still 1.1-1.2x at 128^3; the limit stays below the size at which
+// the packed driver starts a second thread (2*m*n*k >= 2 * kMinFlopsPerThread), which it cannot.
+constexpr int64_t kSmallMaxMNK = int64_t(1) << 19;
+static_assert(2.0 * kSmallMaxMNK < 2 * kMinFlopsPerThread, "the direct kernel is single-threaded");
 // A transposed B is copied to a stack scratch of k*n floats (32 KiB) on that path.
 constexpr int64_t kSmallMaxBt = 8192;
 int64_t small_max_mnk() {

@@ -4,9 +4,9 @@
  * over awkward shapes (0, 1, primes, non-multiples of the 6x16 and 14x32 tiles, k across the 192 and
  * 256 k blocks, m across the 144 and 168 m blocks), all four transpose combinations, alpha/beta, strides
  * larger than the row length, and the fused bias + activation epilogue, at 1 and 2 threads.
- * The AVX2 and AVX-512 sets run products with m*n*k <= 64^3 on their direct small-product kernel
+ * The AVX2 and AVX-512 sets run products with m*n*k <= 2^19 on their direct small-product kernel
  * (native/kernels/gemm_small.h; a transposed B only while k*n <= 8192): the shapes and the alpha/beta
- * and epilogue cases sit on both sides of those limits (64x64x64 small, 65x64x64 packed, 2x100x100
+ * and epilogue cases sit on both sides of those limits (80x80x81 direct, 81x81x81 packed, 2x100x100
  * with a transposed B packed), and the small shapes cover 1-4 leftover rows and 1 or 2 vectors of
  * columns, full or masked, for both vector widths (8 and 16).
  *
@@ -189,7 +189,8 @@ const SHAPES: [number, number, number][] = [
   [2, 40, 64],
   [64, 64, 64],
   [2, 100, 100],
-  [65, 64, 64],
+  [80, 80, 81],
+  [81, 81, 81],
   [257, 131, 300],
   [170, 65, 385],
 ];
@@ -242,7 +243,7 @@ describe.each(PATHS)('gemm_f32 parity vs float64 reference: $name', ({ isa, port
 
     it('applies alpha and beta (beta = 0.5, 1, -2; alpha = -0.75)', () => {
       for (const beta of [0.5, 1, -2]) {
-        for (const [m, n, k] of [[7, 13, 31], [37, 53, 71], [64, 48, 40], [130, 70, 40]] as const) {
+        for (const [m, n, k] of [[7, 13, 31], [37, 53, 71], [64, 48, 40], [130, 70, 60]] as const) {
           const p = problem(m, n, k, beta < 0, beta === 1, { alpha: -0.75, beta, pad: 2 });
           expect(check(p, runNative(p, useRef))).toBeLessThan(BOUND);
         }
@@ -252,7 +253,7 @@ describe.each(PATHS)('gemm_f32 parity vs float64 reference: $name', ({ isa, port
     it.each(['linear', 'relu', 'gelu', 'sigmoid', 'tanh'] as ActName[])(
       'fuses bias + %s (rel. err < 1e-5, measured < 5e-7)',
       (act) => {
-        for (const [m, n, k] of [[1, 1, 1], [7, 13, 31], [29, 37, 300], [65, 130, 17], [15, 47, 9]] as const) {
+        for (const [m, n, k] of [[1, 1, 1], [7, 13, 31], [29, 37, 300], [65, 130, 17], [15, 47, 9], [90, 70, 100]] as const) {
           for (const bias of [true, false]) {
             const p = problem(m, n, k, m % 2 === 1, n % 2 === 0, { bias, act, beta: bias ? 0 : 0.5, pad: 3 });
             expect(check(p, runNative(p, useRef))).toBeLessThan(BOUND);
