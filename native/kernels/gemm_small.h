@@ -36,6 +36,7 @@ inline void small_block(const GemmArgs& g, const float* b, int64_t ldb, int64_t 
     for (int v = 0; v < NV; ++v) acc[r][v] = V::zero();
   const float* a = g.a + i0 * si;
   const float* bp = b + j0;
+#pragma GCC unroll 4
   for (int64_t p = 0; p < g.k; ++p, a += sp, bp += ldb) {
     Reg bv[NV];
 #pragma GCC unroll 2
