@@ -87,6 +87,7 @@ bool fill_avx2(Backend* b) {
   b->act_forward = act_forward_f32_avx2;
   b->act_backward = act_backward_f32_avx2;
   b->softmax = softmax_f32_avx2;
+  b->act_backward_from_output = act_backward_from_output_f32_avx2;
   b->softmax_xent = softmax_xent_f32_avx2;
   return true;
 #else
@@ -112,6 +113,7 @@ bool fill_avx512(Backend* b) {
   b->act_forward = act_forward_f32_avx512;
   b->act_backward = act_backward_f32_avx512;
   b->softmax = softmax_f32_avx512;
+  b->act_backward_from_output = act_backward_from_output_f32_avx512;
   b->softmax_xent = softmax_xent_f32_avx512;
   return true;
 #else

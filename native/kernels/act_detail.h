@@ -13,6 +13,7 @@ void act_fwd_avx2(Act act, float alpha, const float* x, float* y, int64_t s, int
 void act_bwd_avx2(Act act, float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s,
                   int64_t e);
 void softmax_rows_avx2(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1);
+void from_output_avx2(Act act, const float* y, const float* dy, float* dz, int64_t s, int64_t e);
 double xent_rows_avx2(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
                       int64_t cols, float* grad, float gscale);
 #endif
@@ -21,6 +22,7 @@ void act_fwd_avx512(Act act, float alpha, const float* x, float* y, int64_t s, i
 void act_bwd_avx512(Act act, float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s,
                     int64_t e);
 void softmax_rows_avx512(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1);
+void from_output_avx512(Act act, const float* y, const float* dy, float* dz, int64_t s, int64_t e);
 double xent_rows_avx512(const float* logits, const float* targets, const int32_t* labels, int64_t r0, int64_t r1,
                         int64_t cols, float* grad, float gscale);
 #endif

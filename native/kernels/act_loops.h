@@ -336,6 +336,34 @@ inline double xent_rows(const float* logits, const float* targets, const int32_t
                            : xent_rows_t<false>(logits, targets, nullptr, r0, r1, cols, grad, gscale);
 }
 
+// Activation backward from the output y = act(z) over [s, e): dz = dy * act'(z) written with y
+// (relu, sigmoid, tanh; linear copies). dz may be dy (the engine's case): that loop reads and
+// writes one pointer, so it vectorises without an overlap check.
+template <Act ACT>
+inline float from_output(float y, float g) {
+  if (ACT == Act::kRelu) return y > 0.0f ? g : 0.0f;
+  if (ACT == Act::kSigmoid) return g * y * (1.0f - y);
+  if (ACT == Act::kTanh) return g * (1.0f - y * y);
+  return g;
+}
+template <Act ACT>
+inline void from_output_range(const float* y, const float* dy, float* dz, int64_t s, int64_t e) {
+  if (dz == dy) {
+    for (int64_t i = s; i < e; ++i) dz[i] = from_output<ACT>(y[i], dz[i]);
+  } else {
+    for (int64_t i = s; i < e; ++i) dz[i] = from_output<ACT>(y[i], dy[i]);
+  }
+}
+inline void from_output_any(Act act, const float* y, const float* dy, float* dz, int64_t s, int64_t e) {
+  switch (act) {
+    case Act::kRelu: return from_output_range<Act::kRelu>(y, dy, dz, s, e);
+    case Act::kSigmoid: return from_output_range<Act::kSigmoid>(y, dy, dz, s, e);
+    case Act::kTanh: return from_output_range<Act::kTanh>(y, dy, dz, s, e);
+    default:
+      if (dz != dy && e > s) std::memcpy(dz + s, dy + s, static_cast<size_t>(e - s) * sizeof(float));
+  }
+}
+
 // The non-template entry points of one level (act is a valid nt::Act).
 inline void act_fwd_any(Act act, float alpha, const float* x, float* y, int64_t s, int64_t e) {
   switch (act) {

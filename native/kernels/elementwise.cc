@@ -161,6 +161,7 @@ struct ActLevel {
   void (*fwd)(Act act, float alpha, const float* x, float* y, int64_t s, int64_t e);
   void (*bwd)(Act act, float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t s, int64_t e);
   void (*softmax_rows)(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1);
+  void (*from_output)(Act act, const float* y, const float* dy, float* dz, int64_t s, int64_t e);
 };
 
 void base_fwd(Act act, float alpha, const float* x, float* y, int64_t s, int64_t e) {
@@ -172,13 +173,17 @@ void base_bwd(Act act, float alpha, const float* x, const float* y, const float*
 void base_softmax_rows(const float* x, int64_t cols, float* y, int64_t r0, int64_t r1) {
   act_base::softmax_rows(x, cols, y, r0, r1);
 }
-constexpr ActLevel kBaseLevel = {base_fwd, base_bwd, base_softmax_rows};
+void base_from_output(Act act, const float* y, const float* dy, float* dz, int64_t s, int64_t e) {
+  act_base::from_output_any(act, y, dy, dz, s, e);
+}
+constexpr ActLevel kBaseLevel = {base_fwd, base_bwd, base_softmax_rows, base_from_output};
 #if defined(NT_HAVE_AVX2_KERNELS)
-constexpr ActLevel kAvx2Level = {act_detail::act_fwd_avx2, act_detail::act_bwd_avx2, act_detail::softmax_rows_avx2};
+constexpr ActLevel kAvx2Level = {act_detail::act_fwd_avx2, act_detail::act_bwd_avx2, act_detail::softmax_rows_avx2,
+                                 act_detail::from_output_avx2};
 #endif
 #if defined(NT_HAVE_AVX512_KERNELS)
 constexpr ActLevel kAvx512Level = {act_detail::act_fwd_avx512, act_detail::act_bwd_avx512,
-                                   act_detail::softmax_rows_avx512};
+                                   act_detail::softmax_rows_avx512, act_detail::from_output_avx512};
 #endif
 
 bool light_act(Act a) { return a == Act::kNone || a == Act::kRelu || a == Act::kLeakyRelu; }
@@ -452,39 +457,28 @@ Status check_from_output(const char* who, Act a, int64_t n, const void* y, const
 }  // namespace
 
 namespace {
-// dz[i] = f(y[i], dy[i]). In place (dz == dy, the engine's case) the loop reads and writes one
-// pointer, so the compiler vectorises it without an overlap check that would send it scalar.
-template <class F>
-void from_output_loop(const float* y, const float* dy, int64_t n, float* dz, F f) {
+Status from_output_impl(const ActLevel& lv, const char* who, Act a, const float* y, const float* dy, int64_t n, float* dz) {
+  NT_RETURN_IF_ERROR(check_from_output(who, a, n, y, dy, dz));
   // Elementwise: the split never changes a result. A batch's hidden layer (128 x 256) already
   // splits in two; anything under 2 * kGrainLayer elements stays on the calling thread.
-  flat_parallel(n, kGrainLayer, [&](int64_t s, int64_t e) {
-    if (dz == dy) {
-      for (int64_t i = s; i < e; ++i) dz[i] = f(y[i], dz[i]);
-    } else {
-      for (int64_t i = s; i < e; ++i) dz[i] = f(y[i], dy[i]);
-    }
-  });
+  flat_parallel(n, kGrainLayer, [&](int64_t s, int64_t e) { lv.from_output(a, y, dy, dz, s, e); });
+  return Status::Ok();
 }
 }  // namespace
 
 Status act_backward_from_output_f32(Act a, const float* y, const float* dy, int64_t n, float* dz) {
-  NT_RETURN_IF_ERROR(check_from_output("act_backward_from_output_f32", a, n, y, dy, dz));
-  switch (a) {
-    case Act::kRelu:
-      from_output_loop(y, dy, n, dz, [](float yi, float g) { return yi > 0.0f ? g : 0.0f; });
-      break;
-    case Act::kSigmoid:
-      from_output_loop(y, dy, n, dz, [](float yi, float g) { return g * yi * (1.0f - yi); });
-      break;
-    case Act::kTanh:
-      from_output_loop(y, dy, n, dz, [](float yi, float g) { return g * (1.0f - yi * yi); });
-      break;
-    default:
-      if (dz != dy && n > 0) std::memcpy(dz, dy, static_cast<size_t>(n) * sizeof(float));
-  }
-  return Status::Ok();
+  return from_output_impl(kBaseLevel, "act_backward_from_output_f32", a, y, dy, n, dz);
 }
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status act_backward_from_output_f32_avx2(Act a, const float* y, const float* dy, int64_t n, float* dz) {
+  return from_output_impl(kAvx2Level, "act_backward_from_output_f32", a, y, dy, n, dz);
+}
+#endif
+#if defined(NT_HAVE_AVX512_KERNELS)
+Status act_backward_from_output_f32_avx512(Act a, const float* y, const float* dy, int64_t n, float* dz) {
+  return from_output_impl(kAvx512Level, "act_backward_from_output_f32", a, y, dy, n, dz);
+}
+#endif
 
 Status act_backward_from_output_f32_ref(Act a, const float* y, const float* dy, int64_t n, float* dz) {
   NT_RETURN_IF_ERROR(check_from_output("act_backward_from_output_f32_ref", a, n, y, dy, dz));
@@ -560,8 +554,9 @@ Status abo(const KernelArgs& a) {
   for (int b = 0; b < 3; ++b)
     if (n < 0 || !a.buf[b] || a.len[b] < n)
       return InvalidArgument("Expected at least " + std::to_string(n) + " elements for buffer " + std::to_string(b));
-  return (kRef ? act_backward_from_output_f32_ref : act_backward_from_output_f32)(static_cast<Act>(a.i[1]), a.buf[0],
-                                                                                  a.buf[1], n, a.buf[2]);
+  const Act act = static_cast<Act>(a.i[1]);
+  return kRef ? act_backward_from_output_f32_ref(act, a.buf[0], a.buf[1], n, a.buf[2])
+              : cpu_backend().act_backward_from_output(act, a.buf[0], a.buf[1], n, a.buf[2]);
 }
 template <bool kRef>
 Status cc(const KernelArgs& a) {

@@ -43,6 +43,7 @@ Status act_forward_f32_avx2(Act act, float alpha, const float* x, int64_t n, flo
 Status act_backward_f32_avx2(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
                              float* dx);
 Status softmax_f32_avx2(const float* x, int64_t rows, int64_t cols, float* y);
+Status act_backward_from_output_f32_avx2(Act act, const float* y, const float* dy, int64_t n, float* dz);
 Status softmax_xent_f32_avx2(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
                              int64_t cols, double* loss, float* grad, float grad_scale);
 #endif
@@ -51,6 +52,7 @@ Status act_forward_f32_avx512(Act act, float alpha, const float* x, int64_t n, f
 Status act_backward_f32_avx512(Act act, float alpha, const float* x, const float* y, const float* dy, int64_t n,
                                float* dx);
 Status softmax_f32_avx512(const float* x, int64_t rows, int64_t cols, float* y);
+Status act_backward_from_output_f32_avx512(Act act, const float* y, const float* dy, int64_t n, float* dz);
 Status softmax_xent_f32_avx512(const float* logits, const float* targets, const int32_t* labels, int64_t rows,
                                int64_t cols, double* loss, float* grad, float grad_scale);
 #endif
