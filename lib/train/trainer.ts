@@ -264,6 +264,26 @@ export class Trainer {
           answer(true);
           return;
         }
+        if (!syncEpochs) {
+          // Only History and the progress bar listen, and both are synchronous: no async context,
+          // no promise per event, and the training thread is not waiting for an answer.
+          try {
+            if (e.type === 'epochBegin') {
+              if (!began) {
+                began = true;
+                for (const cb of all) void cb.onTrainBegin?.({});
+              }
+              for (const cb of all) void cb.onEpochBegin?.(e.epoch, {});
+            } else {
+              const logs = epochLogs(e.logs);
+              for (const cb of all) void cb.onEpochEnd?.(e.epoch, logs);
+            }
+          } catch (err) {
+            cbError ??= err;
+          }
+          answer(model.stopTraining || cbError !== null);
+          return;
+        }
         answerPending = answer;
         // Epoch callbacks run while fit waits for them: what they start (a checkpoint save) runs
         // as part of the fit instead of queueing behind it.
