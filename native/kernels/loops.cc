@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "engine/rng.h"
+#include "nodetrain/backend.h"
 #include "nodetrain/loops.h"
 #include "nodetrain/parallel.h"
 
@@ -336,5 +338,142 @@ Status uniform_xoshiro_f32_ref(uint32_t* state, float* out, int64_t n) {
   std::memcpy(state, rng.state(), 4 * sizeof(uint32_t));
   return Status::Ok();
 }
+
+// ---- the same loops by name (NT_REGISTER_KERNEL), for the parity tests. Int32/uint32 buffers
+// travel as Float32Array bit patterns; double results come back rounded to float.
+//   loop_loss_f32:   buffers p, y|null, labels|null, weights|null, grad|null, out[5]; ints rows, k, kind; f huber_delta
+//   loop_metric_f32: buffers p, q, y|null, labels|null, out; ints rows, k, kind, sigmoid_q; f threshold
+//   loop_gather_rows_f32: buffers src, idx, dst; ints cols, n
+//   loop_hyper_direction_f32: buffers old, param, dir, out[1]; ints n; f inv_lr
+//   loop_uniform_f32: buffers state[4], out; ints n
+namespace {
+
+Status need(const KernelArgs& a, int i, int64_t n, const char* what) {
+  if (a.buf[i] && a.len[i] >= n) return Status::Ok();
+  return InvalidArgument(std::string("Expected a buffer of at least ") + std::to_string(n) + " elements for " + what +
+                         " but received " + (a.buf[i] ? std::to_string(a.len[i]) : std::string("none")));
+}
+Status counts(const KernelArgs& a, int ni, int nf) {
+  if (a.nbuf < 1 || a.ni < ni || a.nf < nf)
+    return InvalidArgument("Expected " + std::to_string(ni) + " ints and " + std::to_string(nf) +
+                           " numbers for the loop kernel but received " + std::to_string(a.ni) + " and " +
+                           std::to_string(a.nf));
+  return Status::Ok();
+}
+
+Status loss_call(const KernelArgs& a, bool ref) {
+  NT_RETURN_IF_ERROR(counts(a, 3, 1));
+  const int64_t rows = a.i[0], k = a.i[1];
+  if (rows < 1 || k < 1 || a.i[2] < 0 || a.i[2] > static_cast<int64_t>(LossKind::kSparseCceLogits))
+    return InvalidArgument("Expected rows, k >= 1 and a loss kind for loop_loss_f32 but received " +
+                           std::to_string(rows) + ", " + std::to_string(k) + ", " + std::to_string(a.i[2]));
+  LossArgs la;
+  la.kind = static_cast<LossKind>(a.i[2]);
+  la.huber_delta = static_cast<float>(a.f[0]);
+  la.rows = rows;
+  la.k = k;
+  NT_RETURN_IF_ERROR(need(a, 0, rows * k, "p"));
+  la.p = a.buf[0];
+  const bool sparse = la.kind == LossKind::kSparseCce || la.kind == LossKind::kSparseCceLogits;
+  NT_RETURN_IF_ERROR(sparse ? need(a, 2, rows, "labels") : need(a, 1, rows * k, "y"));
+  la.y = sparse ? nullptr : a.buf[1];
+  la.labels = sparse ? reinterpret_cast<const int32_t*>(a.buf[2]) : nullptr;
+  if (a.nbuf > 3 && a.buf[3]) {
+    NT_RETURN_IF_ERROR(need(a, 3, rows, "weights"));
+    la.weights = a.buf[3];
+  }
+  if (a.nbuf > 4 && a.buf[4]) {
+    NT_RETURN_IF_ERROR(need(a, 4, rows * k, "grad"));
+    la.grad = a.buf[4];
+  }
+  NT_RETURN_IF_ERROR(need(a, 5, kLossOutputs, "out"));
+  la.softmax_xent = ref ? softmax_xent_f32_ref : cpu_backend().softmax_xent;
+  double out[kLossOutputs];
+  NT_RETURN_IF_ERROR(loss_f32_ref(la, out));
+  for (int i = 0; i < kLossOutputs; ++i) a.buf[5][i] = static_cast<float>(out[i]);
+  return Status::Ok();
+}
+Status loss_call_fast(const KernelArgs& a) { return loss_call(a, false); }
+Status loss_call_ref(const KernelArgs& a) { return loss_call(a, true); }
+
+Status metric_call(const KernelArgs& a) {
+  NT_RETURN_IF_ERROR(counts(a, 4, 1));
+  const int64_t rows = a.i[0], k = a.i[1];
+  if (rows < 1 || k < 1 || a.i[2] < 0 || a.i[2] > static_cast<int64_t>(MetricKind::kF1))
+    return InvalidArgument("Expected rows, k >= 1 and a metric kind for loop_metric_f32 but received " +
+                           std::to_string(rows) + ", " + std::to_string(k) + ", " + std::to_string(a.i[2]));
+  MetricArgs ma;
+  ma.kind = static_cast<MetricKind>(a.i[2]);
+  ma.rows = rows;
+  ma.k = k;
+  ma.sigmoid_q = a.i[3] != 0;
+  ma.threshold = static_cast<float>(a.f[0]);
+  NT_RETURN_IF_ERROR(need(a, 0, rows * k, "p"));
+  NT_RETURN_IF_ERROR(need(a, 1, rows * k, "q"));
+  ma.p = a.buf[0];
+  ma.q = a.buf[1];
+  if (a.nbuf > 3 && a.buf[3]) {
+    NT_RETURN_IF_ERROR(need(a, 3, rows, "labels"));
+    ma.labels = reinterpret_cast<const int32_t*>(a.buf[3]);
+    for (int64_t r = 0; r < rows; ++r)
+      if (ma.labels[r] < 0 || ma.labels[r] >= k)
+        return InvalidArgument("Expected class labels in [0, " + std::to_string(k) + ") for loop_metric_f32 but received " +
+                               std::to_string(ma.labels[r]));
+  } else {
+    NT_RETURN_IF_ERROR(need(a, 2, rows * k, "y"));
+    ma.y = a.buf[2];
+  }
+  const int64_t n = metric_outputs(ma.kind, k, ma.labels != nullptr);
+  NT_RETURN_IF_ERROR(need(a, 4, n, "out"));
+  std::vector<double> out(static_cast<size_t>(n));
+  NT_RETURN_IF_ERROR(metric_f32_ref(ma, out.data()));
+  for (int64_t i = 0; i < n; ++i) a.buf[4][i] = static_cast<float>(out[i]);
+  return Status::Ok();
+}
+
+Status gather_call(const KernelArgs& a, bool ref) {
+  NT_RETURN_IF_ERROR(counts(a, 2, 0));
+  const int64_t cols = a.i[0], n = a.i[1];
+  if (cols < 1 || n < 0) return InvalidArgument("Expected cols >= 1 and n >= 0 for loop_gather_rows_f32 but received " +
+                                                std::to_string(cols) + ", " + std::to_string(n));
+  NT_RETURN_IF_ERROR(need(a, 1, n, "idx"));
+  NT_RETURN_IF_ERROR(need(a, 2, n * cols, "dst"));
+  const uint32_t* idx = reinterpret_cast<const uint32_t*>(a.buf[1]);
+  for (int64_t r = 0; r < n; ++r)
+    if ((static_cast<int64_t>(idx[r]) + 1) * cols > a.len[0])
+      return InvalidArgument("Expected row indices inside src for loop_gather_rows_f32 but received " + std::to_string(idx[r]));
+  return ref ? gather_rows_f32_ref(a.buf[0], cols, idx, n, a.buf[2]) : gather_rows_f32(a.buf[0], cols, idx, n, a.buf[2]);
+}
+Status gather_call_fast(const KernelArgs& a) { return gather_call(a, false); }
+Status gather_call_ref(const KernelArgs& a) { return gather_call(a, true); }
+
+Status hyper_call(const KernelArgs& a) {
+  NT_RETURN_IF_ERROR(counts(a, 1, 1));
+  const int64_t n = a.i[0];
+  if (n < 0) return InvalidArgument("Expected n >= 0 for loop_hyper_direction_f32 but received " + std::to_string(n));
+  for (int i = 0; i < 3; ++i) NT_RETURN_IF_ERROR(need(a, i, n, "old, param and dir"));
+  NT_RETURN_IF_ERROR(need(a, 3, 1, "out"));
+  double sq = 0;
+  NT_RETURN_IF_ERROR(hyper_direction_f32_ref(a.buf[0], a.buf[1], static_cast<float>(a.f[0]), n, a.buf[2], &sq));
+  a.buf[3][0] = static_cast<float>(sq);
+  return Status::Ok();
+}
+
+Status uniform_call(const KernelArgs& a) {
+  NT_RETURN_IF_ERROR(counts(a, 1, 0));
+  const int64_t n = a.i[0];
+  if (n < 0) return InvalidArgument("Expected n >= 0 for loop_uniform_f32 but received " + std::to_string(n));
+  NT_RETURN_IF_ERROR(need(a, 0, 4, "state"));
+  NT_RETURN_IF_ERROR(need(a, 1, n, "out"));
+  return uniform_xoshiro_f32_ref(reinterpret_cast<uint32_t*>(a.buf[0]), a.buf[1], n);
+}
+
+}  // namespace
+
+NT_REGISTER_KERNEL(KernelVariants{"loop_loss_f32", loss_call_fast, loss_call_ref});
+NT_REGISTER_KERNEL(KernelVariants{"loop_metric_f32", metric_call, metric_call});
+NT_REGISTER_KERNEL(KernelVariants{"loop_gather_rows_f32", gather_call_fast, gather_call_ref});
+NT_REGISTER_KERNEL(KernelVariants{"loop_hyper_direction_f32", hyper_call, hyper_call});
+NT_REGISTER_KERNEL(KernelVariants{"loop_uniform_f32", uniform_call, uniform_call});
 
 }  // namespace nt
