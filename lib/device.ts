@@ -38,8 +38,7 @@ export function cudaDevices(): CudaDevice[] {
  * Validates a device option against what the build and the machine offer. Pure: `info` is the
  * addon's report (tests pass their own).
  * @throws RangeError for a device name other than 'cpu' or 'cuda'.
- * @throws NodetrainError ERR_NT_NO_DEVICE when CUDA is asked for and the build or the machine lacks
- *   it; ERR_NT_NOT_SUPPORTED while training plans do not run on the CUDA backend.
+ * @throws NodetrainError ERR_NT_NO_DEVICE when CUDA is asked for and the build or the machine lacks it.
  */
 export function checkDevice(value: unknown, info: () => CudaInfo = cudaInfo): Device {
   if (value === undefined) return 'cpu';
@@ -62,9 +61,5 @@ export function checkDevice(value: unknown, info: () => CudaInfo = cudaInfo): De
         "Run on a machine with an NVIDIA GPU and driver, or use device: 'cpu'",
     );
   }
-  throw new NodetrainError(
-    ERR.NOT_SUPPORTED,
-    `The CUDA backend is built and ${i.devices[0]?.name ?? 'a device'} is present, but compiled training plans do not ` +
-      "run on the CUDA backend yet (its kernels are reachable through the device checks only); use device: 'cpu'",
-  );
+  return 'cuda';
 }

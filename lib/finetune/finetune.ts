@@ -95,6 +95,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
   const loss = (o.loss as LossSpec | undefined) ?? defaultLoss(model);
   const metrics = (o.metrics as MetricName[] | undefined) ?? (String(loss).includes('ategorical') ? ['accuracy' as MetricName] : []);
   const precision = v.optional(o.precision, model.compileConfig?.precision ?? ('float32' as Precision), (x) => v.oneOf('precision', x, PRECISIONS));
+  const device = model.compileConfig?.device ?? 'cpu';
   const all = layerGroups(model);
   const nGroups = v.optional(o.groups, Math.min(3, all.length), (x) => v.integer('groups', x, 1, all.length));
   const groups = layerGroups(model, nGroups);
@@ -117,7 +118,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
 
   // Phase 1: the head alone, body frozen.
   model.freeze({ allBut: headLayers }, { batchNorm: policy });
-  model.compile({ optimizer: adam({ lr: 1e-3 }), loss, metrics, precision });
+  model.compile({ optimizer: adam({ lr: 1e-3 }), loss, metrics, precision, device });
   let headLr = headLrOpt === 'auto' ? NaN : headLrOpt;
   if (headLrOpt === 'auto') {
     const d = data as { x: never; y: never };
@@ -125,7 +126,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
     headLr = Number.isFinite(r.suggested) && r.suggested > 0 ? r.suggested : 1e-3;
   }
   if (headEpochs > 0) {
-    model.compile({ optimizer: adam({ lr: oneCycle({ maxLr: headLr, totalSteps: headEpochs * stepsPerEpoch }) }), loss, metrics, precision });
+    model.compile({ optimizer: adam({ lr: oneCycle({ maxLr: headLr, totalSteps: headEpochs * stepsPerEpoch }) }), loss, metrics, precision, device });
     phases.push({ name: 'head', rates: [headLr], history: await fit(headEpochs, 0) });
   }
   if (epochs === 0) return { phases };
@@ -135,7 +136,7 @@ export async function fineTune(model: Model, data: Dataset | { x: XInput; y: YIn
   const rates = discriminativeGroups(groups, (o.rates as GroupRates | undefined) ?? { lo: hi / 100, hi }).map((g) => g.lr as number);
   const total = epochs * stepsPerEpoch;
   const paramGroups = groups.map((layers, i) => ({ layers, lr: oneCycle({ maxLr: rates[i], totalSteps: total }) }));
-  model.compile({ optimizer: adam({ lr: oneCycle({ maxLr: hi, totalSteps: total }), paramGroups }), loss, metrics, precision });
+  model.compile({ optimizer: adam({ lr: oneCycle({ maxLr: hi, totalSteps: total }), paramGroups }), loss, metrics, precision, device });
   // The schedules count steps from the start of this phase.
   if (model.optimizerStep > 0) model.resetOptimizerState();
   const history = new History();

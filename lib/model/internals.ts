@@ -7,6 +7,7 @@ import type { NativeMetric } from '../native/enums';
 import type { NativeModel } from '../native/engine';
 import type { OptimizerConfig } from '../optim/optimizers';
 import type { Model } from './model';
+import type { Device } from '../device';
 import type { Precision } from '../tensor/matmul';
 
 /** What compile() resolved. */
@@ -18,6 +19,8 @@ export interface Compiled {
   metricNames: string[];
   /** Arithmetic of the matrix products. */
   precision: Precision;
+  /** Where the plan's buffers live and its kernels run. */
+  device: Device;
 }
 
 export interface ModelInternals {

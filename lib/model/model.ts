@@ -201,7 +201,7 @@ export class Model implements TrainableModel {
     this.#alive();
     const c = new Model(this.#graph, this.#seed);
     const cc = this.#compiled;
-    if (cc) c.compile({ optimizer: cc.optimizer as OptimizerSpec, loss: cc.lossSpec, metrics: cc.metricNames as MetricName[], precision: cc.precision });
+    if (cc) c.compile({ optimizer: cc.optimizer as OptimizerSpec, loss: cc.lossSpec, metrics: cc.metricNames as MetricName[], precision: cc.precision, device: cc.device });
     c.setWeights(this.getWeights());
     if (cc && this.optimizerStep > 0) c.setOptimizerState(this.getOptimizerState());
     if (this.#native && this.#native.lrMultiplier !== 1) c.setLrMultiplier(this.#native.lrMultiplier);
@@ -231,9 +231,9 @@ export class Model implements TrainableModel {
   }
 
   /** The compile options, or null before compile(). */
-  get compileConfig(): { optimizer: OptimizerConfig; loss: LossSpec; metrics: string[]; precision: Precision } | null {
+  get compileConfig(): { optimizer: OptimizerConfig; loss: LossSpec; metrics: string[]; precision: Precision; device: Device } | null {
     const c = this.#compiled;
-    return c ? { optimizer: c.optimizer, loss: c.lossSpec, metrics: c.metricNames, precision: c.precision } : null;
+    return c ? { optimizer: c.optimizer, loss: c.lossSpec, metrics: c.metricNames, precision: c.precision, device: c.device } : null;
   }
 
   /** Layer by name. @throws RangeError when absent. */
@@ -415,7 +415,7 @@ export class Model implements TrainableModel {
     }
     const o = v.plainObject('compile options', opts);
     v.knownKeys('compile options', o, ['optimizer', 'loss', 'metrics', 'device', 'precision']);
-    checkDevice(o.device);
+    const device = checkDevice(o.device);
     const precision = v.optional(o.precision, 'float32' as Precision, (x) => v.oneOf('compile options.precision', x, PRECISIONS));
     const optimizer = resolveOptimizer(o.optimizer);
     const loss = resolveLoss(o.loss);
@@ -430,7 +430,7 @@ export class Model implements TrainableModel {
     if ((loss.name.includes('ategorical')) && outW < 2) {
       throw v.rangeError('an output of at least 2 units for categorical cross-entropy', 'loss', loss.name);
     }
-    this.#compiled = { optimizer, loss, lossSpec: o.loss as LossSpec, metricKinds: kinds, metricNames: names, precision };
+    this.#compiled = { optimizer, loss, lossSpec: o.loss as LossSpec, metricKinds: kinds, metricNames: names, precision, device };
     this.#lrOverride = undefined;
     this.#rebuild(Math.max(this.#maxBatch, 32));
   }
@@ -544,6 +544,7 @@ export class Model implements TrainableModel {
       sparseLabels: loss.sparse,
       seed: this.#seed,
       precision: c?.precision ?? 'float32',
+      device: c?.device ?? 'cpu',
     };
     const native = callNative(() => createNativeModel(spec, maxBatch));
     this.#native = native;

@@ -1,6 +1,6 @@
 /** Native training engine (see native/binding/model_wrap.h and native/engine/). */
 import type { NativeBuffer } from './binding';
-import type { NativeLoss, NativeMetric, NativeOptimizer, NativePrecision } from './enums';
+import type { NativeDevice, NativeLoss, NativeMetric, NativeOptimizer, NativePrecision } from './enums';
 import { binding } from './index';
 
 export interface NativeParamInfo {
@@ -83,6 +83,8 @@ export interface NativeModelSpec {
   seed: number;
   /** Arithmetic of the matrix products (default 'float32'). */
   precision?: NativePrecision;
+  /** The backend the plan is built on (default 'cpu'; 'cuda' needs the CUDA build and a device). */
+  device?: NativeDevice;
 }
 
 export interface NativeOptimizerState {

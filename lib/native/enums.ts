@@ -46,6 +46,10 @@ export type NativeOptimizer = (typeof NATIVE_OPTIMIZERS)[number];
 export const NATIVE_PRECISIONS = ['float32', 'bf16'] as const;
 export type NativePrecision = (typeof NATIVE_PRECISIONS)[number];
 
+/** Where a compiled model's buffers live and its kernels run (nt::Device). */
+export const NATIVE_DEVICES = ['cpu', 'cuda'] as const;
+export type NativeDevice = (typeof NATIVE_DEVICES)[number];
+
 /**
  * Error codes a native failure can carry (nt::StatusCode). A wrong JavaScript type is
  * ERR_NT_INVALID_ARGUMENT_TYPE and a value out of range ERR_NT_INVALID_ARGUMENT_VALUE on both

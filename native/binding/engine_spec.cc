@@ -226,6 +226,8 @@ bool ParseSpec(Napi::Env env, Napi::Value v, nt::ModelSpec* spec) {
   spec->seed = static_cast<uint64_t>(seed);
   Napi::Value pv = o.Get("precision");
   if (!pv.IsUndefined() && !ParseName(env, pv, "spec.precision", nt::kPrecisionNames, &spec->precision)) return false;
+  Napi::Value dv = o.Get("device");
+  if (!dv.IsUndefined() && !ParseName(env, dv, "spec.device", nt::kDeviceNames, &spec->device)) return false;
   return ParseOptimizer(env, o.Get("optimizer"), &spec->optimizer);
 }
 

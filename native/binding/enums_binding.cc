@@ -28,6 +28,7 @@ Napi::Value Enums(const Napi::CallbackInfo& info) {
   o.Set("metrics", Table(env, nt::kMetricNames));
   o.Set("optimizers", Table(env, nt::kOptimizerNames));
   o.Set("precisions", Table(env, nt::kPrecisionNames));
+  o.Set("devices", Table(env, nt::kDeviceNames));
   o.Set("statusCodes", Table(env, nt::kStatusCodeNames));
   const std::vector<std::string> ops = nt::registered_ops();
   Napi::Array a = Napi::Array::New(env, ops.size());

@@ -188,7 +188,7 @@ Napi::Value ModelWrap::TrainBatch(const Napi::CallbackInfo& info) {
   return Launch(
       env, true, used,
       [m, d, stats, lr] {
-        nt::Status st = m->train_step(d->x, d->y, d->labels, d->rows, stats.get(), lr.get());
+        nt::Status st = m->train_step_host(d->x, d->y, d->labels, d->rows, stats.get(), lr.get());
         if (st.ok()) m->publish();  // inference serves the new weights from now on
         return st;
       },

@@ -16,6 +16,7 @@
 #include "kernels/variants.h"
 #include "nodetrain/backend.h"
 #include "nodetrain/cpu_features.h"
+#include "nodetrain/loops.h"
 
 namespace nt {
 namespace {
@@ -71,6 +72,12 @@ void fill_portable(Backend* b) {
   b->adam_step = adam_step_f32_portable;
   b->rmsprop_step = rmsprop_step_f32_portable;
   b->adagrad_step = adagrad_step_f32_portable;
+  // The engine's loops (nodetrain/loops.h): one variant for every ISA level (inherited below).
+  b->loss = loss_f32_ref;
+  b->metric = metric_f32_ref;
+  b->gather_rows = gather_rows_f32;
+  b->hyper_direction = hyper_direction_f32_ref;
+  b->uniform = uniform_xoshiro_f32_ref;
 }
 
 bool fill_avx2(Backend* b) {

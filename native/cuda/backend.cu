@@ -53,6 +53,7 @@ void fill(float* dst, float v, int64_t n) { (void)fill_f32_cuda(dst, v, n); }
 void fill_table(Backend* b) {
   b->name = "cuda";
   b->isa = Isa::kPortable;
+  b->host_memory = false;
   b->alloc = dev_alloc;
   b->free = dev_free;
   b->copy_to_device = h2d;
@@ -87,6 +88,12 @@ void fill_table(Backend* b) {
   b->adam_step = adam_step_f32_cuda;
   b->rmsprop_step = rmsprop_step_f32_cuda;
   b->adagrad_step = adagrad_step_f32_cuda;
+  b->gemm_bf16 = gemm_bf16_cuda;
+  b->loss = loss_f32_cuda;
+  b->metric = metric_f32_cuda;
+  b->gather_rows = gather_rows_f32_cuda;
+  b->hyper_direction = hyper_direction_f32_cuda;
+  b->uniform = uniform_philox_f32_cuda;
 }
 
 Context& ctx() {

@@ -4,7 +4,9 @@
 // The Backend table (nodetrain/backend.h) filled by native/cuda/backend.cc takes DEVICE pointers
 // for every float/int buffer. Its scalar results (double* out of sum_squares, dot, softmax_xent's
 // loss) are HOST pointers: those calls synchronise the backend's stream. `double* work` scratch
-// arguments (batch norm) are ignored: the kernels keep their own device scratch. Everything runs
+// arguments (batch norm) are ignored: the kernels keep their own device scratch. The engine-loop
+// slots (loss, metric: native/cuda/loops.cu) write their results to DEVICE memory, which the
+// engine copies back once per batch; hyper_direction's sum is a host result. Everything runs
 // on one stream per process (stream()), so host-visible ordering is the stream's order.
 // The device-resident extras below (fused multi-group optimizer step, global norm with the
 // non-finite check, Philox dropout, precision-selected GEMM) never synchronise.

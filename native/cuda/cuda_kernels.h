@@ -58,6 +58,15 @@ Status adam_step_f32_cuda(const AdamParams& p, float* param, const float* grad, 
 Status rmsprop_step_f32_cuda(const RmspropParams& p, float* param, const float* grad, float* sq, float* buf,
                              float* gavg, int64_t n);
 Status adagrad_step_f32_cuda(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n);
+// loops.cu: the engine's loops (nodetrain/backend.h LossArgs / MetricArgs); out in device memory
+Status loss_f32_cuda(const LossArgs& a, double* out);
+Status metric_f32_cuda(const MetricArgs& a, double* out);
+Status gather_rows_f32_cuda(const float* src, int64_t cols, const uint32_t* idx, int64_t n, float* dst);
+Status hyper_direction_f32_cuda(const float* old, const float* param, float inv_lr, int64_t n, float* dir,
+                                double* sum_sq);
+Status uniform_philox_f32_cuda(uint32_t* state, float* out, int64_t n);
+// gemm.cu: the table's bf16 slot (bf16 operands, fp32 accumulation)
+Status gemm_bf16_cuda(const GemmArgs& a);
 
 }  // namespace cuda
 }  // namespace nt

@@ -329,5 +329,7 @@ Status gemm_f32_cuda(const GemmArgs& a) {
   return gemm(a, static_cast<GemmPrecision>(g_default_prec.load()), GemmImpl::kOwn);
 }
 
+Status gemm_bf16_cuda(const GemmArgs& a) { return gemm(a, GemmPrecision::kBf16, GemmImpl::kOwn); }
+
 }  // namespace cuda
 }  // namespace nt

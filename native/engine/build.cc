@@ -11,6 +11,13 @@ namespace nt {
 Status Model::Create(const ModelSpec& spec, int64_t max_batch, std::unique_ptr<Model>* out) {
   std::unique_ptr<Model> m(new (std::nothrow) Model());
   if (!m) return Status(StatusCode::kOutOfMemory, "Could not allocate the model");
+  if (spec.device != Device::kCpu) {
+    std::string why;
+    m->device_ = device_backend(spec.device, &why);
+    if (!m->device_)
+      return Status(StatusCode::kNoDevice, std::string("Expected a usable ") + kDeviceNames[static_cast<int>(spec.device)] +
+                                               " device for the model but received none: " + why);
+  }
   try {
     NT_RETURN_IF_ERROR(m->build(spec, max_batch));
   } catch (const std::bad_alloc&) {

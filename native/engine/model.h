@@ -31,7 +31,12 @@ struct ModelSpec {
   bool sparse_labels = false;   // y is int32 [n]
   uint64_t seed = 0;            // dropout masks
   Precision precision = Precision::kFloat32;  // of the matrix products (dense layers)
+  Device device = Device::kCpu;  // the backend the plan is built on (device_backend())
 };
+
+// The Backend table of a device: the active CPU table, or the CUDA one when this build has the
+// CUDA backend and the machine a usable device; null otherwise, with *why saying which is missing.
+const Backend* device_backend(Device d, std::string* why);
 
 struct ParamInfo {
   int node = -1;
@@ -48,7 +53,9 @@ class Model {
   static Status Create(const ModelSpec& spec, int64_t max_batch, std::unique_ptr<Model>* out);
 
   const ModelSpec& spec() const { return spec_; }
-  const Backend& backend() const { return cpu_backend(); }
+  // The model's backend: the device table chosen at Create (CPU models follow the active CPU
+  // table, so forcing the portable kernels applies to them at once).
+  const Backend& backend() const { return device_ ? *device_ : cpu_backend(); }
   const std::vector<ParamInfo>& params() const { return params_; }
   int64_t num_params() const { return static_cast<int64_t>(arena_.size()); }
   int64_t num_trainable() const { return n_trainable_; }
@@ -79,8 +86,12 @@ class Model {
   // x: [rows, input_width]; y: [rows, target_width] floats or labels [rows].
   // Returns kNonFinite (and leaves the parameters untouched) when the loss or gradient is not
   // finite. stats receives the batch's loss/metric sums.
+  // Every pointer is in the backend's memory (the fit loop's resident data set).
   Status train_step(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats,
                     double* lr_used, const float* row_weights = nullptr);
+  // The same from host arrays (trainBatch): staged into backend memory first on a device backend.
+  Status train_step_host(const float* x, const float* y, const int32_t* labels, int64_t rows, BatchStats* stats,
+                         double* lr_used, const float* row_weights = nullptr);
   // Forward + loss + metrics without updating (inference mode), over the parameter arena `params`
   // (the live arena or a serving snapshot) with the caller's Scratch. Const: concurrent calls are
   // safe as long as each brings its own Scratch.
@@ -141,10 +152,16 @@ class Model {
   Status backward(RunContext& ctx);
   Status apply_update(double* lr_used);
   Status check_rows(int64_t rows) const;
+  // On a device backend: copies n floats (or int32s) of host src into dst (grown to max_batch *
+  // width once) and returns dst's data; on a host backend: src itself.
+  const float* stage(DeviceArray& dst, const void* src, int64_t n, int64_t width);
   // group_lr x the controllers' multiplier: the rate before hypergradient descent's multiplier.
   double base_lr(int group, int64_t step) const { return group_lr(group, step) * lr_mult_; }
 
   ModelSpec spec_;
+  const Backend* device_ = nullptr;  // null: the active CPU table
+  // Host-pointer entry points on a device backend stage their batch here.
+  DeviceArray stage_x_, stage_y_, stage_l_, stage_w_;
   std::vector<std::unique_ptr<Op>> ops_;  // the plan, one op per node
   LossOp loss_;
   Plan plan_;

@@ -87,6 +87,8 @@ struct Scratch {
   std::vector<const float*> cur;                // forward output of each node for the current batch
   DeviceArray scratch;                          // [max_batch, max width]
   std::vector<double> dscratch;                 // host work for reductions (2 * max width)
+  DeviceArray stats;                            // the loss and metric slots' outputs (doubles)
+  std::vector<double> stats_host;               // their host copy
   Rng rng;
   // Allocates buffers for the plan's max_batch rows (with gradients when training).
   void build(const Backend& be, const Plan& plan, bool training);

@@ -2,6 +2,7 @@
 // so the same seed and thread count give bit-identical training runs.
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 namespace nt {
 
@@ -30,6 +31,9 @@ class Rng {
     s_[3] = rotl(s_[3], 11);
     return result;
   }
+  // The generator's state (4 words): the Backend's uniform slot advances it in place.
+  uint32_t* state() { return s_; }
+  void set_state(const uint32_t* s) { std::memcpy(s_, s, sizeof s_); }
   // Uniform in [0, 1).
   float uniform() { return static_cast<float>(next() >> 8) * (1.0f / 16777216.0f); }
   // Uniform integer in [0, n) (n > 0), Lemire's multiply-shift (bias negligible for our n).

@@ -87,6 +87,24 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
   return Status::Ok();
 }
 
+const float* Model::stage(DeviceArray& dst, const void* src, int64_t n, int64_t width) {
+  const Backend& be = backend();
+  if (!src || be.host_memory) return static_cast<const float*>(src);
+  const size_t cap = static_cast<size_t>(plan_.max_batch * width);
+  if (dst.size() < cap) dst.assign(be, cap, 0.0f);
+  be.copy_to_device(dst.data(), src, static_cast<size_t>(n) * sizeof(float));
+  return dst.data();
+}
+
+Status Model::train_step_host(const float* x, const float* y, const int32_t* labels, int64_t rows,
+                              BatchStats* stats, double* lr_used, const float* row_weights) {
+  NT_RETURN_IF_ERROR(check_rows(rows));
+  const int64_t yw = spec_.target_width;
+  return train_step(stage(stage_x_, x, rows * input_width(), input_width()), stage(stage_y_, y, rows * yw, yw),
+                    reinterpret_cast<const int32_t*>(stage(stage_l_, labels, rows, 1)), rows, stats, lr_used,
+                    stage(stage_w_, row_weights, rows, 1));
+}
+
 // Inference reads `params` but never writes it (commit() runs only after a training step).
 Status Model::eval_batch(const float* params, Scratch& s, const float* x, const float* y, const int32_t* labels,
                          int64_t rows, BatchStats* stats) const {

@@ -80,7 +80,8 @@ Status Model::calibrate_batch(const float* x, int64_t rows, double momentum) {
   NT_RETURN_IF_ERROR(check_rows(rows));
   if (!(momentum >= 0 && momentum <= 1))
     return InvalidArgument("Expected a momentum in [0, 1] for the recalibration but received " + std::to_string(momentum));
-  RunContext ctx(backend(), plan_, train_, plan_.params, rows, true, x);
+  RunContext ctx(backend(), plan_, train_, plan_.params, rows, true,
+                 stage(stage_x_, x, rows * input_width(), input_width()));
   NT_RETURN_IF_ERROR(forward(ctx, true));
   ctx.state_momentum = momentum;
   for (size_t i = 0; i < ops_.size(); ++i) {

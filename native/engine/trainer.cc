@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <new>
 #include <numeric>
 
@@ -46,37 +47,52 @@ std::string format_rate(double lr) {
   return buf;
 }
 
+// A data set in the model's backend memory: the host arrays themselves on the CPU; on a device,
+// one upload per fit (DESIGN: the data set is uploaded once when it fits).
+struct ResidentData {
+  DataView view;
+  DeviceArray x, y, labels, weights;
+  ResidentData(const Backend& be, const DataView& d) : view(d) {
+    if (be.host_memory) return;
+    auto up = [&](DeviceArray& dst, const void* src, int64_t n) -> const float* {
+      if (!src) return nullptr;
+      dst.assign(be, static_cast<size_t>(n), 0.0f);
+      be.copy_to_device(dst.data(), src, static_cast<size_t>(n) * sizeof(float));
+      return dst.data();
+    };
+    view.x = up(x, d.x, d.rows * d.cols);
+    view.y = up(y, d.y, d.rows * d.y_cols);
+    view.labels = reinterpret_cast<const int32_t*>(up(labels, d.labels, d.rows));
+    view.weights = up(weights, d.weights, d.rows);
+  }
+};
+
+// A shuffled batch, gathered in backend memory through the backend's gather_rows slot.
 struct Batcher {
-  const DataView& d;
-  std::vector<float> xb, yb;
-  std::vector<int32_t> lb;
-  std::vector<float> wb;
-  Batcher(const DataView& dv, int64_t batch) : d(dv) {
-    xb.resize(static_cast<size_t>(batch * d.cols));
-    if (d.weights) wb.resize(static_cast<size_t>(batch));
-    if (d.y) yb.resize(static_cast<size_t>(batch * d.y_cols));
-    if (d.labels) lb.resize(static_cast<size_t>(batch));
+  const Backend& be;
+  const DataView& d;  // in backend memory
+  DeviceArray xb, yb, lb, wb, idx;
+  Batcher(const Backend& backend, const DataView& dv, int64_t batch) : be(backend), d(dv) {
+    xb.assign(be, static_cast<size_t>(batch * d.cols), 0.0f);
+    if (d.weights) wb.assign(be, static_cast<size_t>(batch), 0.0f);
+    if (d.y) yb.assign(be, static_cast<size_t>(batch * d.y_cols), 0.0f);
+    if (d.labels) lb.assign(be, static_cast<size_t>(batch), 0.0f);
+    if (!be.host_memory) idx.assign(be, static_cast<size_t>(d.rows), 0.0f);
   }
-  // Gathers rows idx[0..n) into the batch buffers: split over the pool by rows once a batch is
-  // large (a 128 x 784 batch is 400 KB of scattered reads), on the calling thread below that.
-  void gather(const uint32_t* idx, int64_t n) {
-    const int64_t width = d.cols + (d.y ? d.y_cols : 0);
-    parallel_for(std::min(n, tasks_for_work(n * width, kGatherGrain)), [&](int ith, int nth) {
-      int64_t b, e;
-      partition(n, ith, nth, 1, &b, &e);
-      gather_rows(idx, b, e);
-    });
+  // The epoch's permutation where the gather reads it: the host array itself, or one upload.
+  const uint32_t* order(const std::vector<uint32_t>& perm) {
+    if (be.host_memory) return perm.data();
+    be.copy_to_device(idx.data(), perm.data(), perm.size() * sizeof(uint32_t));
+    return reinterpret_cast<const uint32_t*>(idx.data());
   }
-  void gather_rows(const uint32_t* idx, int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t s = idx[r];
-      std::memcpy(xb.data() + r * d.cols, d.x + s * d.cols, static_cast<size_t>(d.cols) * sizeof(float));
-      if (d.y) std::memcpy(yb.data() + r * d.y_cols, d.y + s * d.y_cols, static_cast<size_t>(d.y_cols) * sizeof(float));
-      if (d.labels) lb[r] = d.labels[s];
-      if (d.weights) wb[r] = d.weights[s];
-    }
+  // Gathers rows idx[0..n) into the batch buffers.
+  Status gather(const uint32_t* ix, int64_t n) {
+    NT_RETURN_IF_ERROR(be.gather_rows(d.x, d.cols, ix, n, xb.data()));
+    if (d.y) NT_RETURN_IF_ERROR(be.gather_rows(d.y, d.y_cols, ix, n, yb.data()));
+    if (d.labels) NT_RETURN_IF_ERROR(be.gather_rows(reinterpret_cast<const float*>(d.labels), 1, ix, n, lb.data()));
+    if (d.weights) NT_RETURN_IF_ERROR(be.gather_rows(d.weights, 1, ix, n, wb.data()));
+    return Status::Ok();
   }
-  static constexpr int64_t kGatherGrain = int64_t(1) << 15;  // floats per task
 };
 
 }  // namespace
@@ -91,9 +107,10 @@ struct PooledScratch {
 };
 }  // namespace
 
-Status evaluate(const Model& m, const float* params, const DataView& d, int64_t batch_size, double* loss,
-                std::vector<double>* metrics) {
-  NT_RETURN_IF_ERROR(validate_data(m, d, "evaluation"));
+namespace {
+// evaluate over a data set already in the model's backend memory.
+Status evaluate_resident(const Model& m, const float* params, const DataView& d, int64_t batch_size, double* loss,
+                         std::vector<double>* metrics) {
   const int64_t bs = std::min(batch_size, m.max_batch());
   PooledScratch ps(m);
   BatchStats total, b;
@@ -108,28 +125,55 @@ Status evaluate(const Model& m, const float* params, const DataView& d, int64_t 
   *metrics = total.values();
   return Status::Ok();
 }
+}  // namespace
+
+Status evaluate(const Model& m, const float* params, const DataView& host_data, int64_t batch_size, double* loss,
+                std::vector<double>* metrics) {
+  NT_RETURN_IF_ERROR(validate_data(m, host_data, "evaluation"));
+  try {
+    ResidentData resident(m.backend(), host_data);
+    return evaluate_resident(m, params, resident.view, batch_size, loss, metrics);
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kOutOfMemory, "Out of memory while evaluating");
+  }
+}
 
 Status predict(const Model& m, const float* params, const float* x, int64_t rows, int64_t batch_size, float* out) {
   const int64_t bs = std::min(batch_size, m.max_batch());
   const int64_t in = m.input_width(), ow = m.output_width();
+  const Backend& be = m.backend();
+  DeviceArray xd;  // a device backend reads each batch from one staging buffer
+  if (!be.host_memory) xd.assign(be, static_cast<size_t>(bs * in), 0.0f);
   PooledScratch ps(m);
   for (int64_t s = 0; s < rows; s += bs) {
     const int64_t n = std::min(bs, rows - s);
-    NT_RETURN_IF_ERROR(m.predict_batch(params, *ps.s, x + s * in, n, out + s * ow));
+    const float* xb = x + s * in;
+    if (!be.host_memory) {
+      be.copy_to_device(xd.data(), xb, static_cast<size_t>(n * in) * sizeof(float));
+      xb = xd.data();
+    }
+    NT_RETURN_IF_ERROR(m.predict_batch(params, *ps.s, xb, n, out + s * ow));
   }
   return Status::Ok();
 }
 
-Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& obs, int* epochs_done) {
+Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserver& obs, int* epochs_done) {
   *epochs_done = 0;
-  NT_RETURN_IF_ERROR(validate_data(m, train, "training"));
+  NT_RETURN_IF_ERROR(validate_data(m, host_train, "training"));
+  const DataView& train_check = host_train;
   if (cfg.has_val) NT_RETURN_IF_ERROR(validate_data(m, cfg.val, "validation"));
   if (cfg.batch_size < 1 || cfg.batch_size > m.max_batch()) return InvalidArgument("Expected a batch size in [1, " + std::to_string(m.max_batch()) + "] but received " +
                            std::to_string(cfg.batch_size));
-  if (train.rows > static_cast<int64_t>(UINT32_MAX)) return InvalidArgument("Expected at most " + std::to_string(UINT32_MAX) + " training rows but received " +
-                           std::to_string(train.rows));
+  if (train_check.rows > static_cast<int64_t>(UINT32_MAX)) return InvalidArgument("Expected at most " + std::to_string(UINT32_MAX) + " training rows but received " +
+                           std::to_string(train_check.rows));
   try {
-    Batcher batcher(train, cfg.batch_size);
+    const Backend& be = m.backend();
+    ResidentData resident(be, host_train);
+    const DataView& train = resident.view;
+    Batcher batcher(be, train, cfg.batch_size);
+    std::unique_ptr<ResidentData> val;
+    if (cfg.has_val) val.reset(new ResidentData(be, cfg.val));
+    const uint32_t* order = nullptr;
     std::vector<uint32_t> perm(static_cast<size_t>(train.rows));
     std::iota(perm.begin(), perm.end(), 0u);
     Rng rng(cfg.seed ^ 0x5bd1e995ull);
@@ -148,6 +192,7 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
       const auto t0 = std::chrono::steady_clock::now();
       if (cfg.shuffle) {
         for (size_t i = perm.size() - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(static_cast<uint32_t>(i + 1))]);
+        order = batcher.order(perm);
       }
       epoch_stats.reset(n_metrics);
       double lr = 0;
@@ -163,10 +208,10 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
         const int32_t* lb = nullptr;
         const float* wb = nullptr;
         if (cfg.shuffle) {
-          batcher.gather(perm.data() + s, n);
+          NT_RETURN_IF_ERROR(batcher.gather(order + s, n));
           xb = batcher.xb.data();
           if (train.y) yb = batcher.yb.data();
-          if (train.labels) lb = batcher.lb.data();
+          if (train.labels) lb = reinterpret_cast<const int32_t*>(batcher.lb.data());
           if (train.weights) wb = batcher.wb.data();
         } else {  // contiguous rows: no copy
           xb = train.x + s * train.cols;
@@ -235,7 +280,8 @@ Status fit(Model& m, const DataView& train, const FitConfig& cfg, FitObserver& o
       logs.recoveries = recoveries;
       if (cfg.has_val) {
         logs.has_val = true;
-        NT_RETURN_IF_ERROR(evaluate(m, m.arena(), cfg.val, cfg.val_batch_size, &logs.val_loss, &logs.val_metrics));
+        NT_RETURN_IF_ERROR(
+            evaluate_resident(m, m.arena(), val->view, cfg.val_batch_size, &logs.val_loss, &logs.val_metrics));
       }
       logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       *epochs_done += 1;

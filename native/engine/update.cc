@@ -226,11 +226,7 @@ Status Model::apply_update(double* lr_used) {
       const double lr = effective_lr(g, step);
       const float inv = lr > 0 ? static_cast<float>(1.0 / lr) : 0.0f;
       double sq_dir = 0;
-      for (int64_t i = b; i < e; ++i) {
-        const float d = (old[i] - P[i]) * inv;
-        dir[i] = d;
-        sq_dir += static_cast<double>(d) * d;
-      }
+      NT_RETURN_IF_ERROR(be.hyper_direction(old + b, P + b, inv, e - b, dir + b, &sq_dir));
       norm2 += sq_dir;
       any = any || lr > 0;
     }

@@ -9,6 +9,7 @@ import * as path from 'path';
 
 import { adam, cudaDevices, cudaInfo, dense, sequential } from '../../lib';
 import { checkDevice } from '../../lib/device';
+import { createNativeModel } from '../../lib/native/engine';
 import type { CudaInfo } from '../../lib/device';
 
 const model = () =>
@@ -65,7 +66,7 @@ describe('device selection', () => {
     expect(e.message).not.toMatch(/build lacks/);
   });
 
-  it('a CUDA build with a device refuses training plans on CUDA as not supported yet', () => {
+  it('a CUDA build with a device accepts device: \'cuda\'', () => {
     const info: CudaInfo = {
       built: true,
       available: true,
@@ -73,10 +74,34 @@ describe('device selection', () => {
       cublas: null,
       devices: [{ index: 0, name: 'NVIDIA H200', computeCapability: '9.0', multiprocessors: 132, totalMemory: 1.5e11 }],
     };
-    const e = codeOf(() => checkDevice('cuda', () => info));
-    expect(e.code).toBe('ERR_NT_NOT_SUPPORTED');
-    expect(e.message).toMatch(/NVIDIA H200 is present/);
+    expect(checkDevice('cuda', () => info)).toBe('cuda');
     expect(checkDevice('cpu', () => info)).toBe('cpu');
+  });
+
+  it('native planning on the CUDA table throws ERR_NT_NO_DEVICE naming the build when it lacks CUDA', () => {
+    // The TypeScript check comes first in compile(); the engine rechecks when it builds the plan.
+    const spec = {
+      nodes: [
+        { op: 'input', name: 'in', inputs: [], attrs: { units: 4 } },
+        { op: 'dense', name: 'd', inputs: [0], attrs: { units: 3 } },
+      ],
+      output: 1,
+      loss: { kind: 'meanSquaredError' as const },
+      metrics: [],
+      optimizer: { kind: 'sgd' as const, lr: 0.1 },
+      targetWidth: 3,
+      sparseLabels: false,
+      seed: 1,
+    };
+    const cpu = createNativeModel({ ...spec, device: 'cpu' }, 8);
+    expect(cpu.numParams).toBe(15);
+    cpu.dispose();
+    const e = codeOf(() => createNativeModel({ ...spec, device: 'cuda' }, 8));
+    expect(e.code).toBe('ERR_NT_NO_DEVICE');
+    expect(e.message).toBe(
+      'Expected a usable cuda device for the model but received none: this build lacks CUDA (build it with `npm run build:cuda`)',
+    );
+    expect(codeOf(() => createNativeModel({ ...spec, device: 'tpu' as 'cuda' }, 8)).code).toBe('ERR_NT_INVALID_ARGUMENT_VALUE');
   });
 
   it('the CUDA kernels entry throws ERR_NT_NO_DEVICE on the CPU-only build', () => {

@@ -4,17 +4,26 @@
  * same order, and the ops the TypeScript layer lowers to must be registered in the addon.
  */
 import { binding } from '../../lib/native';
-import { NATIVE_ACTIVATIONS, NATIVE_LOSSES, NATIVE_METRICS, NATIVE_OPTIMIZERS, NATIVE_PRECISIONS, NATIVE_STATUS_CODES } from '../../lib/native/enums';
+import {
+  NATIVE_ACTIVATIONS,
+  NATIVE_DEVICES,
+  NATIVE_LOSSES,
+  NATIVE_METRICS,
+  NATIVE_OPTIMIZERS,
+  NATIVE_PRECISIONS,
+  NATIVE_STATUS_CODES,
+} from '../../lib/native/enums';
 
 describe('native enum tables', () => {
   const tables = binding().enums();
 
-  it('activations, losses, metrics, optimizers, precisions and status codes equal the TypeScript tables', () => {
+  it('activations, losses, metrics, optimizers, precisions, devices and status codes equal the TypeScript tables', () => {
     expect(tables.activations).toEqual([...NATIVE_ACTIVATIONS]);
     expect(tables.losses).toEqual([...NATIVE_LOSSES]);
     expect(tables.metrics).toEqual([...NATIVE_METRICS]);
     expect(tables.optimizers).toEqual([...NATIVE_OPTIMIZERS]);
     expect(tables.precisions).toEqual([...NATIVE_PRECISIONS]);
+    expect(tables.devices).toEqual([...NATIVE_DEVICES]);
     expect(tables.statusCodes).toEqual([...NATIVE_STATUS_CODES]);
   });
 

@@ -28,7 +28,7 @@ class DropoutOp : public Op {
     }
     const int64_t cnt = ctx.count();
     float* mask = ctx.local();
-    for (int64_t t = 0; t < cnt; ++t) mask[t] = ctx.rng().uniform();  // the draws, replaced by the mask
+    NT_RETURN_IF_ERROR(ctx.be.uniform(ctx.rng().state(), mask, cnt));  // the draws, replaced by the mask
     NT_RETURN_IF_ERROR(ctx.be.dropout_forward(ctx.in(0), mask, cnt, 1.0f - rate_, mask, ctx.out()));
     ctx.set_output(ctx.out());
     return Status::Ok();

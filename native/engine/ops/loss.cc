@@ -1,5 +1,8 @@
 // Losses and metrics (Keras definitions, tf.keras.losses / tf.keras.metrics) and the loss-fusion
-// rule. Sums are accumulated in double; gradients are of the mean loss over rows * width.
+// rule. Sums are accumulated in double; gradients are of the mean loss over rows * width. The
+// loops themselves are Backend slots (loss, metric; CPU: native/kernels/loops.cc), so buffers may
+// live on a device: their scalar results land in the Scratch's stats buffer and come back to the
+// host with one copy per batch.
 #include "engine/ops/loss.h"
 
 #include <algorithm>
@@ -8,20 +11,6 @@
 #include <string>
 
 namespace nt {
-namespace {
-
-inline float sigmoidf(float z) { return 1.0f / (1.0f + std::exp(-z)); }
-
-constexpr float kProbEps = 1e-7f;  // Keras' epsilon for probability clipping
-
-int64_t argmax_row(const float* p, int64_t k) {
-  int64_t best = 0;
-  for (int64_t j = 1; j < k; ++j)
-    if (p[j] > p[best]) best = j;
-  return best;
-}
-
-}  // namespace
 
 Status LossOp::build(const LossSpec& loss, const std::vector<MetricKind>& metrics, const Op& output_op, int output,
                      const std::vector<int>& output_inputs, int64_t output_width, int64_t target_width,
@@ -59,195 +48,78 @@ Status LossOp::build(const LossSpec& loss, const std::vector<MetricKind>& metric
   return Status::Ok();
 }
 
-// The loss with per-row weights: sum_r w_r * loss_r / rows (Keras's sample weights with the
-// sum-over-batch-size reduction), each row's gradient scaled by its weight. A separate path so
-// that unweighted training keeps its exact arithmetic.
-Status LossOp::weighted_loss(RunContext& ctx, const float* y, const int32_t* labels, float* g, const float* w,
-                             double* out) const {
-  const int64_t rows = ctx.rows;
-  const int64_t k = ctx.plan.width[loss_node_];
-  const float* p = ctx.s.cur[loss_node_];
-  const double inv_cnt = 1.0 / static_cast<double>(rows * k);
-  const float ginv = static_cast<float>(inv_cnt);
-  const float rinv = 1.0f / static_cast<float>(rows);
-  const float d = static_cast<float>(spec_.huber_delta);
-  double loss = 0.0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float wr = w[r];
-    if (!(wr >= 0.0f) || !std::isfinite(wr))
-      return InvalidArgument("Expected finite sample weights >= 0 but received " + std::to_string(wr) + " for row " +
-                             std::to_string(r));
-    double lr = 0.0;
-    const float* pr = p + r * k;
-    float* gr = g ? g + r * k : nullptr;
-    switch (kind_) {
-      case LossKind::kMse:
-      case LossKind::kMae:
-      case LossKind::kHuber:
-      case LossKind::kBce:
-      case LossKind::kBceLogits:
-        for (int64_t j = 0; j < k; ++j) {
-          const float yt = y[r * k + j];
-          float gv = 0.0f;
-          if (kind_ == LossKind::kMse) {
-            const float e = pr[j] - yt;
-            lr += static_cast<double>(e) * e;
-            gv = 2.0f * e;
-          } else if (kind_ == LossKind::kMae) {
-            const float e = pr[j] - yt;
-            lr += std::fabs(e);
-            gv = e > 0 ? 1.0f : (e < 0 ? -1.0f : 0.0f);
-          } else if (kind_ == LossKind::kHuber) {
-            const float e = pr[j] - yt, a = std::fabs(e);
-            lr += a <= d ? 0.5 * static_cast<double>(e) * e : static_cast<double>(d) * (a - 0.5 * d);
-            gv = a <= d ? e : (e > 0 ? d : -d);
-          } else if (kind_ == LossKind::kBce) {
-            const float q = std::min(std::max(pr[j], kProbEps), 1.0f - kProbEps);
-            lr -= yt * std::log(static_cast<double>(q)) + (1.0 - yt) * std::log(1.0 - q);
-            gv = (q - yt) / (q * (1.0f - q));
-          } else {
-            const float z = pr[j];
-            lr += std::max(z, 0.0f) - z * yt + std::log1p(std::exp(-std::fabs(static_cast<double>(z))));
-            gv = sigmoidf(z) - yt;
-          }
-          if (gr) gr[j] = wr * gv * ginv;
-        }
-        loss += wr * lr * inv_cnt;
-        break;
-      case LossKind::kCce:
-      case LossKind::kSparseCce:
-        if (gr) std::memset(gr, 0, static_cast<size_t>(k) * sizeof(float));
-        if (kind_ == LossKind::kSparseCce) {
-          const int32_t c = labels[r];
-          if (c < 0 || c >= k)
-            return InvalidArgument("Expected a class label in [0, " + std::to_string(k) + ") for row " +
-                                   std::to_string(r) + " but received " + std::to_string(c));
-          const float q = std::max(pr[c], kProbEps);
-          lr = -std::log(static_cast<double>(q));
-          if (gr) gr[c] = -wr * rinv / q;
-        } else {
-          const float* yr = y + r * k;
-          for (int64_t j = 0; j < k; ++j) {
-            if (yr[j] == 0.0f) continue;
-            const float q = std::max(pr[j], kProbEps);
-            lr -= yr[j] * std::log(static_cast<double>(q));
-            if (gr) gr[j] = -wr * yr[j] * rinv / q;
-          }
-        }
-        loss += wr * lr / static_cast<double>(rows);
-        break;
-      case LossKind::kCceLogits:
-      case LossKind::kSparseCceLogits:
-        // One row at a time through the fused kernel: its gradient is grad_scale * (softmax - t).
-        NT_RETURN_IF_ERROR(ctx.be.softmax_xent(pr, kind_ == LossKind::kCceLogits ? y + r * k : nullptr,
-                                               kind_ == LossKind::kSparseCceLogits ? labels + r : nullptr, 1, k, &lr,
-                                               gr, wr * rinv));
-        loss += wr * lr / static_cast<double>(rows);
-        break;
-    }
-  }
-  *out = loss;
-  return Status::Ok();
-}
-
 Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, float* g, BatchStats* stats,
                        const float* row_weights) const {
+  const Backend& be = ctx.be;
   const int64_t rows = ctx.rows;
   const int64_t k = ctx.plan.width[loss_node_];
   const float* p = ctx.s.cur[loss_node_];
-  const int64_t cnt = rows * k;
   float* scratch = ctx.s.scratch.data();
-  double loss = 0.0;
-  const double inv_cnt = 1.0 / static_cast<double>(cnt);
-  const float ginv = static_cast<float>(inv_cnt);
-  if (row_weights) {
-    NT_RETURN_IF_ERROR(weighted_loss(ctx, y, labels, g, row_weights, &loss));
-  } else {
-    switch (kind_) {
-      case LossKind::kMse:
-        for (int64_t t = 0; t < cnt; ++t) {
-          const float e = p[t] - y[t];
-          loss += static_cast<double>(e) * e;
-          if (g) g[t] = 2.0f * e * ginv;
-        }
-        loss *= inv_cnt;
-        break;
-      case LossKind::kMae:
-        for (int64_t t = 0; t < cnt; ++t) {
-          const float e = p[t] - y[t];
-          loss += std::fabs(e);
-          if (g) g[t] = (e > 0 ? 1.0f : (e < 0 ? -1.0f : 0.0f)) * ginv;
-        }
-        loss *= inv_cnt;
-        break;
-      case LossKind::kHuber: {
-        const float d = static_cast<float>(spec_.huber_delta);
-        for (int64_t t = 0; t < cnt; ++t) {
-          const float e = p[t] - y[t], a = std::fabs(e);
-          if (a <= d) {
-            loss += 0.5 * static_cast<double>(e) * e;
-            if (g) g[t] = e * ginv;
-          } else {
-            loss += static_cast<double>(d) * (a - 0.5 * d);
-            if (g) g[t] = (e > 0 ? d : -d) * ginv;
-          }
-        }
-        loss *= inv_cnt;
-        break;
-      }
-      case LossKind::kBce:
-        for (int64_t t = 0; t < cnt; ++t) {
-          const float q = std::min(std::max(p[t], kProbEps), 1.0f - kProbEps);
-          loss -= y[t] * std::log(static_cast<double>(q)) + (1.0 - y[t]) * std::log(1.0 - q);
-          if (g) g[t] = (q - y[t]) / (q * (1.0f - q)) * ginv;
-        }
-        loss *= inv_cnt;
-        break;
-      case LossKind::kBceLogits:
-        for (int64_t t = 0; t < cnt; ++t) {
-          const float z = p[t];
-          loss += std::max(z, 0.0f) - z * y[t] + std::log1p(std::exp(-std::fabs(static_cast<double>(z))));
-          if (g) g[t] = (sigmoidf(z) - y[t]) * ginv;
-        }
-        loss *= inv_cnt;
-        break;
-      case LossKind::kCce:
-      case LossKind::kSparseCce: {
-        const float rinv = 1.0f / static_cast<float>(rows);
-        if (g) std::memset(g, 0, static_cast<size_t>(cnt) * sizeof(float));
-        for (int64_t r = 0; r < rows; ++r) {
-          const float* pr = p + r * k;
-          if (kind_ == LossKind::kSparseCce) {
-            const int32_t c = labels[r];
-            if (c < 0 || c >= k)
-              return InvalidArgument("Expected a class label in [0, " + std::to_string(k) + ") for row " +
-                                     std::to_string(r) + " but received " + std::to_string(c));
-            const float q = std::max(pr[c], kProbEps);
-            loss -= std::log(static_cast<double>(q));
-            if (g) g[r * k + c] = -rinv / q;
-          } else {
-            const float* yr = y + r * k;
-            for (int64_t j = 0; j < k; ++j) {
-              if (yr[j] == 0.0f) continue;
-              const float q = std::max(pr[j], kProbEps);
-              loss -= yr[j] * std::log(static_cast<double>(q));
-              if (g) g[r * k + j] = -yr[j] * rinv / q;
-            }
-          }
-        }
-        loss /= static_cast<double>(rows);
-        break;
-      }
-      case LossKind::kCceLogits:
-        NT_RETURN_IF_ERROR(ctx.be.softmax_xent(p, y, nullptr, rows, k, &loss, g, 1.0f));
-        break;
-      case LossKind::kSparseCceLogits:
-        NT_RETURN_IF_ERROR(ctx.be.softmax_xent(p, nullptr, labels, rows, k, &loss, g, 1.0f));
-        break;
+  // The stats buffer: the loss slot's outputs, then each metric's, in order.
+  int64_t need = kLossOutputs;
+  for (MetricKind mk : metrics_) need += metric_outputs(mk, k, labels != nullptr);
+  if (ctx.s.stats.size() < static_cast<size_t>(2 * need)) ctx.s.stats.assign(be, static_cast<size_t>(2 * need), 0.0f);
+  double* dev = reinterpret_cast<double*>(ctx.s.stats.data());
+  LossArgs la;
+  la.kind = kind_;
+  la.huber_delta = static_cast<float>(spec_.huber_delta);
+  la.p = p;
+  la.y = y;
+  la.labels = labels;
+  la.weights = row_weights;
+  la.rows = rows;
+  la.k = k;
+  la.grad = g;
+  la.softmax_xent = be.softmax_xent;
+  NT_RETURN_IF_ERROR(be.loss(la, dev));
+
+  // Metrics on the model's output (probabilities), derived from logits where the loss is fused.
+  const bool logits =
+      kind_ == LossKind::kBceLogits || kind_ == LossKind::kCceLogits || kind_ == LossKind::kSparseCceLogits;
+  bool have_softmax = false;  // scratch holds softmax(p)
+  int64_t off = kLossOutputs;
+  for (size_t mi = 0; mi < metrics_.size(); ++mi) {
+    const MetricKind mk = metrics_[mi];
+    MetricArgs ma;
+    ma.kind = mk;
+    ma.p = p;
+    ma.q = p;
+    ma.y = y;
+    ma.labels = labels;
+    ma.rows = rows;
+    ma.k = k;
+    ma.threshold = kind_ == LossKind::kBceLogits ? 0.0f : 0.5f;  // sigmoid(z) > 0.5 exactly when z > 0
+    const bool probs = mk == MetricKind::kBinaryAccuracy || mk == MetricKind::kR2 || mk == MetricKind::kMse ||
+                       mk == MetricKind::kRmse || mk == MetricKind::kMae;
+    if ((mk == MetricKind::kR2 || mk == MetricKind::kMse || mk == MetricKind::kRmse || mk == MetricKind::kMae) && labels)
+      return InvalidArgument(mk == MetricKind::kR2
+                                 ? "Expected float targets for the r2 metric but received integer labels"
+                                 : "Expected float targets for the mse/mae/rmse metrics but received integer labels");
+    if (probs && logits && kind_ != LossKind::kBceLogits) {  // softmax fused into the loss
+      if (!have_softmax) NT_RETURN_IF_ERROR(be.softmax(p, rows, k, scratch));
+      have_softmax = true;
+      ma.q = scratch;
+      ma.threshold = 0.5f;
+    } else if (probs && kind_ == LossKind::kBceLogits && mk != MetricKind::kBinaryAccuracy) {
+      ma.sigmoid_q = true;
     }
+    NT_RETURN_IF_ERROR(be.metric(ma, dev + off));
+    off += metric_outputs(mk, k, labels != nullptr);
   }
+  // One copy back per batch.
+  std::vector<double>& host = ctx.s.stats_host;
+  host.resize(static_cast<size_t>(need));
+  be.copy_to_host(host.data(), dev, static_cast<size_t>(need) * sizeof(double));
+  if (host[1] != 0)
+    return InvalidArgument("Expected a class label in [0, " + std::to_string(k) + ") for row " +
+                           std::to_string(static_cast<int64_t>(host[1]) - 1) + " but received " +
+                           std::to_string(static_cast<int64_t>(host[2])));
+  if (host[3] != 0)
+    return InvalidArgument("Expected finite sample weights >= 0 but received " +
+                           std::to_string(static_cast<float>(host[4])) + " for row " +
+                           std::to_string(static_cast<int64_t>(host[3]) - 1));
   stats->rows = rows;
-  stats->loss_sum = loss * static_cast<double>(rows);
+  stats->loss_sum = host[0] * static_cast<double>(rows);
   // Reused across steps: no allocation once the shapes are set (cleared vectors keep capacity).
   stats->metric_sums.assign(metrics_.size(), 0.0);
   if (stats->metric_state.size() != metrics_.size()) {
@@ -256,111 +128,14 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
     for (std::vector<double>& st : stats->metric_state) st.clear();
   }
   if (stats->kinds != metrics_) stats->kinds = metrics_;
-
-  // Metrics on the model's output (probabilities), derived from logits where the loss is fused.
-  const bool logits =
-      kind_ == LossKind::kBceLogits || kind_ == LossKind::kCceLogits || kind_ == LossKind::kSparseCceLogits;
-  const float* prob = p;
-  bool have_prob = !logits;
+  off = kLossOutputs;
   for (size_t mi = 0; mi < metrics_.size(); ++mi) {
-    double acc = 0.0;
-    switch (metrics_[mi]) {
-      case MetricKind::kBinaryAccuracy: {
-        const float* q = p;
-        float thr = 0.5f;
-        if (kind_ == LossKind::kBceLogits) {
-          thr = 0.0f;  // sigmoid(z) > 0.5 exactly when z > 0
-        } else if (logits) {  // softmax fused into the loss: threshold probabilities
-          NT_RETURN_IF_ERROR(ctx.be.softmax(p, rows, k, scratch));
-          q = scratch;
-        }
-        for (int64_t t = 0; t < cnt; ++t) acc += ((q[t] > thr) == (y[t] > 0.5f)) ? 1.0 : 0.0;
-        acc /= static_cast<double>(k);
-        break;
-      }
-      case MetricKind::kCategoricalAccuracy:
-        for (int64_t r = 0; r < rows; ++r) acc += argmax_row(p + r * k, k) == argmax_row(y + r * k, k) ? 1.0 : 0.0;
-        break;
-      case MetricKind::kSparseCategoricalAccuracy:
-        for (int64_t r = 0; r < rows; ++r) acc += argmax_row(p + r * k, k) == labels[r] ? 1.0 : 0.0;
-        break;
-      case MetricKind::kPrecision:
-      case MetricKind::kRecall:
-      case MetricKind::kF1: {
-        // Confusion counts per class: [classes, binary, tp[classes], fp[classes], fn[classes]].
-        const bool binary = !labels && k == 1;
-        const int64_t nc = binary ? 2 : k;
-        std::vector<double>& st = stats->metric_state[mi];
-        st.assign(static_cast<size_t>(2 + 3 * nc), 0.0);
-        st[0] = static_cast<double>(nc);
-        st[1] = binary ? 1.0 : 0.0;
-        const float thr = kind_ == LossKind::kBceLogits ? 0.0f : 0.5f;  // logits > 0 iff sigmoid > 0.5
-        for (int64_t r = 0; r < rows; ++r) {
-          int64_t pred, truth;
-          if (binary) {
-            pred = p[r] > thr ? 1 : 0;
-            truth = y[r] > 0.5f ? 1 : 0;
-          } else {
-            pred = argmax_row(p + r * k, k);  // argmax of logits is argmax of softmax
-            truth = labels ? labels[r] : argmax_row(y + r * k, k);
-          }
-          if (pred == truth) {
-            st[2 + truth] += 1;
-          } else {
-            st[2 + nc + pred] += 1;      // false positive for the predicted class
-            st[2 + 2 * nc + truth] += 1;  // false negative for the true class
-          }
-        }
-        break;
-      }
-      case MetricKind::kR2: {
-        if (labels) return InvalidArgument("Expected float targets for the r2 metric but received integer labels");
-        if (!have_prob) {
-          float* q = scratch;
-          if (kind_ == LossKind::kBceLogits) {
-            for (int64_t t = 0; t < cnt; ++t) q[t] = sigmoidf(p[t]);
-          } else {
-            NT_RETURN_IF_ERROR(ctx.be.softmax(p, rows, k, q));
-          }
-          prob = q;
-          have_prob = true;
-        }
-        // Per column: [columns, 0, sum y[k], sum y^2[k], sum (y - p)^2[k]].
-        std::vector<double>& st = stats->metric_state[mi];
-        st.assign(static_cast<size_t>(2 + 3 * k), 0.0);
-        st[0] = static_cast<double>(k);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < k; ++j) {
-            const double yt = y[r * k + j], e = yt - prob[r * k + j];
-            st[2 + j] += yt;
-            st[2 + k + j] += yt * yt;
-            st[2 + 2 * k + j] += e * e;
-          }
-        break;
-      }
-      case MetricKind::kMse:
-      case MetricKind::kRmse:
-      case MetricKind::kMae: {
-        if (labels) return InvalidArgument("Expected float targets for the mse/mae/rmse metrics but received integer labels");
-        if (!have_prob) {
-          float* q = scratch;
-          if (kind_ == LossKind::kBceLogits) {
-            for (int64_t t = 0; t < cnt; ++t) q[t] = sigmoidf(p[t]);
-          } else {
-            NT_RETURN_IF_ERROR(ctx.be.softmax(p, rows, k, q));
-          }
-          prob = q;
-          have_prob = true;
-        }
-        for (int64_t t = 0; t < cnt; ++t) {
-          const double e = prob[t] - y[t];
-          acc += metrics_[mi] == MetricKind::kMae ? std::fabs(e) : e * e;
-        }
-        acc /= static_cast<double>(k);
-        break;
-      }
-    }
-    stats->metric_sums[mi] = acc;
+    const int64_t n = metric_outputs(metrics_[mi], k, labels != nullptr);
+    if (n == 1)
+      stats->metric_sums[mi] = host[off];
+    else
+      stats->metric_state[mi].assign(host.begin() + off, host.begin() + off + n);
+    off += n;
   }
   return Status::Ok();
 }

@@ -64,8 +64,6 @@ class LossOp {
                  const float* row_weights = nullptr) const;
 
  private:
-  Status weighted_loss(RunContext& ctx, const float* y, const int32_t* labels, float* g, const float* w,
-                       double* loss) const;
   LossSpec spec_;
   std::vector<MetricKind> metrics_;
   LossKind kind_ = LossKind::kMse;

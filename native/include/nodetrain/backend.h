@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "nodetrain/enums.h"
 #include "nodetrain/kernels.h"
 #include "nodetrain/status.h"
 
@@ -28,6 +29,59 @@ struct KernelArgs {
   int nbuf = 0, ni = 0, nf = 0;
 };
 using KernelFn = Status (*)(const KernelArgs& args);
+
+// ---- the engine's loops over buffer contents (loss, metrics, row gather, hypergradient direction,
+// dropout draws) as backend slots, so that a step never reads device memory from the host. Their
+// scalar results land in BACKEND memory (`double* out`): the engine collects a step's loss and
+// metric values with one copy_to_host.
+
+// The loss of a batch and its gradient. out[0] receives the mean loss (Keras's sum-over-batch-size
+// reduction, with weights: sum_r w_r * loss_r / rows); out[1..4] are the device's deferred checks
+// (a backend that cannot return an error without a host round trip writes them instead):
+// out[1] = 1 + the first batch row with a class label outside [0, k), out[2] = that label,
+// out[3] = 1 + the first row with a weight that is negative or not finite, out[4] = that weight
+// (all 0 when fine). A host backend returns those errors as InvalidArgument and writes 0.
+struct LossArgs {
+  LossKind kind = LossKind::kMse;
+  float huber_delta = 1.0f;
+  const float* p = nullptr;          // [rows, k]: predictions, or logits for the *Logits kinds
+  const float* y = nullptr;          // [rows, k] float targets (null for sparse labels)
+  const int32_t* labels = nullptr;   // [rows] class labels (sparse kinds)
+  const float* weights = nullptr;    // [rows] per-row weights, or null (every row weighs 1)
+  int64_t rows = 0, k = 0;
+  float* grad = nullptr;             // [rows, k] dL/dp of the mean loss, or null (evaluation)
+  // The table's fused softmax cross-entropy, for the *CceLogits kinds on host backends.
+  Status (*softmax_xent)(const float*, const float*, const int32_t*, int64_t, int64_t, double*, float*,
+                         float) = nullptr;
+};
+static constexpr int kLossOutputs = 5;
+
+// One metric's batch sums (tf.keras.metrics definitions). out receives metric_outputs() doubles:
+// accuracy and error metrics their sum over rows (the binary ones over rows and columns, divided
+// by k); precision/recall/F1 the confusion counts [classes, binary, tp[c], fp[c], fn[c]]; R2 the
+// per-column sums [k, 0, sum y[k], sum y^2[k], sum (y - p)^2[k]].
+struct MetricArgs {
+  MetricKind kind = MetricKind::kMse;
+  const float* p = nullptr;         // [rows, k] model output (argmax / thresholds read it)
+  const float* q = nullptr;         // [rows, k] probabilities for the error metrics and binary accuracy
+  bool sigmoid_q = false;           // q holds logits: the probabilities are sigmoid(q)
+  float threshold = 0.5f;           // on q (binary accuracy) or p (binary precision/recall/F1)
+  const float* y = nullptr;
+  const int32_t* labels = nullptr;
+  int64_t rows = 0, k = 0;
+};
+inline int64_t metric_outputs(MetricKind kind, int64_t k, bool labels) {
+  switch (kind) {
+    case MetricKind::kPrecision:
+    case MetricKind::kRecall:
+    case MetricKind::kF1:
+      return 2 + 3 * ((!labels && k == 1) ? 2 : k);
+    case MetricKind::kR2:
+      return 2 + 3 * k;
+    default:
+      return 1;
+  }
+}
 
 struct KernelVariants {
   const char* name = nullptr;
@@ -55,6 +109,9 @@ enum class Isa : int { kPortable = 0, kAvx2 = 1, kAvx512 = 2, kAmx = 3 };
 struct Backend {
   const char* name = "";
   Isa isa = Isa::kPortable;
+  // Whether buffers are host memory (the CPU tables). false: device memory that the host must not
+  // dereference; the extension kernels (host code) are then unavailable.
+  bool host_memory = true;
 
   // ---- memory: device buffers (on the CPU, 64-byte aligned host memory)
   void* (*alloc)(size_t bytes) = nullptr;  // null when out of memory; alloc(0) may return null
@@ -124,8 +181,24 @@ struct Backend {
                          int64_t n) = nullptr;
   Status (*adagrad_step)(const AdagradParams& p, float* param, const float* grad, float* sum, int64_t n) = nullptr;
 
+  // ---- the engine's loops (see LossArgs / MetricArgs above); out: backend memory
+  Status (*loss)(const LossArgs& a, double* out) = nullptr;
+  Status (*metric)(const MetricArgs& a, double* out) = nullptr;
+  // dst[r, :] = src[idx[r], :] for r < n, rows of `cols` 4-byte elements (floats, or int32 labels
+  // reinterpreted); idx in backend memory.
+  Status (*gather_rows)(const float* src, int64_t cols, const uint32_t* idx, int64_t n, float* dst) = nullptr;
+  // Hypergradient direction: dir[i] = (old[i] - param[i]) * inv_lr; *sum_sq (HOST) = sum dir[i]^2
+  // in double.
+  Status (*hyper_direction)(const float* old, const float* param, float inv_lr, int64_t n, float* dir,
+                            double* sum_sq) = nullptr;
+  // Dropout draws: out[i] = uniform [0, 1) for i < n from the generator whose xoshiro128** state
+  // (engine/rng.h) is state[0..4) (host memory), advanced. A device backend may draw from its own
+  // counter-based generator seeded from that state (then the draws differ from the host's).
+  Status (*uniform)(uint32_t* state, float* out, int64_t n) = nullptr;
+
   // The active variant of a registered extension kernel (see NT_REGISTER_KERNEL), or null.
   KernelFn extension(const char* kernel_name) const {
+    if (!host_memory) return nullptr;
     const KernelVariants* v = find_kernel(kernel_name);
     if (!v) return nullptr;
     if (isa >= Isa::kAvx512 && v->avx512) return v->avx512;

@@ -66,6 +66,10 @@ inline constexpr const char* kOptimizerNames[] = {"sgd", "adam", "adamw", "rmspr
 enum class Precision : int { kFloat32 = 0, kBf16 = 1 };
 inline constexpr const char* kPrecisionNames[] = {"float32", "bf16"};
 
+// Where a compiled model's buffers live and its kernels run (compile({ device })).
+enum class Device : int { kCpu = 0, kCuda = 1 };
+inline constexpr const char* kDeviceNames[] = {"cpu", "cuda"};
+
 // Failure codes. kOk is not an error and has no JavaScript name; the others map, in order, to
 // kStatusCodeNames (error.code in JavaScript).
 enum class StatusCode : int {
