@@ -314,7 +314,20 @@ Status gather_rows_f32(const float* src, int64_t cols, const uint32_t* idx, int6
   parallel_for(std::min(n, tasks_for_work(n * cols, kGrain)), [&](int ith, int nth) {
     int64_t b, e;
     partition(n, ith, nth, 1, &b, &e);
-    (void)gather_rows_f32_ref(src, cols, idx + b, e - b, dst + b * cols);
+    if (cols > 16) {
+      (void)gather_rows_f32_ref(src, cols, idx + b, e - b, dst + b * cols);
+      return;
+    }
+    // Short rows (a few features, or a label): element copies with an early exit, where a
+    // memcpy call per row would cost several times the copy.
+    for (int64_t r = b; r < e; ++r) {
+      const float* s = src + static_cast<int64_t>(idx[r]) * cols;
+      float* d = dst + r * cols;
+      for (int64_t j = 0; j < 16; ++j) {
+        if (j >= cols) break;
+        d[j] = s[j];
+      }
+    }
   });
   return Status::Ok();
 }

@@ -182,7 +182,7 @@ describeVariants('engine loop slots', () => {
   });
 
   for (const useRef of [false, true]) {
-    it.each([[1, 1], [7, 13], [300, 129], [1024, 3]])(`${useRef ? '_ref' : 'fast'}: gathers rows exactly (n %i, cols %i)`, (n, cols) => {
+    it.each([[1, 1], [7, 13], [9, 16], [5, 17], [300, 129], [1024, 3]])(`${useRef ? '_ref' : 'fast'}: gathers rows exactly (n %i, cols %i)`, (n, cols) => {
       const rng = makeRng();
       const rowsIn = n + 5;
       const src = randNormal(rowsIn * cols, 1, 0, rng);
