@@ -14,7 +14,8 @@
 // ISA's packed-GEMM epilogue adds the bias and applies the activation in one pass over C, which the
 // size limit keeps in L1/L2.
 //
-// V supplies: W, reg, zero(), bcast(float), fma(a, b, c) = a*b + c, mul(a, b), and full or masked
+// V (cpu/x86/vec_avx2.h, cpu/avx512/vec_avx512.h) supplies: W, reg, zero(), set1(float), fmadd(a, b, c)
+// = a*b + c, mul(a, b), and full or masked
 // load(p) / store(p, x) / load_tail(p, n) / store_tail(p, x, n) with 1 <= n <= W.
 #pragma once
 #include <cstdint>
@@ -44,12 +45,12 @@ inline void small_block(const GemmArgs& g, const float* b, int64_t ldb, int64_t 
     bv[NV - 1] = Full ? V::load(bp + (NV - 1) * V::W) : V::load_tail(bp + (NV - 1) * V::W, tail);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const Reg ar = V::bcast(a[r * si]);
+      const Reg ar = V::set1(a[r * si]);
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[r][v] = V::fma(ar, bv[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(ar, bv[v], acc[r][v]);
     }
   }
-  const Reg alpha = V::bcast(g.alpha), beta = V::bcast(g.beta);
+  const Reg alpha = V::set1(g.alpha), beta = V::set1(g.beta);
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
     float* c = g.c + (i0 + r) * g.ldc + j0;
@@ -58,7 +59,7 @@ inline void small_block(const GemmArgs& g, const float* b, int64_t ldb, int64_t 
       float* cv = c + v * V::W;
       const bool last = v == NV - 1 && !Full;
       Reg x = V::mul(alpha, acc[r][v]);
-      if (g.beta != 0.0f) x = V::fma(beta, last ? V::load_tail(cv, tail) : V::load(cv), x);
+      if (g.beta != 0.0f) x = V::fmadd(beta, last ? V::load_tail(cv, tail) : V::load(cv), x);
       if (last)
         V::store_tail(cv, x, tail);
       else
