@@ -220,6 +220,11 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
           if (train.weights) wb = train.weights + s;
         }
         Status st = m.train_step(xb, yb, lb, n, &b, &lr, wb);
+        // The device-resident update reports skipped steps through its device record, read at the
+        // guard's snapshot points and at the epoch's last batch rather than once per step.
+        if (st.ok() && m.update_deferred() &&
+            (s + cfg.batch_size >= train.rows || (cfg.guard && since_snapshot + 1 >= cfg.guard_snapshot_every)))
+          st = m.read_update_health();
         if (cfg.guard) {
           bool diverged = st.code() == StatusCode::kNonFinite;
           if (st.ok()) {
