@@ -493,6 +493,15 @@ export class Model implements TrainableModel {
     callNative(() => this.#native!.injectNonFinite(steps));
   }
 
+  /**
+   * Sets the device-memory budget for data sets in bytes (0: the device's own), on every device:
+   * fit and evaluate stream sets larger than it in double-buffered chunks. A test hook. @internal
+   */
+  setDataBudget(bytes: number): void {
+    this.#requireCompiled();
+    callNative(() => this.#native!.setDataBudget(bytes));
+  }
+
   /** The global gradient norm of the last step. */
   get lastGradNorm(): number {
     return this.#native ? this.#native.lastGradNorm : 0;

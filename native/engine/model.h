@@ -140,6 +140,12 @@ class Model {
 
   void reseed(uint64_t seed) { train_.rng.reseed(seed); }
 
+  // Test hook: the device-memory budget for data sets in bytes, applied on every backend (the CPU
+  // included, so the streamed fit loop runs here); 0: the backend's own (device backends only:
+  // NODETRAIN_CUDA_DATA_BUDGET, else 3/4 of the free device memory).
+  void set_data_budget(uint64_t bytes) { data_budget_ = bytes; }
+  uint64_t data_budget_override() const { return data_budget_; }
+
   // ---- slimmable execution (one-shot architecture search; slim.cc) ----
   // Runs the plan as a sub-network of itself: active[i] per node is 0 (full width), k > 0 (the
   // first k units of a slimmable op such as dense, reading the top-left block of its parameters
@@ -192,6 +198,7 @@ class Model {
   DeviceArray health_;       // the device update record (UpdateHealth), empty on host backends
   int32_t health_seen_ = 0;  // skipped steps already reported by read_update_health
   bool fused_this_step_ = false;
+  uint64_t data_budget_ = 0;
   bool have_snapshot_ = false;
   DeviceArray snap_params_;
   OptimizerState snap_opt_;
