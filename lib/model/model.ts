@@ -502,6 +502,15 @@ export class Model implements TrainableModel {
     callNative(() => this.#native!.setDataBudget(bytes));
   }
 
+  /**
+   * Runs this CPU model's updates through the device-resident update's deferred path (checks read
+   * back at the fit loop's guard-snapshot and epoch-end points), with host twins. A test hook. @internal
+   */
+  useHostDeferredUpdate(): void {
+    this.#requireCompiled();
+    callNative(() => this.#native!.useHostDeferredUpdate());
+  }
+
   /** The global gradient norm of the last step. */
   get lastGradNorm(): number {
     return this.#native ? this.#native.lastGradNorm : 0;

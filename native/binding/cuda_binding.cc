@@ -165,7 +165,13 @@ Napi::Value DataStreamPlan(const Napi::CallbackInfo& info) {
   const int64_t rows = info[0].As<Napi::Number>().Int64Value();
   const int64_t row_bytes = info[1].As<Napi::Number>().Int64Value();
   const int64_t batch = info[2].As<Napi::Number>().Int64Value();
-  uint64_t budget = static_cast<uint64_t>(info[3].As<Napi::Number>().DoubleValue());
+  const double budget_d = info[3].As<Napi::Number>().DoubleValue();
+  if (!(budget_d >= 0) || budget_d > 9007199254740991.0) {
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
+               "Expected a number of bytes >= 0 for budget but received " + std::to_string(budget_d));
+    return env.Undefined();
+  }
+  uint64_t budget = static_cast<uint64_t>(budget_d);
   if (budget == 0) {
     std::string ev;
     const bool has_env = info[4].IsString();

@@ -33,6 +33,7 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                       InstanceAccessor<&ModelWrap::GetNumTrainable>("numTrainable"),
                       InstanceMethod<&ModelWrap::InjectNonFinite>("injectNonFinite"),
                       InstanceMethod<&ModelWrap::SetDataBudget>("setDataBudget"),
+                      InstanceMethod<&ModelWrap::UseHostDeferredUpdate>("useHostDeferredUpdate"),
                       InstanceAccessor<&ModelWrap::GetHyperMultiplier>("hyperMultiplier"),
                       InstanceAccessor<&ModelWrap::GetLrMultiplier>("lrMultiplier"),
                       InstanceAccessor<&ModelWrap::GetGradNorm>("lastGradNorm"),
@@ -252,6 +253,13 @@ void ModelWrap::SetDataBudget(const Napi::CallbackInfo& info) {
     return;
   }
   model_->set_data_budget(static_cast<uint64_t>(b));
+}
+
+// useHostDeferredUpdate(): test hook, a CPU model takes the device-resident update's deferred path
+// (its checks read back at the fit loop's guard-snapshot and epoch-end points) with host twins.
+void ModelWrap::UseHostDeferredUpdate(const Napi::CallbackInfo& info) {
+  if (!CheckIdle(info.Env())) return;
+  ThrowIfError(info.Env(), model_->use_host_deferred_update());
 }
 
 Napi::Value ModelWrap::GetGradNorm(const Napi::CallbackInfo& info) {

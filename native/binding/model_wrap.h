@@ -88,6 +88,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   void ReleaseMemory(Napi::Env env);
   void InjectNonFinite(const Napi::CallbackInfo& info);
   void SetDataBudget(const Napi::CallbackInfo& info);
+  void UseHostDeferredUpdate(const Napi::CallbackInfo& info);
 
   // fit_binding.cc
   bool Post(FitEvent* ev);

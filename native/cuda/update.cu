@@ -30,7 +30,7 @@ __global__ void flag_nonfinite_k(const float* x, int64_t n, UpdateHealth* h) {
 
 // The same decisions as the host path (engine/update.cc): a non-finite norm skips the step; the
 // clip scale is clip / (norm + 1e-6) above the clip; SGD's overflow guard compares norm * scale.
-__global__ void health_scale_k(UpdateHealth* h, float clip, double overflow_limit) {
+__global__ void health_scale_k(UpdateHealth* h, double clip, double overflow_limit) {
   const double norm = sqrt(h->sum_sq);
   float s = 1.f;
   if (!isfinite(norm)) {

@@ -144,6 +144,9 @@ class Model {
   // included, so the streamed fit loop runs here); 0: the backend's own (device backends only:
   // NODETRAIN_CUDA_DATA_BUDGET, else 3/4 of the free device memory).
   void set_data_budget(uint64_t bytes) { data_budget_ = bytes; }
+  // Test hook: a CPU model runs the device-resident update's deferred path, with the host twins of
+  // its slots (nodetrain/loops.h) in a copy of the active CPU table. InvalidArgument on a device.
+  Status use_host_deferred_update();
   uint64_t data_budget_override() const { return data_budget_; }
 
   // ---- slimmable execution (one-shot architecture search; slim.cc) ----
@@ -199,6 +202,7 @@ class Model {
   int32_t health_seen_ = 0;  // skipped steps already reported by read_update_health
   bool fused_this_step_ = false;
   uint64_t data_budget_ = 0;
+  std::unique_ptr<Backend> twin_;  // use_host_deferred_update's table
   bool have_snapshot_ = false;
   DeviceArray snap_params_;
   OptimizerState snap_opt_;

@@ -84,7 +84,10 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
   if (slim_ && n_trainable_) be.fill(grad_.data(), 0.0f, n_trainable_);
   NT_RETURN_IF_ERROR(backward(ctx));
   NT_RETURN_IF_ERROR(apply_update(lr_used));
-  // State such as batch-norm moving statistics follows only applied steps.
+  // State such as batch-norm moving statistics follows only applied steps. (With the device-resident
+  // update a step the device skips is only known at the next read of the update record: its
+  // statistics are committed meanwhile, and so are later steps' updates; the guard's restore then
+  // discards them, while a fit without the guard fails with them in place.)
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (slim_ && bypass_[i]) continue;
     ctx.node = static_cast<int>(i);

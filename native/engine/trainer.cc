@@ -243,7 +243,8 @@ Status evaluate_staged(const Model& m, const float* params, const DataView& d, i
 // Whether a host data set is uploaded whole or streamed (data_stream.h): only device backends (or
 // the model's test budget) stream; the budget is the test one, else NODETRAIN_CUDA_DATA_BUDGET or
 // 3/4 of the free device memory.
-Status plan_data(const Model& m, const DataView& d, int64_t batch, DataStreamPlan* plan) {
+// `used`: bytes of the budget already taken by another resident set of the same fit.
+Status plan_data(const Model& m, const DataView& d, int64_t batch, DataStreamPlan* plan, uint64_t used = 0) {
   *plan = DataStreamPlan();
   const Backend& be = m.backend();
   uint64_t budget = m.data_budget_override();
@@ -252,6 +253,7 @@ Status plan_data(const Model& m, const DataView& d, int64_t batch, DataStreamPla
     NT_RETURN_IF_ERROR(data_budget(std::getenv("NODETRAIN_CUDA_DATA_BUDGET"),
                                    be.memory_available ? be.memory_available() : UINT64_MAX / 2, &budget));
   }
+  budget = budget > used ? budget - used : 1;
   const int64_t row_floats = d.cols + (d.y ? d.y_cols : 0) + (d.labels ? 1 : 0) + (d.weights ? 1 : 0);
   return plan_data_stream(d.rows, row_floats * 4, batch, budget, plan);
 }
@@ -319,7 +321,11 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
     bool val_staged = false;
     if (cfg.has_val) {
       DataStreamPlan vplan;
-      NT_RETURN_IF_ERROR(plan_data(m, cfg.val, std::min(cfg.val_batch_size, m.max_batch()), &vplan));
+      const uint64_t train_bytes = static_cast<uint64_t>(host_train.rows) * 4 *
+                                   static_cast<uint64_t>(host_train.cols + (host_train.y ? host_train.y_cols : 0) +
+                                                         (host_train.labels ? 1 : 0) + (host_train.weights ? 1 : 0));
+      NT_RETURN_IF_ERROR(plan_data(m, cfg.val, std::min(cfg.val_batch_size, m.max_batch()), &vplan,
+                                   splan.streamed ? 0 : train_bytes));
       val_staged = splan.streamed || vplan.streamed;
       if (!val_staged) val.reset(new ResidentData(be, cfg.val));
     }

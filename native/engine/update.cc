@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "engine/model.h"
+#include "nodetrain/loops.h"
 
 namespace nt {
 
@@ -281,7 +282,8 @@ Status Model::apply_fused_update(double* lr_used) {
   a.decoupled = o.kind == OptKind::kAdamW;
   a.step = t;
   a.n = n_trainable_;
-  a.clip_norm = static_cast<float>(o.clip_norm);
+  a.clip_norm = o.clip_norm;
+  a.lr_decay = static_cast<float>(o.lr_decay);
   UpdateGroup groups[kMaxUpdateGroups];
   double max_lr = 0;
   for (int g = 0; g < num_groups(); ++g) {
@@ -336,6 +338,20 @@ Status Model::apply_fused_update(double* lr_used) {
     NT_RETURN_IF_ERROR(be.fused_update(a, arena_.data(), grad_.data(), s1, s2, s3, health()));
   }
   opt_.step = t;
+  return Status::Ok();
+}
+
+Status Model::use_host_deferred_update() {
+  if (spec_.device != Device::kCpu)
+    return InvalidArgument("Expected a CPU model for the host deferred update but received a device model");
+  if (twin_) return Status::Ok();
+  twin_.reset(new Backend(cpu_backend()));
+  twin_->health_reset = health_reset_host;
+  twin_->flag_nonfinite = flag_nonfinite_host;
+  twin_->fused_update = fused_update_host;
+  device_ = twin_.get();
+  health_.assign(*twin_, kUpdateHealthFloats, 0.0f);
+  health_seen_ = 0;
   return Status::Ok();
 }
 

@@ -138,7 +138,7 @@ function check(name, err, tol) {
   // snapshot points and epoch ends instead of every step, so the step a failure is noticed at may
   // differ; what must match is the outcome (recovered or aborted, the error code, the number of
   // recoveries). Cases: a huge learning rate (the loss overflows: every retry diverges until the
-  // guard gives up), a NaN gradient injected at one step (one recovery), and the same without the
+  // guard gives up), one so large that SGD's overflow check (on the device) rejects every step, a NaN gradient injected at one step (one recovery), and the same without the
   // guard (the fit fails with ERR_NT_NON_FINITE).
   {
     const rows = 192, batch = 16, d = 12, k = 4;
@@ -148,6 +148,7 @@ function check(name, err, tol) {
     const xs = buf(x), ys = buf(labels, 1);
     const guardCases = [
       { name: 'huge learning rate, guard on', opt: { kind: 'sgd', lr: 1e12, momentum: 0.9 }, guard: true },
+      { name: 'an update that would overflow the weights, guard on', opt: { kind: 'sgd', lr: 1e31, momentum: 0.9 }, guard: true },
       { name: 'NaN gradient at step 5, guard on', opt: { kind: 'adam', lr: 0.01 }, guard: true, inject: [5] },
       { name: 'NaN gradient at step 5, guard off', opt: { kind: 'adam', lr: 0.01 }, guard: false, inject: [5] },
     ];

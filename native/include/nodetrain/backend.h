@@ -113,7 +113,8 @@ struct FusedUpdateArgs {
   bool nesterov = false, amsgrad = false, centered = false, decoupled = false;
   int64_t step = 1;        // 1-based step of this update
   int64_t n = 0;           // trainable elements: the global norm runs over grad[0, n)
-  float clip_norm = 0;     // > 0: clip the gradient by its global norm
+  float lr_decay = 0;      // AdaGrad (in c1 for the device; the host twin passes it on)
+  double clip_norm = 0;    // > 0: clip the gradient by its global norm
   // > 0: the step is skipped (nonfinite = 2) when norm * scale exceeds it (SGD: an update that
   // would overflow the weights); 0: off.
   double overflow_limit = 0;
