@@ -493,6 +493,24 @@ export class Model implements TrainableModel {
     callNative(() => this.#native!.injectNonFinite(steps));
   }
 
+  /**
+   * Sets the device-memory budget for data sets in bytes (0: the device's own), on every device:
+   * fit and evaluate stream sets larger than it in double-buffered chunks. A test hook. @internal
+   */
+  setDataBudget(bytes: number): void {
+    this.#requireCompiled();
+    callNative(() => this.#native!.setDataBudget(bytes));
+  }
+
+  /**
+   * Runs this CPU model's updates through the device-resident update's deferred path (checks read
+   * back at the fit loop's guard-snapshot and epoch-end points), with host twins. A test hook. @internal
+   */
+  useHostDeferredUpdate(): void {
+    this.#requireCompiled();
+    callNative(() => this.#native!.useHostDeferredUpdate());
+  }
+
   /** The global gradient norm of the last step. */
   get lastGradNorm(): number {
     return this.#native ? this.#native.lastGradNorm : 0;

@@ -29,4 +29,16 @@ export interface CudaBinding {
   cudaKernel(name: string, buffers: Float32Array[], ints: number[], floats: number[]): number[];
   /** Benchmark entry: median milliseconds of `what` on the device. @internal */
   cudaBench(what: string, ints: number[]): number;
+  /**
+   * The host-side plan of a streamed data set (every build): budget 0 takes it from `env` (the
+   * value of NODETRAIN_CUDA_DATA_BUDGET) or 3/4 of `freeBytes`. @internal
+   */
+  dataStreamPlan(
+    rows: number,
+    rowBytes: number,
+    batch: number,
+    budget: number,
+    env?: string | null,
+    freeBytes?: number,
+  ): { budget: number; streamed: boolean; chunkRows: number; chunks: number; ranges: [number, number][] };
 }

@@ -116,6 +116,8 @@ export interface NativeModel {
   /** Publishes a serving snapshot now (idle or paused) or after the running step (fit). */
   publish(): void;
   injectNonFinite(steps: number[]): void;
+  setDataBudget(bytes: number): void;
+  useHostDeferredUpdate(): void;
   paramInfo(): NativeParamInfo[];
   readParams(): Float32Array;
   writeParams(p: Float32Array): void;

@@ -7,10 +7,15 @@
 //     their argument orders), downloads every array back in place; returns its scalar results.
 //   cudaBench(what, ints: number[]) -> milliseconds (median, CUDA events; scripts/device/check.sh)
 // Both run synchronously on the calling thread: they exist for the device checks, not for training.
+//   dataStreamPlan(rows, rowBytes, batch, budget, env?, freeBytes?) -> { budget, streamed, chunkRows,
+//     chunks, ranges: [[begin, end], ...] }: the host-side plan of a streamed data set
+//     (native/engine/data_stream.h), in every build (its tests run without a GPU). budget 0: taken
+//     from env (NODETRAIN_CUDA_DATA_BUDGET's value) or 3/4 of freeBytes.
 #include <string>
 #include <vector>
 
 #include "common.h"
+#include "engine/data_stream.h"
 #if defined(NT_WITH_CUDA)
 #include "cuda/cuda_backend.h"
 #endif
@@ -150,12 +155,57 @@ Napi::Value CudaBench(const Napi::CallbackInfo& info) {
 #endif
 }
 
+Napi::Value DataStreamPlan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  for (int k = 0; k < 4; ++k)
+    if (!info[k].IsNumber()) {
+      ThrowError(env, nt::StatusCode::kInvalidArgumentType, "Expected numbers for rows, rowBytes, batch and budget");
+      return env.Undefined();
+    }
+  const int64_t rows = info[0].As<Napi::Number>().Int64Value();
+  const int64_t row_bytes = info[1].As<Napi::Number>().Int64Value();
+  const int64_t batch = info[2].As<Napi::Number>().Int64Value();
+  const double budget_d = info[3].As<Napi::Number>().DoubleValue();
+  if (!(budget_d >= 0) || budget_d > 9007199254740991.0) {
+    ThrowError(env, nt::StatusCode::kInvalidArgumentValue,
+               "Expected a number of bytes >= 0 for budget but received " + std::to_string(budget_d));
+    return env.Undefined();
+  }
+  uint64_t budget = static_cast<uint64_t>(budget_d);
+  if (budget == 0) {
+    std::string ev;
+    const bool has_env = info[4].IsString();
+    if (has_env) ev = info[4].As<Napi::String>().Utf8Value();
+    const uint64_t free_b = info[5].IsNumber() ? static_cast<uint64_t>(info[5].As<Napi::Number>().DoubleValue()) : 0;
+    if (ThrowIfError(env, nt::data_budget(has_env ? ev.c_str() : nullptr, free_b, &budget))) return env.Undefined();
+  }
+  nt::DataStreamPlan plan;
+  if (ThrowIfError(env, nt::plan_data_stream(rows, row_bytes, batch, budget, &plan))) return env.Undefined();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("budget", Napi::Number::New(env, static_cast<double>(budget)));
+  o.Set("streamed", Napi::Boolean::New(env, plan.streamed));
+  o.Set("chunkRows", Napi::Number::New(env, static_cast<double>(plan.chunk_rows)));
+  o.Set("chunks", Napi::Number::New(env, static_cast<double>(plan.chunks)));
+  Napi::Array ranges = Napi::Array::New(env);
+  for (int64_t c = 0; c < plan.chunks && c < 100000; ++c) {
+    int64_t b, e;
+    nt::chunk_range(plan, rows, c, &b, &e);
+    Napi::Array r = Napi::Array::New(env, 2);
+    r.Set(0u, Napi::Number::New(env, static_cast<double>(b)));
+    r.Set(1u, Napi::Number::New(env, static_cast<double>(e)));
+    ranges.Set(static_cast<uint32_t>(c), r);
+  }
+  o.Set("ranges", ranges);
+  return o;
+}
+
 }  // namespace
 
 void InitCuda(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo, "cudaInfo"));
   exports.Set("cudaKernel", Napi::Function::New(env, CudaKernel, "cudaKernel"));
   exports.Set("cudaBench", Napi::Function::New(env, CudaBench, "cudaBench"));
+  exports.Set("dataStreamPlan", Napi::Function::New(env, DataStreamPlan, "dataStreamPlan"));
 }
 
 }  // namespace ntb

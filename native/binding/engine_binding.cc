@@ -32,6 +32,8 @@ Napi::Function ModelWrap::Init(Napi::Env env) {
                       InstanceAccessor<&ModelWrap::GetNumParams>("numParams"),
                       InstanceAccessor<&ModelWrap::GetNumTrainable>("numTrainable"),
                       InstanceMethod<&ModelWrap::InjectNonFinite>("injectNonFinite"),
+                      InstanceMethod<&ModelWrap::SetDataBudget>("setDataBudget"),
+                      InstanceMethod<&ModelWrap::UseHostDeferredUpdate>("useHostDeferredUpdate"),
                       InstanceAccessor<&ModelWrap::GetHyperMultiplier>("hyperMultiplier"),
                       InstanceAccessor<&ModelWrap::GetLrMultiplier>("lrMultiplier"),
                       InstanceAccessor<&ModelWrap::GetGradNorm>("lastGradNorm"),
@@ -239,6 +241,25 @@ void ModelWrap::InjectNonFinite(const Napi::CallbackInfo& info) {
     if (x.IsNumber()) steps.push_back(x.As<Napi::Number>().Int64Value());
   }
   model_->inject_nonfinite_at(std::move(steps));
+}
+
+// setDataBudget(bytes: number): test hook, the device-memory budget for data sets (0: the
+// backend's own); applied on the CPU too, so the streamed fit loop runs without a GPU.
+void ModelWrap::SetDataBudget(const Napi::CallbackInfo& info) {
+  if (!CheckIdle(info.Env())) return;
+  const double b = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(b >= 0) || b > 9007199254740991.0 || b != static_cast<double>(static_cast<uint64_t>(b))) {
+    ThrowError(info.Env(), nt::StatusCode::kInvalidArgumentValue, "Expected a whole number of bytes >= 0 for the data budget");
+    return;
+  }
+  model_->set_data_budget(static_cast<uint64_t>(b));
+}
+
+// useHostDeferredUpdate(): test hook, a CPU model takes the device-resident update's deferred path
+// (its checks read back at the fit loop's guard-snapshot and epoch-end points) with host twins.
+void ModelWrap::UseHostDeferredUpdate(const Napi::CallbackInfo& info) {
+  if (!CheckIdle(info.Env())) return;
+  ThrowIfError(info.Env(), model_->use_host_deferred_update());
 }
 
 Napi::Value ModelWrap::GetGradNorm(const Napi::CallbackInfo& info) {

@@ -87,6 +87,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap>, public nt::FitObserver {
   bool Paused();
   void ReleaseMemory(Napi::Env env);
   void InjectNonFinite(const Napi::CallbackInfo& info);
+  void SetDataBudget(const Napi::CallbackInfo& info);
+  void UseHostDeferredUpdate(const Napi::CallbackInfo& info);
 
   // fit_binding.cc
   bool Post(FitEvent* ev);

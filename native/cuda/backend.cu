@@ -23,7 +23,13 @@ struct Context {
   size_t scratch_bytes = 0;
   double* host_scalar = nullptr;
   std::mutex scratch_mu;
+  // Streamed data sets: the upload queue, the compute queue's progress it waits on, and the
+  // completion of each double-buffer slot's latest upload.
+  cudaStream_t upload = nullptr;
+  cudaEvent_t compute_mark = nullptr;
+  cudaEvent_t uploaded[2] = {nullptr, nullptr};
 };
+Context& ctx();
 
 void* dev_alloc(size_t bytes) {
   void* p = nullptr;
@@ -94,6 +100,15 @@ void fill_table(Backend* b) {
   b->gather_rows = gather_rows_f32_cuda;
   b->hyper_direction = hyper_direction_f32_cuda;
   b->uniform = uniform_philox_f32_cuda;
+  b->health_reset = health_reset_cuda;
+  b->flag_nonfinite = flag_nonfinite_cuda;
+  b->fused_update = fused_update_cuda;
+  b->memory_available = memory_available_cuda;
+  b->alloc_pinned = alloc_pinned_cuda;
+  b->free_pinned = free_pinned_cuda;
+  b->upload_async = upload_async_cuda;
+  b->upload_compute_wait = upload_compute_wait_cuda;
+  b->upload_host_wait = upload_host_wait_cuda;
 }
 
 Context& ctx() {
@@ -109,7 +124,11 @@ Context& ctx() {
       k->why = std::string("the CUDA runtime reports: ") + cudaGetErrorString(e);
     } else if ((e = cudaSetDevice(0)) != cudaSuccess ||
                (e = cudaStreamCreateWithFlags(&k->stream, cudaStreamNonBlocking)) != cudaSuccess ||
-               (e = cudaMallocHost(reinterpret_cast<void**>(&k->host_scalar), sizeof(double))) != cudaSuccess) {
+               (e = cudaMallocHost(reinterpret_cast<void**>(&k->host_scalar), sizeof(double))) != cudaSuccess ||
+               (e = cudaStreamCreateWithFlags(&k->upload, cudaStreamNonBlocking)) != cudaSuccess ||
+               (e = cudaEventCreateWithFlags(&k->compute_mark, cudaEventDisableTiming)) != cudaSuccess ||
+               (e = cudaEventCreateWithFlags(&k->uploaded[0], cudaEventDisableTiming)) != cudaSuccess ||
+               (e = cudaEventCreateWithFlags(&k->uploaded[1], cudaEventDisableTiming)) != cudaSuccess) {
       k->why = std::string("the CUDA device could not be initialised: ") + cudaGetErrorString(e);
     } else {
       k->ok = true;
@@ -184,6 +203,52 @@ Status scratch(size_t bytes, void** p) {
 }
 
 double* host_scalar() { return ctx().host_scalar; }
+
+size_t memory_available_cuda() {
+  size_t free_b = 0, total_b = 0;
+  if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return free_b;
+}
+
+void* alloc_pinned_cuda(size_t bytes) {
+  void* p = nullptr;
+  if (cudaMallocHost(&p, bytes ? bytes : 256) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return p;
+}
+
+void free_pinned_cuda(void* p) {
+  if (p) cudaFreeHost(p);
+}
+
+Status upload_async_cuda(void* dst, const void* src, size_t bytes, int slot) {
+  if (slot < 0 || slot > 1) return InvalidArgument("Expected upload slot 0 or 1 but received " + std::to_string(slot));
+  Context& c = ctx();
+  // dst may still be read by work already queued on the compute stream: the upload waits for it.
+  NT_CUDA_RETURN(cudaEventRecord(c.compute_mark, c.stream), "upload (mark)");
+  NT_CUDA_RETURN(cudaStreamWaitEvent(c.upload, c.compute_mark, 0), "upload (wait)");
+  if (bytes) NT_CUDA_RETURN(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, c.upload), "upload (copy)");
+  NT_CUDA_RETURN(cudaEventRecord(c.uploaded[slot], c.upload), "upload (done)");
+  return Status::Ok();
+}
+
+Status upload_compute_wait_cuda(int slot) {
+  if (slot < 0 || slot > 1) return InvalidArgument("Expected upload slot 0 or 1 but received " + std::to_string(slot));
+  Context& c = ctx();
+  NT_CUDA_RETURN(cudaStreamWaitEvent(c.stream, c.uploaded[slot], 0), "upload (compute wait)");
+  return Status::Ok();
+}
+
+Status upload_host_wait_cuda(int slot) {
+  if (slot < 0 || slot > 1) return InvalidArgument("Expected upload slot 0 or 1 but received " + std::to_string(slot));
+  NT_CUDA_RETURN(cudaEventSynchronize(ctx().uploaded[slot]), "upload (host wait)");
+  return Status::Ok();
+}
 
 }  // namespace cuda
 }  // namespace nt

@@ -65,6 +65,18 @@ Status gather_rows_f32_cuda(const float* src, int64_t cols, const uint32_t* idx,
 Status hyper_direction_f32_cuda(const float* old, const float* param, float inv_lr, int64_t n, float* dir,
                                 double* sum_sq);
 Status uniform_philox_f32_cuda(uint32_t* state, float* out, int64_t n);
+// update.cu: the device-resident update (nodetrain/backend.h UpdateHealth)
+Status health_reset_cuda(UpdateHealth* h);
+Status flag_nonfinite_cuda(const float* x, int64_t n, UpdateHealth* h);
+Status fused_update_cuda(const FusedUpdateArgs& a, float* param, const float* grad, float* s1, float* s2, float* s3,
+                         UpdateHealth* h);
+// backend.cu: the upload queue of streamed data sets
+size_t memory_available_cuda();
+void* alloc_pinned_cuda(size_t bytes);
+void free_pinned_cuda(void* p);
+Status upload_async_cuda(void* dst, const void* src, size_t bytes, int slot);
+Status upload_compute_wait_cuda(int slot);
+Status upload_host_wait_cuda(int slot);
 // gemm.cu: the table's bf16 slot (bf16 operands, fp32 accumulation)
 Status gemm_bf16_cuda(const GemmArgs& a);
 

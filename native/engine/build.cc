@@ -130,6 +130,8 @@ Status Model::build(const ModelSpec& spec, int64_t max_batch) {
   grad_.assign(be, static_cast<size_t>(n_trainable_), 0.0f);
   plan_.params = arena_.data();
   plan_.grads = grad_.data();
+  // The device-resident update's record (backends with fused_update only).
+  if (be.fused_update && be.health_reset) health_.assign(be, kUpdateHealthFloats, 0.0f);
 
   // Which node outputs need gradients: those with trainable weights and everything downstream.
   plan_.needs_grad.assign(n, false);

@@ -116,8 +116,18 @@ class Model {
   void release_scratch(std::unique_ptr<Scratch> s) const;
   // Bytes held by the plan (arenas, optimizer state, the training scratch, one serving snapshot).
   size_t bytes() const;
-  // Global L2 norm of the last computed gradients (trainable arena).
+  // Global L2 norm of the last computed gradients (trainable arena). With the device-resident
+  // update it is the norm as of the latest read_update_health().
   double last_grad_norm() const { return last_grad_norm_; }
+  // Whether steps run the device-resident update (Backend::fused_update) with its checks deferred
+  // to read_update_health(). Decided per step: false on host backends and for configurations the
+  // fused update does not cover (hypergradient descent, more than kMaxUpdateGroups groups, groups
+  // with different cyclic momenta), which take the per-tensor path with host checks.
+  bool update_deferred() const { return !health_.empty(); }
+  // Reads the device update record (one copy to the host): refreshes last_grad_norm() and returns
+  // kNonFinite when a step was skipped since the previous read (a non-finite gradient or
+  // statistic, or an SGD update that would overflow). Ok at once on host backends.
+  Status read_update_health();
   // Hypergradient multiplier on the learning rate (1 when hypergradient descent is off).
   double hyper_multiplier() const { return opt_.hd_mult; }
 
@@ -129,6 +139,15 @@ class Model {
   void inject_nonfinite_at(std::vector<int64_t> steps) { inject_steps_ = std::move(steps); }
 
   void reseed(uint64_t seed) { train_.rng.reseed(seed); }
+
+  // Test hook: the device-memory budget for data sets in bytes, applied on every backend (the CPU
+  // included, so the streamed fit loop runs here); 0: the backend's own (device backends only:
+  // NODETRAIN_CUDA_DATA_BUDGET, else 3/4 of the free device memory).
+  void set_data_budget(uint64_t bytes) { data_budget_ = bytes; }
+  // Test hook: a CPU model runs the device-resident update's deferred path, with the host twins of
+  // its slots (nodetrain/loops.h) in a copy of the active CPU table. InvalidArgument on a device.
+  Status use_host_deferred_update();
+  uint64_t data_budget_override() const { return data_budget_; }
 
   // ---- slimmable execution (one-shot architecture search; slim.cc) ----
   // Runs the plan as a sub-network of itself: active[i] per node is 0 (full width), k > 0 (the
@@ -151,6 +170,10 @@ class Model {
   Status forward(RunContext& ctx, bool logits_out) const;
   Status backward(RunContext& ctx);
   Status apply_update(double* lr_used);
+  // The device-resident update: true in *done when it ran (else the per-tensor path runs).
+  Status apply_fused_update(double* lr_used);
+  bool fused_eligible() const;
+  UpdateHealth* health() { return reinterpret_cast<UpdateHealth*>(health_.data()); }
   Status check_rows(int64_t rows) const;
   // On a device backend: copies n floats (or int32s) of host src into dst (grown to max_batch *
   // width once) and returns dst's data; on a host backend: src itself.
@@ -175,6 +198,11 @@ class Model {
   DeviceArray hd_old_;  // hypergradient: parameters before the update (scratch)
   double lr_mult_ = 1.0;
   double last_grad_norm_ = 0;
+  DeviceArray health_;       // the device update record (UpdateHealth), empty on host backends
+  int32_t health_seen_ = 0;  // skipped steps already reported by read_update_health
+  bool fused_this_step_ = false;
+  uint64_t data_budget_ = 0;
+  std::unique_ptr<Backend> twin_;  // use_host_deferred_update's table
   bool have_snapshot_ = false;
   DeviceArray snap_params_;
   OptimizerState snap_opt_;

@@ -114,6 +114,9 @@ class RunContext {
   bool emit_logits = false;   // this op is the output and its activation is fused into the loss
   // >= 0: the momentum commit() uses for moving statistics instead of the op's own (recalibration).
   double state_momentum = -1;
+  // The device update record (nodetrain/backend.h UpdateHealth) while a training step runs on a
+  // backend with the device-resident update; null otherwise (host checks).
+  UpdateHealth* health = nullptr;
 
   int64_t width() const { return plan.width[node]; }
   int64_t count() const { return rows * plan.width[node]; }

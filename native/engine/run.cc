@@ -66,6 +66,12 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
   NT_RETURN_IF_ERROR(check_rows(rows));
   const Backend& be = backend();
   RunContext ctx(be, plan_, train_, plan_.params, rows, true, x);
+  // The device-resident update: this step's checks go to the device record (no host round trip).
+  fused_this_step_ = fused_eligible();
+  if (fused_this_step_) {
+    NT_RETURN_IF_ERROR(be.health_reset(health()));
+    ctx.health = health();
+  }
   NT_RETURN_IF_ERROR(forward(ctx, true));
   NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, train_.dacts[loss_.loss_node()].data(), stats, row_weights));
   if (!std::isfinite(stats->loss_sum)) return Status(StatusCode::kNonFinite, "The loss is not finite");
@@ -78,7 +84,10 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
   if (slim_ && n_trainable_) be.fill(grad_.data(), 0.0f, n_trainable_);
   NT_RETURN_IF_ERROR(backward(ctx));
   NT_RETURN_IF_ERROR(apply_update(lr_used));
-  // State such as batch-norm moving statistics follows only applied steps.
+  // State such as batch-norm moving statistics follows only applied steps. (With the device-resident
+  // update a step the device skips is only known at the next read of the update record: its
+  // statistics are committed meanwhile, and so are later steps' updates; the guard's restore then
+  // discards them, while a fit without the guard fails with them in place.)
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (slim_ && bypass_[i]) continue;
     ctx.node = static_cast<int>(i);
@@ -100,9 +109,12 @@ Status Model::train_step_host(const float* x, const float* y, const int32_t* lab
                               BatchStats* stats, double* lr_used, const float* row_weights) {
   NT_RETURN_IF_ERROR(check_rows(rows));
   const int64_t yw = spec_.target_width;
-  return train_step(stage(stage_x_, x, rows * input_width(), input_width()), stage(stage_y_, y, rows * yw, yw),
-                    reinterpret_cast<const int32_t*>(stage(stage_l_, labels, rows, 1)), rows, stats, lr_used,
-                    stage(stage_w_, row_weights, rows, 1));
+  NT_RETURN_IF_ERROR(train_step(stage(stage_x_, x, rows * input_width(), input_width()),
+                                stage(stage_y_, y, rows * yw, yw),
+                                reinterpret_cast<const int32_t*>(stage(stage_l_, labels, rows, 1)), rows, stats,
+                                lr_used, stage(stage_w_, row_weights, rows, 1)));
+  // A single step from the host reports like the host path: the device record is read at once.
+  return read_update_health();
 }
 
 // Inference reads `params` but never writes it (commit() runs only after a training step).

@@ -5,6 +5,7 @@
 #include "engine/trainer.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <string>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <new>
 #include <numeric>
 
+#include "engine/data_stream.h"
 #include "nodetrain/parallel.h"
 
 namespace nt {
@@ -64,6 +66,92 @@ struct ResidentData {
     view.y = up(y, d.y, d.rows * d.y_cols);
     view.labels = reinterpret_cast<const int32_t*>(up(labels, d.labels, d.rows));
     view.weights = up(weights, d.weights, d.rows);
+  }
+};
+
+// A training set streamed in chunks (data_stream.h): rows gathered in epoch order on the host into
+// one of two staging buffers (pinned on a device backend), uploaded on the backend's upload queue
+// into one of two device chunks, double-buffered: chunk c + 1 uploads while chunk c trains. A chunk
+// holds [x | y | labels | weights] each for chunk_rows rows, so its batches are contiguous slices.
+// Without upload slots (host tables, used by the tests) the copies are plain synchronous ones.
+struct StreamedData {
+  const Backend& be;
+  const DataView& d;  // host memory
+  DataStreamPlan plan;
+  int64_t y_cols = 0;
+  bool async = false;
+  DeviceArray dev[2];
+  void* pinned[2] = {nullptr, nullptr};
+  std::vector<float> plain[2];
+  const uint32_t* order = nullptr;  // the epoch order (host), or null: rows in storage order
+  int64_t current = -1;             // the chunk the batches read
+  int64_t begin = 0, end = 0;       // its rows in the epoch order
+
+  StreamedData(const Backend& backend, const DataView& host, const DataStreamPlan& p) : be(backend), d(host), plan(p) {
+    y_cols = d.y ? d.y_cols : 0;
+    const size_t floats = static_cast<size_t>(plan.chunk_rows * row_floats());
+    async = be.upload_async && be.upload_compute_wait && be.upload_host_wait && be.alloc_pinned && be.free_pinned;
+    for (int k = 0; k < 2; ++k) {
+      dev[k].assign(be, floats, 0.0f);
+      if (async) pinned[k] = be.alloc_pinned(floats * sizeof(float));
+      if (!pinned[k]) plain[k].assign(floats, 0.0f);
+    }
+    if (async && (!pinned[0] || !pinned[1])) async = false;  // page-locked memory refused: plain copies
+  }
+  ~StreamedData() {
+    if (async) (void)be.upload_host_wait(0), (void)be.upload_host_wait(1);
+    for (int k = 0; k < 2; ++k)
+      if (pinned[k]) be.free_pinned(pinned[k]);
+  }
+  int64_t row_floats() const { return d.cols + y_cols + (d.labels ? 1 : 0) + (d.weights ? 1 : 0); }
+  float* host(int k) { return pinned[k] ? static_cast<float*>(pinned[k]) : plain[k].data(); }
+  // Offsets (floats) of the sub-arrays of a chunk.
+  int64_t y_off() const { return plan.chunk_rows * d.cols; }
+  int64_t l_off() const { return y_off() + plan.chunk_rows * y_cols; }
+  int64_t w_off() const { return l_off() + (d.labels ? plan.chunk_rows : 0); }
+
+  // Gathers chunk c on the host and queues its upload.
+  Status fill(int64_t c) {
+    const int k = static_cast<int>(c & 1);
+    if (async) NT_RETURN_IF_ERROR(be.upload_host_wait(k));  // the buffer's previous upload has landed
+    int64_t b, e;
+    chunk_range(plan, d.rows, c, &b, &e);
+    const int64_t n = e - b;
+    float* h = host(k);
+    gather_host_rows(d.x, d.cols * 4, order, b, n, h);
+    if (d.y) gather_host_rows(d.y, y_cols * 4, order, b, n, h + y_off());
+    if (d.labels) gather_host_rows(d.labels, 4, order, b, n, h + l_off());
+    if (d.weights) gather_host_rows(d.weights, 4, order, b, n, h + w_off());
+    // One copy of the whole chunk buffer (the unused tail of a short last chunk included).
+    const size_t bytes = static_cast<size_t>(plan.chunk_rows * row_floats()) * sizeof(float);
+    if (async) return be.upload_async(dev[k].data(), h, bytes, k);
+    be.copy_to_device(dev[k].data(), h, bytes);
+    return Status::Ok();
+  }
+  // A new epoch in `epoch_order` (null: storage order): queues chunk 0.
+  Status start_epoch(const uint32_t* epoch_order) {
+    order = epoch_order;
+    current = -1;
+    return fill(0);
+  }
+  // Makes the chunk holding epoch position s current (queueing the next chunk's upload first).
+  Status seek(int64_t s) {
+    const int64_t c = s / plan.chunk_rows;
+    if (c == current) return Status::Ok();
+    if (c + 1 < plan.chunks) NT_RETURN_IF_ERROR(fill(c + 1));
+    if (async) NT_RETURN_IF_ERROR(be.upload_compute_wait(static_cast<int>(c & 1)));
+    current = c;
+    chunk_range(plan, d.rows, c, &begin, &end);
+    return Status::Ok();
+  }
+  // The batch at epoch position s (inside the current chunk).
+  void batch(int64_t s, const float** x, const float** y, const int32_t** l, const float** w) {
+    const float* base = dev[current & 1].data();
+    const int64_t r = s - begin;
+    *x = base + r * d.cols;
+    *y = d.y ? base + y_off() + r * y_cols : nullptr;
+    *l = d.labels ? reinterpret_cast<const int32_t*>(base + l_off() + r) : nullptr;
+    *w = d.weights ? base + w_off() + r : nullptr;
   }
 };
 
@@ -125,12 +213,59 @@ Status evaluate_resident(const Model& m, const float* params, const DataView& d,
   *metrics = total.values();
   return Status::Ok();
 }
+
+// evaluate over a host data set too large for the device budget: each batch is staged by itself.
+Status evaluate_staged(const Model& m, const float* params, const DataView& d, int64_t batch_size, double* loss,
+                       std::vector<double>* metrics) {
+  const Backend& be = m.backend();
+  const int64_t bs = std::min(batch_size, m.max_batch());
+  DeviceArray xs, ys, ls;
+  xs.assign(be, static_cast<size_t>(bs * d.cols), 0.0f);
+  if (d.y) ys.assign(be, static_cast<size_t>(bs * d.y_cols), 0.0f);
+  if (d.labels) ls.assign(be, static_cast<size_t>(bs), 0.0f);
+  PooledScratch ps(m);
+  BatchStats total, b;
+  total.reset(m.spec().metrics.size());
+  for (int64_t s = 0; s < d.rows; s += bs) {
+    const int64_t n = std::min(bs, d.rows - s);
+    be.copy_to_device(xs.data(), d.x + s * d.cols, static_cast<size_t>(n * d.cols) * sizeof(float));
+    if (d.y) be.copy_to_device(ys.data(), d.y + s * d.y_cols, static_cast<size_t>(n * d.y_cols) * sizeof(float));
+    if (d.labels) be.copy_to_device(ls.data(), d.labels + s, static_cast<size_t>(n) * sizeof(int32_t));
+    NT_RETURN_IF_ERROR(m.eval_batch(params, *ps.s, xs.data(), d.y ? ys.data() : nullptr,
+                                    d.labels ? reinterpret_cast<const int32_t*>(ls.data()) : nullptr, n, &b));
+    total.add(b);
+  }
+  *loss = total.loss_sum / static_cast<double>(total.rows);
+  *metrics = total.values();
+  return Status::Ok();
+}
+
+// Whether a host data set is uploaded whole or streamed (data_stream.h): only device backends (or
+// the model's test budget) stream; the budget is the test one, else NODETRAIN_CUDA_DATA_BUDGET or
+// 3/4 of the free device memory.
+// `used`: bytes of the budget already taken by another resident set of the same fit.
+Status plan_data(const Model& m, const DataView& d, int64_t batch, DataStreamPlan* plan, uint64_t used = 0) {
+  *plan = DataStreamPlan();
+  const Backend& be = m.backend();
+  uint64_t budget = m.data_budget_override();
+  if (!budget) {
+    if (be.host_memory) return Status::Ok();
+    NT_RETURN_IF_ERROR(data_budget(std::getenv("NODETRAIN_CUDA_DATA_BUDGET"),
+                                   be.memory_available ? be.memory_available() : UINT64_MAX / 2, &budget));
+  }
+  budget = budget > used ? budget - used : 1;
+  const int64_t row_floats = d.cols + (d.y ? d.y_cols : 0) + (d.labels ? 1 : 0) + (d.weights ? 1 : 0);
+  return plan_data_stream(d.rows, row_floats * 4, batch, budget, plan);
+}
 }  // namespace
 
 Status evaluate(const Model& m, const float* params, const DataView& host_data, int64_t batch_size, double* loss,
                 std::vector<double>* metrics) {
   NT_RETURN_IF_ERROR(validate_data(m, host_data, "evaluation"));
   try {
+    DataStreamPlan plan;
+    NT_RETURN_IF_ERROR(plan_data(m, host_data, std::min(batch_size, m.max_batch()), &plan));
+    if (plan.streamed) return evaluate_staged(m, params, host_data, batch_size, loss, metrics);
     ResidentData resident(m.backend(), host_data);
     return evaluate_resident(m, params, resident.view, batch_size, loss, metrics);
   } catch (const std::bad_alloc&) {
@@ -168,11 +303,32 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
                            std::to_string(train_check.rows));
   try {
     const Backend& be = m.backend();
-    ResidentData resident(be, host_train);
-    const DataView& train = resident.view;
-    Batcher batcher(be, train, cfg.batch_size);
+    // The training set: uploaded once when it fits the device budget, else streamed in chunks.
+    DataStreamPlan splan;
+    NT_RETURN_IF_ERROR(plan_data(m, host_train, cfg.batch_size, &splan));
+    std::unique_ptr<ResidentData> resident;
+    std::unique_ptr<StreamedData> streamed;
+    std::unique_ptr<Batcher> batcher;
+    if (splan.streamed) {
+      streamed.reset(new StreamedData(be, host_train, splan));
+    } else {
+      resident.reset(new ResidentData(be, host_train));
+      batcher.reset(new Batcher(be, resident->view, cfg.batch_size));
+    }
+    const DataView& train = splan.streamed ? host_train : resident->view;
+    // Validation: resident beside a resident training set when it fits too, else staged per batch.
     std::unique_ptr<ResidentData> val;
-    if (cfg.has_val) val.reset(new ResidentData(be, cfg.val));
+    bool val_staged = false;
+    if (cfg.has_val) {
+      DataStreamPlan vplan;
+      const uint64_t train_bytes = static_cast<uint64_t>(host_train.rows) * 4 *
+                                   static_cast<uint64_t>(host_train.cols + (host_train.y ? host_train.y_cols : 0) +
+                                                         (host_train.labels ? 1 : 0) + (host_train.weights ? 1 : 0));
+      NT_RETURN_IF_ERROR(plan_data(m, cfg.val, std::min(cfg.val_batch_size, m.max_batch()), &vplan,
+                                   splan.streamed ? 0 : train_bytes));
+      val_staged = splan.streamed || vplan.streamed;
+      if (!val_staged) val.reset(new ResidentData(be, cfg.val));
+    }
     const uint32_t* order = nullptr;
     std::vector<uint32_t> perm(static_cast<size_t>(train.rows));
     std::iota(perm.begin(), perm.end(), 0u);
@@ -192,8 +348,9 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
       const auto t0 = std::chrono::steady_clock::now();
       if (cfg.shuffle) {
         for (size_t i = perm.size() - 1; i > 0; --i) std::swap(perm[i], perm[rng.below(static_cast<uint32_t>(i + 1))]);
-        order = batcher.order(perm);
+        if (batcher) order = batcher->order(perm);
       }
+      if (streamed) NT_RETURN_IF_ERROR(streamed->start_epoch(cfg.shuffle ? perm.data() : nullptr));
       epoch_stats.reset(n_metrics);
       double lr = 0;
       int64_t batch = 0;
@@ -207,12 +364,15 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
         const float *xb, *yb = nullptr;
         const int32_t* lb = nullptr;
         const float* wb = nullptr;
-        if (cfg.shuffle) {
-          NT_RETURN_IF_ERROR(batcher.gather(order + s, n));
-          xb = batcher.xb.data();
-          if (train.y) yb = batcher.yb.data();
-          if (train.labels) lb = reinterpret_cast<const int32_t*>(batcher.lb.data());
-          if (train.weights) wb = batcher.wb.data();
+        if (streamed) {  // rows already in epoch order in the current chunk
+          NT_RETURN_IF_ERROR(streamed->seek(s));
+          streamed->batch(s, &xb, &yb, &lb, &wb);
+        } else if (cfg.shuffle) {
+          NT_RETURN_IF_ERROR(batcher->gather(order + s, n));
+          xb = batcher->xb.data();
+          if (train.y) yb = batcher->yb.data();
+          if (train.labels) lb = reinterpret_cast<const int32_t*>(batcher->lb.data());
+          if (train.weights) wb = batcher->wb.data();
         } else {  // contiguous rows: no copy
           xb = train.x + s * train.cols;
           if (train.y) yb = train.y + s * train.y_cols;
@@ -220,6 +380,11 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
           if (train.weights) wb = train.weights + s;
         }
         Status st = m.train_step(xb, yb, lb, n, &b, &lr, wb);
+        // The device-resident update reports skipped steps through its device record, read at the
+        // guard's snapshot points and at the epoch's last batch rather than once per step.
+        if (st.ok() && m.update_deferred() &&
+            (s + cfg.batch_size >= train.rows || (cfg.guard && since_snapshot + 1 >= cfg.guard_snapshot_every)))
+          st = m.read_update_health();
         if (cfg.guard) {
           bool diverged = st.code() == StatusCode::kNonFinite;
           if (st.ok()) {
@@ -280,8 +445,10 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
       logs.recoveries = recoveries;
       if (cfg.has_val) {
         logs.has_val = true;
-        NT_RETURN_IF_ERROR(
-            evaluate_resident(m, m.arena(), val->view, cfg.val_batch_size, &logs.val_loss, &logs.val_metrics));
+        NT_RETURN_IF_ERROR(val_staged ? evaluate_staged(m, m.arena(), cfg.val, cfg.val_batch_size, &logs.val_loss,
+                                                        &logs.val_metrics)
+                                      : evaluate_resident(m, m.arena(), val->view, cfg.val_batch_size, &logs.val_loss,
+                                                          &logs.val_metrics));
       }
       logs.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       *epochs_done += 1;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "engine/model.h"
+#include "nodetrain/loops.h"
 
 namespace nt {
 
@@ -104,6 +105,7 @@ Status Model::apply_update(double* lr_used) {
       be.copy_to_device(G, &nan, sizeof(float));
     }
   }
+  if (fused_this_step_) return apply_fused_update(lr_used);
   double sq = 0.0;
   NT_RETURN_IF_ERROR(be.sum_squares(G, nt, &sq));
   last_grad_norm_ = std::sqrt(sq);
@@ -235,6 +237,133 @@ Status Model::apply_update(double* lr_used) {
   }
   opt_.step = t;
   return Status::Ok();
+}
+
+bool Model::fused_eligible() const {
+  if (health_.empty()) return false;
+  const OptimizerSpec& o = spec_.optimizer;
+  if (o.hypergradient || num_groups() > kMaxUpdateGroups) return false;
+  // One momentum (beta1) for every group: the fused kernel shares it.
+  double first = 0;
+  bool have = false;
+  for (int g = 0; g < num_groups(); ++g) {
+    const ScheduleSpec* sch = nullptr;
+    if (g < static_cast<int>(o.groups.size()) && o.groups[g].has_schedule) sch = &o.groups[g].schedule;
+    else if (o.has_schedule) sch = &o.schedule;
+    double mo = 0;
+    const bool cyc = sch && schedule_momentum(*sch, opt_.step, &mo);
+    const double v = cyc ? mo : (o.kind == OptKind::kAdam || o.kind == OptKind::kAdamW ? o.beta1 : o.momentum);
+    if (have && v != first) return false;
+    first = v;
+    have = true;
+  }
+  return true;
+}
+
+// The same update as the per-tensor path below it in apply_update, with the global norm, the clip
+// scale, the non-finite check and SGD's overflow guard computed on the device; the verdict stays
+// in the device record until read_update_health().
+Status Model::apply_fused_update(double* lr_used) {
+  const Backend& be = backend();
+  const OptimizerSpec& o = spec_.optimizer;
+  const int64_t step = opt_.step;
+  const int64_t t = step + 1;
+  FusedUpdateArgs a;
+  a.kind = o.kind;
+  a.beta1 = static_cast<float>(o.beta1);
+  a.beta2 = static_cast<float>(o.beta2);
+  a.eps = static_cast<float>(o.eps);
+  a.momentum = static_cast<float>(o.momentum);
+  a.dampening = static_cast<float>(o.dampening);
+  a.alpha = static_cast<float>(o.alpha);
+  a.nesterov = o.nesterov;
+  a.amsgrad = o.amsgrad;
+  a.centered = o.centered;
+  a.decoupled = o.kind == OptKind::kAdamW;
+  a.step = t;
+  a.n = n_trainable_;
+  a.clip_norm = o.clip_norm;
+  a.lr_decay = static_cast<float>(o.lr_decay);
+  UpdateGroup groups[kMaxUpdateGroups];
+  double max_lr = 0;
+  for (int g = 0; g < num_groups(); ++g) {
+    const int64_t b = group_ranges_[g].first, e = group_ranges_[g].second;
+    const double lr = effective_lr(g, step);
+    if (g == 0 && lr_used) *lr_used = lr;
+    max_lr = std::max(max_lr, lr);
+    const ScheduleSpec* sch = nullptr;
+    if (g < static_cast<int>(o.groups.size()) && o.groups[g].has_schedule) sch = &o.groups[g].schedule;
+    else if (o.has_schedule) sch = &o.schedule;
+    double mo = 0;
+    if (sch && schedule_momentum(*sch, step, &mo)) {  // the same for every group (fused_eligible)
+      if (o.kind == OptKind::kAdam || o.kind == OptKind::kAdamW) a.beta1 = static_cast<float>(mo);
+      else a.momentum = static_cast<float>(mo);
+    }
+    if (b == e) continue;
+    double wd = o.weight_decay;
+    if (g < static_cast<int>(o.groups.size()) && o.groups[g].has_weight_decay) wd = o.groups[g].weight_decay;
+    UpdateGroup& u = groups[a.ngroups++];
+    u.begin = b;
+    u.end = e;
+    u.lr = static_cast<float>(lr);
+    u.weight_decay = static_cast<float>(wd);
+  }
+  // Per-step scalars, once on the host, as the CUDA single-range launchers compute them.
+  for (int k = 0; k < a.ngroups; ++k) {
+    UpdateGroup& u = groups[k];
+    const double td = static_cast<double>(t);
+    if (o.kind == OptKind::kAdam || o.kind == OptKind::kAdamW) {
+      u.c1 = static_cast<float>(u.lr / (1.0 - std::pow(static_cast<double>(a.beta1), td)));
+      u.c2 = static_cast<float>(std::sqrt(1.0 - std::pow(static_cast<double>(a.beta2), td)));
+    } else if (o.kind == OptKind::kAdagrad) {
+      u.c1 = static_cast<float>(u.lr / (1.0 + static_cast<double>(t - 1) * o.lr_decay));
+    }
+  }
+  if (o.kind == OptKind::kSgd) {
+    const double amplification = o.momentum > 0 && o.momentum < 1 ? 1.0 / (1.0 - o.momentum) : 1.0 + o.momentum;
+    if (max_lr * amplification > 0) a.overflow_limit = 1e30 / (max_lr * amplification);
+  }
+  a.groups = groups;
+  if (a.ngroups > 0) {
+    float* s1 = nullptr;
+    float* s2 = nullptr;
+    float* s3 = nullptr;
+    switch (o.kind) {
+      case OptKind::kSgd: s1 = a.momentum != 0.0f ? opt_.m.data() : nullptr; break;
+      case OptKind::kAdam:
+      case OptKind::kAdamW: s1 = opt_.m.data(); s2 = opt_.v.data(); s3 = o.amsgrad ? opt_.vmax.data() : nullptr; break;
+      case OptKind::kRmsprop: s1 = opt_.m.data(); s2 = opt_.v.data(); s3 = o.centered ? opt_.vmax.data() : nullptr; break;
+      case OptKind::kAdagrad: s2 = opt_.v.data(); break;
+    }
+    NT_RETURN_IF_ERROR(be.fused_update(a, arena_.data(), grad_.data(), s1, s2, s3, health()));
+  }
+  opt_.step = t;
+  return Status::Ok();
+}
+
+Status Model::use_host_deferred_update() {
+  if (spec_.device != Device::kCpu)
+    return InvalidArgument("Expected a CPU model for the host deferred update but received a device model");
+  if (twin_) return Status::Ok();
+  twin_.reset(new Backend(cpu_backend()));
+  twin_->health_reset = health_reset_host;
+  twin_->flag_nonfinite = flag_nonfinite_host;
+  twin_->fused_update = fused_update_host;
+  device_ = twin_.get();
+  health_.assign(*twin_, kUpdateHealthFloats, 0.0f);
+  health_seen_ = 0;
+  return Status::Ok();
+}
+
+Status Model::read_update_health() {
+  if (health_.empty()) return Status::Ok();
+  UpdateHealth h;
+  backend().copy_to_host(&h, health_.data(), sizeof h);
+  last_grad_norm_ = std::sqrt(h.sum_sq);
+  if (h.skipped == health_seen_) return Status::Ok();
+  health_seen_ = h.skipped;
+  if (h.last_reason == 2) return Status(StatusCode::kNonFinite, "The update would overflow the weights");
+  return Status(StatusCode::kNonFinite, "The gradient is not finite");
 }
 
 }  // namespace nt

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The CUDA device check, in one go on a GPU machine (fits in 8 minutes): loads the carried CUDA
 # build (or builds it there with nvcc when none was carried), runs the CUDA-vs-float64 parity
-# checks and the device-resident training parity (scripts/device/train_parity.js), times GEMM / fused Adam / the MLP step against PyTorch in the same run, and writes one
+# checks and the device-resident training parity (scripts/device/train_parity.js: resident and
+# streamed data sets, the divergence guard; run twice, the second time with every device fit
+# streamed under NODETRAIN_CUDA_DATA_BUDGET), times GEMM / fused Adam / the MLP step against PyTorch in the same run, and writes one
 # JSON and one markdown table to $OUT (or ./device-out).
 # Here, before the call (this machine has nvcc and the node binary; the GPU machine may have no
 # Node.js):   bash scripts/device/check.sh --prepare
@@ -47,9 +49,15 @@ grep -E "FAIL|passed" "$OUT/parity.log" | tail -25
 log "device-resident training parity (CUDA plan vs CPU plan, same initial weights)"
 timeout 60 "$NODE" scripts/device/train_parity.js "$OUT/train-parity.json" > "$OUT/train-parity.log" 2>&1
 TRAIN_PARITY=$?
-grep -E "FAIL|passed|samples/s" "$OUT/train-parity.log" | tail -25
+grep -E "FAIL|passed|samples/s|guard" "$OUT/train-parity.log" | tail -25
 [ $TRAIN_PARITY -ne 0 ] && tail -5 "$OUT/train-parity.log"
 [ $PARITY -eq 0 ] && PARITY=$TRAIN_PARITY
+log "the same with every device fit streamed (NODETRAIN_CUDA_DATA_BUDGET=4096: one-batch chunks, pinned double buffer)"
+NODETRAIN_CUDA_DATA_BUDGET=4096 PARITY_NO_TIMING=1 timeout 60 "$NODE" scripts/device/train_parity.js "$OUT/train-parity-streamed.json" > "$OUT/train-parity-streamed.log" 2>&1
+STREAM_PARITY=$?
+grep -E "FAIL|passed|guard" "$OUT/train-parity-streamed.log" | tail -12
+[ $STREAM_PARITY -ne 0 ] && tail -5 "$OUT/train-parity-streamed.log"
+[ $PARITY -eq 0 ] && PARITY=$STREAM_PARITY
 log "PyTorch references"
 timeout 200 python3 scripts/device/torch_bench.py "$OUT/torch.json" > "$OUT/torch.log" 2>&1 || tail -5 "$OUT/torch.log"
 log "nodetrain CUDA timings"

@@ -13,6 +13,10 @@
 // 1e-5 for N = 40, lr = 0.05. Adam divides by sqrt(v): gradients near zero can flip the sign of
 // single elements' steps, which bounds their difference by 2 lr per step, so the test uses the
 // relative L2 norm over all weights (1e-4 for Adam, 2e-5 for SGD) and the final loss (1e-4).
+// Streamed data sets: each case also fits with the device's data budget forced to about three
+// batches (setDataBudget), so the rows go through the pinned double buffer on the upload stream;
+// check.sh runs the whole script a second time under NODETRAIN_CUDA_DATA_BUDGET (every device fit
+// streams). The divergence-guard cases compare outcomes (see below), not weights.
 // Usage: NODETRAIN_ADDON=build-cuda/Release/nodetrain.node node scripts/device/train_parity.js [out.json]
 'use strict';
 const path = require('path');
@@ -106,13 +110,83 @@ function check(name, err, tol) {
     }
     check(`${c.name}: weights after 2 fit epochs`, relErr(gpu.readParams(), cpu.readParams()), c.tol * 2);
     if (logs[0].length && logs[1].length) check(`${c.name}: fit losses`, relErr(logs[1], logs[0]), c.tol * 2);
+    // The same fit with the training set streamed on the device: a budget of about three batches
+    // (chunks of one batch through the pinned double buffer), against the CPU's resident fit, from
+    // the same weights. Under NODETRAIN_CUDA_DATA_BUDGET every device fit above streams already.
+    const wStart = randn(cpu.numParams, 0.3);
+    cpu.writeParams(wStart);
+    gpu.writeParams(wStart);
+    cpu.resetOptimizer();
+    gpu.resetOptimizer();
+    const rowBytes = 4 * (d + (sparse ? 1 : k));
+    gpu.setDataBudget(3 * batch * rowBytes);
+    const slogs = [];
+    for (const m of [cpu, gpu]) {
+      const ev = [];
+      await m.fit(xs, ys, rows, d, null, null, 0, { epochs: 2, batchSize: batch, shuffle: true, seed: 13, syncEpochs: false },
+        (e) => (ev.push(e), e.type === 'epochEnd' && m.resumeFit(false)));
+      slogs.push(ev.filter((e) => e.type === 'epochEnd').map((e) => e.logs.loss));
+    }
+    gpu.setDataBudget(0);
+    check(`${c.name}: weights after 2 streamed fit epochs`, relErr(gpu.readParams(), cpu.readParams()), c.tol * 2);
+    if (slogs[0].length === 2 && slogs[1].length === 2) check(`${c.name}: streamed fit losses`, relErr(slogs[1], slogs[0]), c.tol * 2);
+    else check(`${c.name}: streamed fit epochs reported`, Infinity, 0);
     cpu.dispose();
     gpu.dispose();
   }
+  // The divergence guard on both devices: the device reads its update record at the guard's
+  // snapshot points and epoch ends instead of every step, so the step a failure is noticed at may
+  // differ; what must match is the outcome (recovered or aborted, the error code, the number of
+  // recoveries). Cases: a huge learning rate (the loss overflows: every retry diverges until the
+  // guard gives up), one so large that SGD's overflow check (on the device) rejects every step, a NaN gradient injected at one step (one recovery), and the same without the
+  // guard (the fit fails with ERR_NT_NON_FINITE).
+  {
+    const rows = 192, batch = 16, d = 12, k = 4;
+    const x = randn(rows * d, 3);
+    const labels = Int32Array.from({ length: rows }, () => Math.floor(rand() * k));
+    const nodes = mlp([d, 32, k], 'relu', 'softmax');
+    const xs = buf(x), ys = buf(labels, 1);
+    const guardCases = [
+      { name: 'huge learning rate, guard on', opt: { kind: 'sgd', lr: 1e12, momentum: 0.9 }, guard: true },
+      { name: 'an update that would overflow the weights, guard on', opt: { kind: 'sgd', lr: 1e31, momentum: 0.9 }, guard: true },
+      { name: 'NaN gradient at step 5, guard on', opt: { kind: 'adam', lr: 0.01 }, guard: true, inject: [5] },
+      { name: 'NaN gradient at step 5, guard off', opt: { kind: 'adam', lr: 0.01 }, guard: false, inject: [5] },
+    ];
+    for (const g of guardCases) {
+      const outcome = [];
+      let w;
+      for (const device of ['cpu', DEVICE]) {
+        const m = new nt.NativeModel({ nodes, output: nodes.length - 1, loss: { kind: 'sparseCategoricalCrossentropy' }, metrics: [],
+          optimizer: g.opt, targetWidth: 1, sparseLabels: true, seed: 3, device }, batch);
+        if (!w) w = randn(m.numParams, 0.3);
+        m.writeParams(w);
+        if (g.inject) m.injectNonFinite(g.inject);
+        let recoveries = 0, epochs = 0, err = null;
+        try {
+          await m.fit(xs, ys, rows, d, null, null, 0, { epochs: 3, batchSize: batch, shuffle: true, seed: 5, syncEpochs: false,
+            guard: g.guard, guardMaxRetries: 3, guardSnapshotEvery: 4 }, (e) => {
+            if (e.type === 'epochEnd') {
+              recoveries = e.logs.recoveries;
+              epochs++;
+              m.resumeFit(false);
+            }
+          });
+        } catch (e) {
+          err = { code: e.code, diverged: (/Training diverged (\d+) times/.exec(e.message) || [])[1] || null };
+        }
+        outcome.push({ device, recoveries, epochs, err });
+        m.dispose();
+      }
+      const same = JSON.stringify({ ...outcome[0], device: 0, epochs: outcome[0].err ? 0 : outcome[0].epochs }) ===
+        JSON.stringify({ ...outcome[1], device: 0, epochs: outcome[1].err ? 0 : outcome[1].epochs });
+      console.log(`     guard ${g.name}: ${outcome.map((o) => `${o.device} ${JSON.stringify({ recoveries: o.recoveries, epochs: o.epochs, err: o.err })}`).join(' | ')}`);
+      check(`guard ${g.name}: same outcome on both devices`, same ? 0 : Infinity, 0);
+    }
+  }
   // MLP 784-2048-2048-10 at batch 1024 through the real fit loop (samples/s of the second epoch;
-  // the first warms up). Skipped in the dry run (minutes on a CPU).
+  // the first warms up). Skipped in the dry run (minutes on a CPU) and with PARITY_NO_TIMING.
   let timing = null;
-  if (DEVICE === 'cuda') {
+  if (DEVICE === 'cuda' && !process.env.PARITY_NO_TIMING) {
     const rows = 16384, d = 784, k = 10;
     const nodes = mlp([d, 2048, 2048, k], 'relu', 'linear');
     const m = new nt.NativeModel({ nodes, output: nodes.length - 1, loss: { kind: 'sparseCategoricalCrossentropyFromLogits' }, metrics: [],

@@ -131,6 +131,8 @@ class BatchNormOp : public Op {
   }
   Status check_finite(RunContext& ctx) override {
     if (!batch_stats_) return Status::Ok();
+    // A device backend records the verdict in its update record (the step is then skipped there).
+    if (ctx.health && ctx.be.flag_nonfinite) return ctx.be.flag_nonfinite(ctx.local(), 3 * w_, ctx.health);
     double sq = 0;
     NT_RETURN_IF_ERROR(ctx.be.sum_squares(ctx.local(), 3 * w_, &sq));
     if (!std::isfinite(sq)) return Status(StatusCode::kNonFinite, "The batch-norm statistics are not finite");

@@ -83,6 +83,44 @@ inline int64_t metric_outputs(MetricKind kind, int64_t k, bool labels) {
   }
 }
 
+// ---- the device-resident update (device backends; the CPU tables leave these slots null and the
+// engine runs the per-tensor optimizer slots with a host-side norm and finiteness check).
+// The update's record in BACKEND memory: written by the device, read by the host only when the
+// engine asks (the fit loop's guard-snapshot and epoch-end points), so a step never synchronises.
+struct UpdateHealth {
+  double sum_sq;           // this step's squared global gradient norm (trainable arena)
+  int32_t nonfinite;       // this step: 0 fine, 1 a gradient or statistic not finite, 2 the update would overflow
+  int32_t skipped;         // steps skipped since the record was created (only ever incremented)
+  float scale;             // this step's global-norm clip scale
+  int32_t last_reason;     // the `nonfinite` value of the latest skipped step
+  int64_t last_skipped;    // the 1-based optimizer step of the latest skipped step (0: none)
+};
+static_assert(sizeof(UpdateHealth) == 32, "UpdateHealth is 8 floats of backend memory");
+static constexpr int kUpdateHealthFloats = 8;
+
+// One parameter group of the fused update: a [begin, end) range of the trainable arena with its
+// rate, weight decay and the per-step scalars computed once on the host (Adam: c1 = lr / (1 -
+// beta1^t), c2 = sqrt(1 - beta2^t); AdaGrad: c1 = lr / (1 + (t - 1) lr_decay)).
+struct UpdateGroup {
+  int64_t begin = 0, end = 0;
+  float lr = 0, weight_decay = 0, c1 = 1, c2 = 1;
+};
+struct FusedUpdateArgs {
+  OptKind kind = OptKind::kAdam;
+  int ngroups = 0;
+  const UpdateGroup* groups = nullptr;  // host memory, ordered by begin, non-overlapping
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, momentum = 0, dampening = 0, alpha = 0.99f;
+  bool nesterov = false, amsgrad = false, centered = false, decoupled = false;
+  int64_t step = 1;        // 1-based step of this update
+  int64_t n = 0;           // trainable elements: the global norm runs over grad[0, n)
+  float lr_decay = 0;      // AdaGrad (in c1 for the device; the host twin passes it on)
+  double clip_norm = 0;    // > 0: clip the gradient by its global norm
+  // > 0: the step is skipped (nonfinite = 2) when norm * scale exceeds it (SGD: an update that
+  // would overflow the weights); 0: off.
+  double overflow_limit = 0;
+};
+static constexpr int kMaxUpdateGroups = 32;
+
 struct KernelVariants {
   const char* name = nullptr;
   KernelFn fast = nullptr;  // the one the dispatched tables use
@@ -195,6 +233,31 @@ struct Backend {
   // (engine/rng.h) is state[0..4) (host memory), advanced. A device backend may draw from its own
   // counter-based generator seeded from that state (then the draws differ from the host's).
   Status (*uniform)(uint32_t* state, float* out, int64_t n) = nullptr;
+
+  // ---- the device-resident update (null on host tables; see UpdateHealth above). health: backend
+  // memory. health_reset zeroes this step's fields (sum_sq, nonfinite, scale); flag_nonfinite sets
+  // nonfinite = 1 when any of x[0, n) is not finite; fused_update computes the global norm and the
+  // clip scale on the device and runs every group's step in one launch, skipped as a whole when
+  // nonfinite is set (then skipped and last_* record it). None of them waits for the device.
+  Status (*health_reset)(UpdateHealth* health) = nullptr;
+  Status (*flag_nonfinite)(const float* x, int64_t n, UpdateHealth* health) = nullptr;
+  Status (*fused_update)(const FusedUpdateArgs& a, float* param, const float* grad, float* s1, float* s2, float* s3,
+                         UpdateHealth* health) = nullptr;
+
+  // ---- streamed data sets (device backends; null on host tables: the engine then uses plain host
+  // buffers and copy_to_device). Two upload slots (0, 1) for double buffering on a second queue.
+  // Device memory free for data (bytes), or null.
+  size_t (*memory_available)() = nullptr;
+  void* (*alloc_pinned)(size_t bytes) = nullptr;  // page-locked host memory; null when it fails
+  void (*free_pinned)(void* p) = nullptr;
+  // Queues a host-to-device copy on the upload queue, after all work queued so far on the compute
+  // queue (which may still read dst), and marks `slot` done when it lands. src must stay unchanged
+  // until upload_host_wait(slot) returns.
+  Status (*upload_async)(void* dst, const void* src, size_t bytes, int slot) = nullptr;
+  // The compute queue waits (on the device) for slot's latest upload.
+  Status (*upload_compute_wait)(int slot) = nullptr;
+  // The host waits for slot's latest upload (its host buffer may then be refilled).
+  Status (*upload_host_wait)(int slot) = nullptr;
 
   // The active variant of a registered extension kernel (see NT_REGISTER_KERNEL), or null.
   KernelFn extension(const char* kernel_name) const {

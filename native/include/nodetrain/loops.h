@@ -18,4 +18,14 @@ Status hyper_direction_f32_ref(const float* old, const float* param, float inv_l
                                double* sum_sq);
 Status uniform_xoshiro_f32_ref(uint32_t* state, float* out, int64_t n);
 
+// Host twins of the device-resident update slots (Backend::health_reset, flag_nonfinite,
+// fused_update; native/kernels/update_host.cc). The CPU tables leave those slots null (the engine
+// then runs its per-tensor path); a test installs these in a copy of the CPU table
+// (Model::use_host_deferred_update) so that the engine's deferred path runs on the CPU. They make
+// the per-tensor path's decisions with the active CPU table's kernels, so both paths agree bit for bit.
+Status health_reset_host(UpdateHealth* h);
+Status flag_nonfinite_host(const float* x, int64_t n, UpdateHealth* h);
+Status fused_update_host(const FusedUpdateArgs& a, float* param, const float* grad, float* s1, float* s2, float* s3,
+                         UpdateHealth* h);
+
 }  // namespace nt
