@@ -71,6 +71,16 @@ function startWorker(study: string, runs: string, opts: { url?: string; wrap?: s
   return p;
 }
 
+/** Resolves once every worker has logged that it attached to its study (at most 30 s). */
+async function attached(ps: ChildProcess[]): Promise<void> {
+  const t0 = Date.now();
+  const out = (p: ChildProcess): string => (p as ChildProcess & { out: () => string }).out();
+  while (!ps.every((p) => out(p).includes('attached to study'))) {
+    if (Date.now() - t0 > 30_000) throw new Error(`Expected every worker to attach within 30 s but received: ${ps.map(out).join(' | ')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function stopAll(ps: ChildProcess[]): Promise<void> {
   await Promise.all(
     ps.map(async (p) => {
@@ -92,12 +102,13 @@ const readRuns = (file: string): Array<{ number: number; attempt: number; pid: n
       })
     : [];
 
-async function runDistributed(study: string, trials: number, W: number, workers: ChildProcess[], opts: { url?: string; onStart?: () => void } = {}): Promise<nas.OptimizeResult> {
+async function runDistributed(study: string, trials: number, W: number, workers: ChildProcess[], opts: { url?: string; onStart?: () => void; ready?: () => Promise<void> } = {}): Promise<nas.OptimizeResult> {
   const storage = await nas.redisStorage(opts.url ?? redis.url, study);
   const s = await mkStudy(storage);
   const ex = await nas.redisExecutor({ url: opts.url ?? redis.url, study, objective: { module: OBJECTIVE, exportName: 'objective' }, concurrency: W, lockMs: 1000, maxStalls: 2 });
   try {
     opts.onStart?.();
+    await opts.ready?.();
     return await s.optimize({ trials, executor: ex, maxSteps: 6 });
   } finally {
     await ex.close();
@@ -108,8 +119,10 @@ async function runDistributed(study: string, trials: number, W: number, workers:
 
 test('3 worker processes complete a study: every trial once, the same trials and values as a serial study', async () => {
   const runs = path.join(tmp, 'runs-3.txt');
-  const ws = [0, 1, 2].map(() => startWorker('three', runs));
-  const r = await runDistributed('three', 12, 3, ws);
+  // Every worker attached before the first job, and trials long enough (6 epochs of 15 ms) that
+  // one worker cannot drain the queue alone while the others start: the work must spread.
+  const ws = [0, 1, 2].map(() => startWorker('three', runs, { delayMs: 15 }));
+  const r = await runDistributed('three', 12, 3, ws, { ready: () => attached(ws) });
   expect(r.trials).toHaveLength(12);
   expectSame(r.trials, await serial(12, 3));
   expect(r.trials.some((t) => t.state === 'pruned')).toBe(true); // pruning decisions went through Redis
