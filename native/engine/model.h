@@ -202,7 +202,6 @@ class Model {
   int32_t health_seen_ = 0;  // skipped steps already reported by read_update_health
   bool fused_this_step_ = false;
   uint64_t data_budget_ = 0;
-  std::unique_ptr<Backend> twin_;  // use_host_deferred_update's table
   bool have_snapshot_ = false;
   DeviceArray snap_params_;
   OptimizerState snap_opt_;

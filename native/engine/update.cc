@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "engine/model.h"
 #include "nodetrain/loops.h"
@@ -344,13 +347,26 @@ Status Model::apply_fused_update(double* lr_used) {
 Status Model::use_host_deferred_update() {
   if (spec_.device != Device::kCpu)
     return InvalidArgument("Expected a CPU model for the host deferred update but received a device model");
-  if (twin_) return Status::Ok();
-  twin_.reset(new Backend(cpu_backend()));
-  twin_->health_reset = health_reset_host;
-  twin_->flag_nonfinite = flag_nonfinite_host;
-  twin_->fused_update = fused_update_host;
-  device_ = twin_.get();
-  health_.assign(*twin_, kUpdateHealthFloats, 0.0f);
+  if (device_ != nullptr) return Status::Ok();
+  // One twin per CPU table, never freed: every DeviceArray of this model (its serving snapshots
+  // included, which may outlive it) keeps a pointer to the table it was allocated with.
+  static std::mutex mu;
+  static auto* twins = new std::map<const Backend*, std::unique_ptr<Backend>>();  // (not destroyed at exit)
+  const Backend* base = &cpu_backend();
+  Backend* twin = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    std::unique_ptr<Backend>& t = (*twins)[base];
+    if (!t) {
+      t.reset(new Backend(*base));
+      t->health_reset = health_reset_host;
+      t->flag_nonfinite = flag_nonfinite_host;
+      t->fused_update = fused_update_host;
+    }
+    twin = t.get();
+  }
+  device_ = twin;
+  health_.assign(*twin, kUpdateHealthFloats, 0.0f);
   health_seen_ = 0;
   return Status::Ok();
 }
