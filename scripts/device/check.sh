@@ -24,6 +24,16 @@ fi
 OUT="${OUT:-$PWD/device-out}"
 mkdir -p "$OUT"
 log() { echo "== $*"; }
+# One deadline for the whole check (CHECK_SECONDS, default 450 s, inside the 8 minutes with room
+# for unpacking): each step gets at most its own cap and never eats into the minimum kept for the
+# steps after it, so time a fast step leaves goes to the later ones.
+DEADLINE=$((SECONDS + ${CHECK_SECONDS:-450}))
+step_timeout() {  # step_timeout CAP RESERVE
+  local left=$((DEADLINE - SECONDS - $2))
+  [ "$left" -lt 10 ] && left=10
+  [ "$1" -lt "$left" ] && left=$1
+  echo "$left"
+}
 NODE="$(command -v node || true)"
 if [ -f .device/node.xz ]; then
   xz -dc .device/node.xz > /tmp/nt-node && chmod +x /tmp/nt-node && NODE=/tmp/nt-node
@@ -43,24 +53,24 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv | t
 log "cudaInfo"
 "$NODE" -e "console.log(JSON.stringify(require(process.env.NODETRAIN_ADDON).cudaInfo()))" | tee "$OUT/info.json"
 log "parity (CUDA vs float64 references)"
-timeout 150 "$NODE" scripts/device/parity.js "$OUT/parity.json" > "$OUT/parity.log" 2>&1
+timeout "$(step_timeout 150 270)" "$NODE" scripts/device/parity.js "$OUT/parity.json" > "$OUT/parity.log" 2>&1
 PARITY=$?
 grep -E "FAIL|passed" "$OUT/parity.log" | tail -25
 log "device-resident training parity (CUDA plan vs CPU plan, same initial weights)"
-timeout 60 "$NODE" scripts/device/train_parity.js "$OUT/train-parity.json" > "$OUT/train-parity.log" 2>&1
+timeout "$(step_timeout 60 230)" "$NODE" scripts/device/train_parity.js "$OUT/train-parity.json" > "$OUT/train-parity.log" 2>&1
 TRAIN_PARITY=$?
 grep -E "FAIL|passed|samples/s|guard" "$OUT/train-parity.log" | tail -25
 [ $TRAIN_PARITY -ne 0 ] && tail -5 "$OUT/train-parity.log"
 [ $PARITY -eq 0 ] && PARITY=$TRAIN_PARITY
 log "the same with every device fit streamed (NODETRAIN_CUDA_DATA_BUDGET=4096: one-batch chunks, pinned double buffer)"
-NODETRAIN_CUDA_DATA_BUDGET=4096 PARITY_NO_TIMING=1 timeout 60 "$NODE" scripts/device/train_parity.js "$OUT/train-parity-streamed.json" > "$OUT/train-parity-streamed.log" 2>&1
+NODETRAIN_CUDA_DATA_BUDGET=4096 PARITY_NO_TIMING=1 timeout "$(step_timeout 60 200)" "$NODE" scripts/device/train_parity.js "$OUT/train-parity-streamed.json" > "$OUT/train-parity-streamed.log" 2>&1
 STREAM_PARITY=$?
 grep -E "FAIL|passed|guard" "$OUT/train-parity-streamed.log" | tail -12
 [ $STREAM_PARITY -ne 0 ] && tail -5 "$OUT/train-parity-streamed.log"
 [ $PARITY -eq 0 ] && PARITY=$STREAM_PARITY
 log "PyTorch references"
-timeout 200 python3 scripts/device/torch_bench.py "$OUT/torch.json" > "$OUT/torch.log" 2>&1 || tail -5 "$OUT/torch.log"
+timeout "$(step_timeout 200 80)" python3 scripts/device/torch_bench.py "$OUT/torch.json" > "$OUT/torch.log" 2>&1 || tail -5 "$OUT/torch.log"
 log "nodetrain CUDA timings"
-timeout 120 "$NODE" scripts/device/bench.js "$OUT/torch.json" "$OUT/cuda-check.json" "$OUT/cuda-check.md" 2>&1 | tee "$OUT/bench.log"
-echo "parity exit code: $PARITY"
+timeout "$(step_timeout 120 0)" "$NODE" scripts/device/bench.js "$OUT/torch.json" "$OUT/cuda-check.json" "$OUT/cuda-check.md" 2>&1 | tee "$OUT/bench.log"
+echo "check took ${SECONDS} s; parity exit code: $PARITY"
 exit $PARITY
