@@ -8,6 +8,7 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
+const { relErr, checker } = require('./checks');
 const addonPath = path.resolve(process.env.NODETRAIN_ADDON || path.join(__dirname, '../../build-cuda/Release/nodetrain.node'));
 const nt = require(addonPath);
 const info = nt.cudaInfo();
@@ -22,23 +23,7 @@ function rand() {
 }
 const randn = (n, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());
 const nan = (n) => new Float32Array(n).fill(NaN);
-function relErr(out, ref) {
-  let num = 0, den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = out[i] - ref[i];
-    num += d * d;
-    den += ref[i] * ref[i];
-  }
-  return Number.isNaN(num) ? Infinity : Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-}
-const results = [];
-let failed = 0;
-function check(name, err, tol) {
-  const ok = err <= tol;
-  if (!ok) failed++;
-  results.push({ name, err, tol, ok });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: rel err ${err.toExponential(2)} (tol ${tol})`);
-}
+const { results, check, failed: failures } = checker();
 const G = 0.7978845608028654;
 const acts = {
   0: (x) => x, 1: (x) => (x < 0 ? 0 : x), 2: (x, a) => (x < 0 ? a * x : x), 3: (x, a) => (x > 0 ? x : a * Math.expm1(x)),
@@ -256,7 +241,7 @@ for (const [amsgrad, decoupled] of [[0, 0], [1, 0], [0, 1]]) {
   nt.cudaKernel('philox_uniform', [u5], [42, 5], []);
   check('philox: draws at an offset continue the stream', relErr(u5, u0.slice(5)), 0);
 }
-const summary = { seed: Number(process.env.PARITY_SEED || 0), device: info.devices[0], checks: results.length, failed, results };
+const summary = { seed: Number(process.env.PARITY_SEED || 0), device: info.devices[0], checks: results.length, failed: failures(), results };
 if (process.argv[2]) fs.writeFileSync(process.argv[2], JSON.stringify(summary, null, 1));
-console.log(`${results.length - failed}/${results.length} parity checks passed`);
-process.exit(failed ? 1 : 0);
+console.log(`${results.length - failures()}/${results.length} parity checks passed`);
+process.exit(failures() ? 1 : 0);

@@ -21,6 +21,7 @@
 'use strict';
 const path = require('path');
 const fs = require('fs');
+const { relErr, checker } = require('./checks');
 const nt = require(path.resolve(process.env.NODETRAIN_ADDON || path.join(__dirname, '../../build-cuda/Release/nodetrain.node')));
 // PARITY_DRY_RUN=1 trains both copies on the CPU: a check of this script on a machine without a GPU.
 const DEVICE = process.env.PARITY_DRY_RUN ? 'cpu' : 'cuda';
@@ -35,14 +36,6 @@ if (process.env.NODETRAIN_CUDA_GEMM) {
 let seed = Number(process.env.PARITY_SEED || Date.now() % 1e9);
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
 const randn = (n, s = 1) => Float32Array.from({ length: n }, () => s * (2 * rand() - 1));
-function relErr(a, b) {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Number.isNaN(num) ? Infinity : Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
-}
 const buf = (a, dtype = 0) => {
   const b = new nt.NativeBuffer(dtype, a.length);
   b.write(a);
@@ -65,14 +58,7 @@ const cases = [
   { name: '32-64-64-10 adam cce', widths: [32, 64, 64, 10], act: 'relu', out: 'softmax', loss: 'categoricalCrossentropy',
     metrics: ['categoricalAccuracy'], opt: { kind: 'adam', lr: 0.003 }, tol: 1e-4 },
 ];
-const results = [];
-let failed = 0;
-function check(name, err, tol) {
-  const ok = err <= tol;
-  if (!ok) failed++;
-  results.push({ name, err, tol, ok });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}: rel err ${err.toExponential(2)} (tol ${tol})`);
-}
+const { results, check, failed: failures } = checker();
 (async () => {
   for (const c of cases) {
     const rows = 256, batch = 32, steps = 40, k = c.widths[c.widths.length - 1], d = c.widths[0];
@@ -204,9 +190,9 @@ function check(name, err, tol) {
     console.log(`fit loop, ${timing.model} b1024: ${timing.samplesPerSec.toFixed(0)} samples/s (epoch seconds ${secs.map((x) => x.toFixed(3)).join(', ')})`);
     m.dispose();
   }
-  console.log(`${failed ? failed + ' FAILED' : 'all passed'} (${results.length} checks, seed ${process.env.PARITY_SEED || 'random'})`);
-  if (process.argv[2]) fs.writeFileSync(process.argv[2], JSON.stringify({ results, failed, timing }, null, 1));
-  process.exit(failed ? 1 : 0);
+  console.log(`${failures() ? failures() + ' FAILED' : 'all passed'} (${results.length} checks, seed ${process.env.PARITY_SEED || 'random'})`);
+  if (process.argv[2]) fs.writeFileSync(process.argv[2], JSON.stringify({ results, failed: failures(), timing }, null, 1));
+  process.exit(failures() ? 1 : 0);
 })().catch((e) => {
   console.error(e);
   process.exit(1);
