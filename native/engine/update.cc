@@ -15,6 +15,28 @@
 
 namespace nt {
 
+namespace {
+// The hyperparameters every group of update t shares (rates, weight decay and the device-only
+// fields are the caller's): both the per-tensor path's step_group calls and the fused update use it.
+FusedUpdateArgs step_args(const OptimizerSpec& o, int64_t t) {
+  FusedUpdateArgs a;
+  a.kind = o.kind;
+  a.beta1 = static_cast<float>(o.beta1);
+  a.beta2 = static_cast<float>(o.beta2);
+  a.eps = static_cast<float>(o.eps);
+  a.momentum = static_cast<float>(o.momentum);
+  a.dampening = static_cast<float>(o.dampening);
+  a.alpha = static_cast<float>(o.alpha);
+  a.nesterov = o.nesterov;
+  a.amsgrad = o.amsgrad;
+  a.centered = o.centered;
+  a.decoupled = o.kind == OptKind::kAdamW;
+  a.lr_decay = static_cast<float>(o.lr_decay);
+  a.step = t;
+  return a;
+}
+}  // namespace
+
 Status Model::set_optimizer(const OptimizerSpec& opt, bool reset_state) {
   auto finite = [](double v) { return std::isfinite(v); };
   auto bad = [](const char* what, double v) {
@@ -162,63 +184,14 @@ Status Model::apply_update(double* lr_used) {
     if (g < static_cast<int>(o.groups.size()) && o.groups[g].has_schedule) sch = &o.groups[g].schedule;
     else if (o.has_schedule) sch = &o.schedule;
     if (sch) cyc = schedule_momentum(*sch, step, &momentum_override);
-    const int64_t n = e - b;
-    switch (o.kind) {
-      case OptKind::kSgd: {
-        SgdParams p;
-        p.lr = static_cast<float>(lr);
-        p.momentum = static_cast<float>(cyc ? momentum_override : o.momentum);
-        p.dampening = static_cast<float>(o.dampening);
-        p.weight_decay = static_cast<float>(wd);
-        p.nesterov = o.nesterov;
-        p.grad_scale = scale;
-        p.step = t;
-        NT_RETURN_IF_ERROR(be.sgd_step(p, P + b, G + b, p.momentum != 0.0f ? opt_.m.data() + b : nullptr, n));
-        break;
-      }
-      case OptKind::kAdam:
-      case OptKind::kAdamW: {
-        AdamParams p;
-        p.lr = static_cast<float>(lr);
-        p.beta1 = static_cast<float>(cyc ? momentum_override : o.beta1);
-        p.beta2 = static_cast<float>(o.beta2);
-        p.eps = static_cast<float>(o.eps);
-        p.weight_decay = static_cast<float>(wd);
-        p.decoupled = o.kind == OptKind::kAdamW;
-        p.amsgrad = o.amsgrad;
-        p.grad_scale = scale;
-        p.step = t;
-        NT_RETURN_IF_ERROR(be.adam_step(p, P + b, G + b, opt_.m.data() + b, opt_.v.data() + b,
-                                        o.amsgrad ? opt_.vmax.data() + b : nullptr, n));
-        break;
-      }
-      case OptKind::kRmsprop: {
-        RmspropParams p;
-        p.lr = static_cast<float>(lr);
-        p.alpha = static_cast<float>(o.alpha);
-        p.eps = static_cast<float>(o.eps);
-        p.weight_decay = static_cast<float>(wd);
-        p.momentum = static_cast<float>(cyc ? momentum_override : o.momentum);
-        p.centered = o.centered;
-        p.grad_scale = scale;
-        p.step = t;
-        NT_RETURN_IF_ERROR(be.rmsprop_step(p, P + b, G + b, opt_.v.data() + b,
-                                           p.momentum > 0 ? opt_.m.data() + b : nullptr,
-                                           o.centered ? opt_.vmax.data() + b : nullptr, n));
-        break;
-      }
-      case OptKind::kAdagrad: {
-        AdagradParams p;
-        p.lr = static_cast<float>(lr);
-        p.lr_decay = static_cast<float>(o.lr_decay);
-        p.weight_decay = static_cast<float>(wd);
-        p.eps = static_cast<float>(o.eps);
-        p.grad_scale = scale;
-        p.step = t;
-        NT_RETURN_IF_ERROR(be.adagrad_step(p, P + b, G + b, opt_.v.data() + b, n));
-        break;
-      }
-    }
+    FusedUpdateArgs ga = step_args(o, t);
+    if (cyc) ga.beta1 = ga.momentum = static_cast<float>(momentum_override);  // each optimizer reads its own
+    UpdateGroup ug;
+    ug.begin = b;
+    ug.end = e;
+    ug.lr = static_cast<float>(lr);
+    ug.weight_decay = static_cast<float>(wd);
+    NT_RETURN_IF_ERROR(step_group(be, ga, ug, scale, P, G, opt_.m.data(), opt_.v.data(), opt_.vmax.data()));
   }
   if (o.hypergradient && nt > 0) {
     // u_t = (theta_{t-1} - theta_t) / alpha_t, per group.
@@ -271,22 +244,9 @@ Status Model::apply_fused_update(double* lr_used) {
   const OptimizerSpec& o = spec_.optimizer;
   const int64_t step = opt_.step;
   const int64_t t = step + 1;
-  FusedUpdateArgs a;
-  a.kind = o.kind;
-  a.beta1 = static_cast<float>(o.beta1);
-  a.beta2 = static_cast<float>(o.beta2);
-  a.eps = static_cast<float>(o.eps);
-  a.momentum = static_cast<float>(o.momentum);
-  a.dampening = static_cast<float>(o.dampening);
-  a.alpha = static_cast<float>(o.alpha);
-  a.nesterov = o.nesterov;
-  a.amsgrad = o.amsgrad;
-  a.centered = o.centered;
-  a.decoupled = o.kind == OptKind::kAdamW;
-  a.step = t;
+  FusedUpdateArgs a = step_args(o, t);
   a.n = n_trainable_;
   a.clip_norm = o.clip_norm;
-  a.lr_decay = static_cast<float>(o.lr_decay);
   UpdateGroup groups[kMaxUpdateGroups];
   double max_lr = 0;
   for (int g = 0; g < num_groups(); ++g) {

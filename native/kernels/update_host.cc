@@ -27,6 +27,62 @@ Status flag_nonfinite_host(const float* x, int64_t n, UpdateHealth* h) {
   return Status::Ok();
 }
 
+Status step_group(const Backend& be, const FusedUpdateArgs& a, const UpdateGroup& g, float grad_scale, float* P,
+                  const float* G, float* s1, float* s2, float* s3) {
+  const int64_t b = g.begin, n = g.end - g.begin;
+  switch (a.kind) {
+    case OptKind::kSgd: {
+      SgdParams p;
+      p.lr = g.lr;
+      p.momentum = a.momentum;
+      p.dampening = a.dampening;
+      p.weight_decay = g.weight_decay;
+      p.nesterov = a.nesterov;
+      p.grad_scale = grad_scale;
+      p.step = a.step;
+      return be.sgd_step(p, P + b, G + b, p.momentum != 0.0f && s1 ? s1 + b : nullptr, n);
+    }
+    case OptKind::kAdam:
+    case OptKind::kAdamW: {
+      AdamParams p;
+      p.lr = g.lr;
+      p.beta1 = a.beta1;
+      p.beta2 = a.beta2;
+      p.eps = a.eps;
+      p.weight_decay = g.weight_decay;
+      p.decoupled = a.decoupled;
+      p.amsgrad = a.amsgrad;
+      p.grad_scale = grad_scale;
+      p.step = a.step;
+      return be.adam_step(p, P + b, G + b, s1 + b, s2 + b, a.amsgrad && s3 ? s3 + b : nullptr, n);
+    }
+    case OptKind::kRmsprop: {
+      RmspropParams p;
+      p.lr = g.lr;
+      p.alpha = a.alpha;
+      p.eps = a.eps;
+      p.weight_decay = g.weight_decay;
+      p.momentum = a.momentum;
+      p.centered = a.centered;
+      p.grad_scale = grad_scale;
+      p.step = a.step;
+      return be.rmsprop_step(p, P + b, G + b, s2 + b, p.momentum > 0 && s1 ? s1 + b : nullptr,
+                             a.centered && s3 ? s3 + b : nullptr, n);
+    }
+    case OptKind::kAdagrad: {
+      AdagradParams p;
+      p.lr = g.lr;
+      p.lr_decay = a.lr_decay;
+      p.weight_decay = g.weight_decay;
+      p.eps = a.eps;
+      p.grad_scale = grad_scale;
+      p.step = a.step;
+      return be.adagrad_step(p, P + b, G + b, s2 + b, n);
+    }
+  }
+  return Status::Ok();
+}
+
 Status fused_update_host(const FusedUpdateArgs& a, float* P, const float* G, float* s1, float* s2, float* s3,
                          UpdateHealth* h) {
   const Backend& be = cpu_backend();
@@ -48,64 +104,7 @@ Status fused_update_host(const FusedUpdateArgs& a, float* P, const float* G, flo
     h->last_skipped = a.step;
     return Status::Ok();
   }
-  for (int k = 0; k < a.ngroups; ++k) {
-    const UpdateGroup& g = a.groups[k];
-    const int64_t b = g.begin, n = g.end - g.begin;
-    switch (a.kind) {
-      case OptKind::kSgd: {
-        SgdParams p;
-        p.lr = g.lr;
-        p.momentum = a.momentum;
-        p.dampening = a.dampening;
-        p.weight_decay = g.weight_decay;
-        p.nesterov = a.nesterov;
-        p.grad_scale = scale;
-        p.step = a.step;
-        NT_RETURN_IF_ERROR(be.sgd_step(p, P + b, G + b, p.momentum != 0.0f && s1 ? s1 + b : nullptr, n));
-        break;
-      }
-      case OptKind::kAdam:
-      case OptKind::kAdamW: {
-        AdamParams p;
-        p.lr = g.lr;
-        p.beta1 = a.beta1;
-        p.beta2 = a.beta2;
-        p.eps = a.eps;
-        p.weight_decay = g.weight_decay;
-        p.decoupled = a.decoupled;
-        p.amsgrad = a.amsgrad;
-        p.grad_scale = scale;
-        p.step = a.step;
-        NT_RETURN_IF_ERROR(be.adam_step(p, P + b, G + b, s1 + b, s2 + b, a.amsgrad && s3 ? s3 + b : nullptr, n));
-        break;
-      }
-      case OptKind::kRmsprop: {
-        RmspropParams p;
-        p.lr = g.lr;
-        p.alpha = a.alpha;
-        p.eps = a.eps;
-        p.weight_decay = g.weight_decay;
-        p.momentum = a.momentum;
-        p.centered = a.centered;
-        p.grad_scale = scale;
-        p.step = a.step;
-        NT_RETURN_IF_ERROR(be.rmsprop_step(p, P + b, G + b, s2 + b, p.momentum > 0 && s1 ? s1 + b : nullptr,
-                                           a.centered && s3 ? s3 + b : nullptr, n));
-        break;
-      }
-      case OptKind::kAdagrad: {
-        AdagradParams p;
-        p.lr = g.lr;
-        p.lr_decay = a.lr_decay;
-        p.weight_decay = g.weight_decay;
-        p.eps = a.eps;
-        p.grad_scale = scale;
-        p.step = a.step;
-        NT_RETURN_IF_ERROR(be.adagrad_step(p, P + b, G + b, s2 + b, n));
-        break;
-      }
-    }
-  }
+  for (int k = 0; k < a.ngroups; ++k) NT_RETURN_IF_ERROR(step_group(be, a, a.groups[k], scale, P, G, s1, s2, s3));
   return Status::Ok();
 }
 

@@ -24,6 +24,13 @@ Status uniform_xoshiro_f32_ref(uint32_t* state, float* out, int64_t n);
 // (Model::use_host_deferred_update) so that the engine's deferred path runs on the CPU. They make
 // the per-tensor path's decisions with the active CPU table's kernels, so both paths agree bit for bit.
 Status health_reset_host(UpdateHealth* h);
+// One parameter group's step over [g.begin, g.end) through `be`'s per-tensor optimizer kernels, with
+// a's hyperparameters and step, g's rate and weight decay, the gradient scaled by grad_scale. The
+// optimizer state is laid out as for Backend::fused_update (SGD momentum s1; Adam m s1, v s2, vmax
+// s3; RMSProp buf s1, sq s2, gavg s3; AdaGrad sum s2), null where unused. Used by the engine's
+// per-tensor update and by fused_update_host, so the two run the same calls.
+Status step_group(const Backend& be, const FusedUpdateArgs& a, const UpdateGroup& g, float grad_scale, float* param,
+                  const float* grad, float* s1, float* s2, float* s3);
 Status flag_nonfinite_host(const float* x, int64_t n, UpdateHealth* h);
 Status fused_update_host(const FusedUpdateArgs& a, float* param, const float* grad, float* s1, float* s2, float* s3,
                          UpdateHealth* h);
