@@ -264,20 +264,27 @@ export class Trainer {
           answer(true);
           return;
         }
+        // The callback calls this event makes, in order (onTrainBegin once, before the first epoch).
+        const calls: Array<() => void | Promise<void>> = [];
+        try {
+          if (e.type === 'epochBegin') {
+            if (!began) {
+              began = true;
+              for (const cb of all) calls.push(() => cb.onTrainBegin?.({}));
+            }
+            for (const cb of all) calls.push(() => cb.onEpochBegin?.(e.epoch, {}));
+          } else {
+            const logs = epochLogs(e.logs);
+            for (const cb of all) calls.push(() => cb.onEpochEnd?.(e.epoch, logs));
+          }
+        } catch (err) {
+          cbError ??= err;
+        }
         if (!syncEpochs) {
           // Only History and the progress bar listen, and both are synchronous: no async context,
           // no promise per event, and the training thread is not waiting for an answer.
           try {
-            if (e.type === 'epochBegin') {
-              if (!began) {
-                began = true;
-                for (const cb of all) void cb.onTrainBegin?.({});
-              }
-              for (const cb of all) void cb.onEpochBegin?.(e.epoch, {});
-            } else {
-              const logs = epochLogs(e.logs);
-              for (const cb of all) void cb.onEpochEnd?.(e.epoch, logs);
-            }
+            for (const call of calls) void call();
           } catch (err) {
             cbError ??= err;
           }
@@ -289,16 +296,7 @@ export class Trainer {
         // as part of the fit instead of queueing behind it.
         void internals.reentrant(async () => {
           try {
-            if (e.type === 'epochBegin') {
-              if (!began) {
-                began = true;
-                for (const cb of all) await cb.onTrainBegin?.({});
-              }
-              for (const cb of all) await cb.onEpochBegin?.(e.epoch, {});
-            } else {
-              const logs = epochLogs(e.logs);
-              for (const cb of all) await cb.onEpochEnd?.(e.epoch, logs);
-            }
+            for (const call of calls) await call();
           } catch (err) {
             cbError ??= err;
           } finally {
