@@ -106,10 +106,14 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
     NT_RETURN_IF_ERROR(be.metric(ma, dev + off));
     off += metric_outputs(mk, k, labels != nullptr);
   }
-  // One copy back per batch.
-  std::vector<double>& host = ctx.s.stats_host;
-  host.resize(static_cast<size_t>(need));
-  be.copy_to_host(host.data(), dev, static_cast<size_t>(need) * sizeof(double));
+  // One copy back per batch on a device; host tables read the slots' output in place.
+  const double* host = dev;
+  if (!be.host_memory) {
+    std::vector<double>& h = ctx.s.stats_host;
+    h.resize(static_cast<size_t>(need));
+    be.copy_to_host(h.data(), dev, static_cast<size_t>(need) * sizeof(double));
+    host = h.data();
+  }
   if (host[1] != 0)
     return InvalidArgument("Expected a class label in [0, " + std::to_string(k) + ") for row " +
                            std::to_string(static_cast<int64_t>(host[1]) - 1) + " but received " +
@@ -134,7 +138,7 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
     if (n == 1)
       stats->metric_sums[mi] = host[off];
     else
-      stats->metric_state[mi].assign(host.begin() + off, host.begin() + off + n);
+      stats->metric_state[mi].assign(host + off, host + off + n);
     off += n;
   }
   return Status::Ok();
