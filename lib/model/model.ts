@@ -503,12 +503,15 @@ export class Model implements TrainableModel {
   }
 
   /**
-   * Runs this CPU model's updates through the device-resident update's deferred path (checks read
-   * back at the fit loop's guard-snapshot and epoch-end points), with host twins. A test hook. @internal
+   * Runs this CPU model's updates through the device-resident update's deferred path (checks and
+   * batch stats read back at the fit loop's guard-snapshot points, when the stats ring is full, at
+   * every step while batch events are listened to, and at each epoch's end), with host twins.
+   * `ringCapacity` (batches) shrinks the stats ring. A test hook. @internal
    */
-  useHostDeferredUpdate(): void {
+  useHostDeferredUpdate(ringCapacity?: number): void {
     this.#requireCompiled();
-    callNative(() => this.#native!.useHostDeferredUpdate());
+    if (ringCapacity !== undefined) v.integer('ringCapacity', ringCapacity, 1, 2 ** 20);
+    callNative(() => this.#native!.useHostDeferredUpdate(ringCapacity));
   }
 
   /** The global gradient norm of the last step. */

@@ -117,7 +117,7 @@ export interface NativeModel {
   publish(): void;
   injectNonFinite(steps: number[]): void;
   setDataBudget(bytes: number): void;
-  useHostDeferredUpdate(): void;
+  useHostDeferredUpdate(ringCapacity?: number): void;
   paramInfo(): NativeParamInfo[];
   readParams(): Float32Array;
   writeParams(p: Float32Array): void;

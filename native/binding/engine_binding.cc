@@ -255,11 +255,23 @@ void ModelWrap::SetDataBudget(const Napi::CallbackInfo& info) {
   model_->set_data_budget(static_cast<uint64_t>(b));
 }
 
-// useHostDeferredUpdate(): test hook, a CPU model takes the device-resident update's deferred path
-// (its checks read back at the fit loop's guard-snapshot and epoch-end points) with host twins.
+// useHostDeferredUpdate(ringCapacity?): test hook, a CPU model takes the device-resident update's
+// deferred path with host twins: its checks and batch stats stay in backend memory until the fit
+// loop reads them back; ringCapacity (batches, > 0) shrinks the stats ring.
 void ModelWrap::UseHostDeferredUpdate(const Napi::CallbackInfo& info) {
-  if (!CheckIdle(info.Env())) return;
-  ThrowIfError(info.Env(), model_->use_host_deferred_update());
+  Napi::Env env = info.Env();
+  if (!CheckIdle(env)) return;
+  int64_t cap = 0;
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    const double v = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(v >= 1 && v <= 1 << 20 && v == static_cast<double>(static_cast<int64_t>(v)))) {
+      ThrowError(env, nt::StatusCode::kInvalidArgumentValue, "Expected an integer in [1, 2^20] for ringCapacity");
+      return;
+    }
+    cap = static_cast<int64_t>(v);
+  }
+  if (ThrowIfError(env, model_->use_host_deferred_update())) return;
+  model_->set_stats_ring_capacity(cap);
 }
 
 Napi::Value ModelWrap::GetGradNorm(const Napi::CallbackInfo& info) {

@@ -228,6 +228,7 @@ Napi::Value ModelWrap::Fit(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   want_batches_ = BoolOr(c, "batchEvents", true);
+  cfg.batch_events = want_batches_;
   sync_epochs_ = BoolOr(c, "syncEpochs", true);
   train_ = train;
   cfg_ = cfg;

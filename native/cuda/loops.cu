@@ -37,8 +37,10 @@ __global__ void init_k(double* out, int64_t n, double h0, double h1, int* flags)
   if (flags && threadIdx.x < 2) flags[threadIdx.x] = INT_MAX;
 }
 
-// flags[0]: the first row with a bad label, flags[1]: with a bad weight (INT_MAX: none).
-__global__ void finish_loss_k(const int* flags, const int32_t* labels, const float* weights, double* out) {
+// flags[0]: the first row with a bad label, flags[1]: with a bad weight (INT_MAX: none). With the
+// update record, a bad row or a loss that is not finite vetoes the step (kHealthLoss).
+__global__ void finish_loss_k(const int* flags, const int32_t* labels, const float* weights, double* out,
+                              UpdateHealth* h) {
   if (flags[0] != INT_MAX) {
     out[1] = flags[0] + 1.0;
     out[2] = labels[flags[0]];
@@ -47,6 +49,7 @@ __global__ void finish_loss_k(const int* flags, const int32_t* labels, const flo
     out[3] = flags[1] + 1.0;
     out[4] = weights[flags[1]];
   }
+  if (h && (flags[0] != INT_MAX || flags[1] != INT_MAX || !isfinite(out[0]))) atomicOr(&h->nonfinite, kHealthLoss);
 }
 
 __global__ void check_weights_k(const float* w, int64_t rows, int* flags) {
@@ -301,7 +304,7 @@ Status loss_f32_cuda(const LossArgs& a, double* out) {
       break;
     }
   }
-  finish_loss_k<<<1, 1, 0, st>>>(flags, a.labels, a.weights, out);
+  finish_loss_k<<<1, 1, 0, st>>>(flags, a.labels, a.weights, out, a.health);
   NT_CUDA_LAUNCHED("loss_f32_cuda");
 }
 

@@ -42,8 +42,9 @@ __global__ void health_scale_k(UpdateHealth* h, double clip, double overflow_lim
   h->scale = s;
 }
 
-__global__ void health_close_k(UpdateHealth* h, int64_t step) {
+__global__ void health_close_k(UpdateHealth* h, int64_t step, int32_t seen) {
   if (h->nonfinite != 0) {
+    if (h->skipped == seen) h->first_skipped = step;
     h->skipped += 1;
     h->last_reason = h->nonfinite;
     h->last_skipped = step;
@@ -95,7 +96,7 @@ Status fused_update_cuda(const FusedUpdateArgs& a, float* param, const float* gr
   health_scale_k<<<1, 1, 0, cur_stream()>>>(h, a.clip_norm, a.overflow_limit);
   NT_RETURN_IF_ERROR(last_error("fused_update (scale)"));
   NT_RETURN_IF_ERROR(multi_step(ms, param, grad, s1, s2, s3, &h->scale, &h->nonfinite));
-  health_close_k<<<1, 1, 0, cur_stream()>>>(h, a.step);
+  health_close_k<<<1, 1, 0, cur_stream()>>>(h, a.step, a.seen);
   NT_CUDA_LAUNCHED("fused_update");
 }
 

@@ -128,6 +128,29 @@ class Model {
   // kNonFinite when a step was skipped since the previous read (a non-finite gradient or
   // statistic, or an SGD update that would overflow). Ok at once on host backends.
   Status read_update_health();
+  // 1-based optimizer step of the first step the device skipped between the two latest reads of
+  // the update record (0: none yet).
+  int64_t first_skipped_step() const { return first_skipped_; }
+
+  // ---- the stats ring (the device-resident fit loop) ----
+  // Steps that run the device-resident update leave their batch stats record (loss and metric
+  // sums, bad-label and bad-weight checks) in a ring in backend memory instead of copying it back,
+  // and their loss vetoes the update through the update record: train_step then does not fill
+  // *stats, and the fit loop reads the records back in batches with read_stats. So a step never
+  // waits for the device.
+  bool defers_stats() const { return fused_eligible(); }
+  int64_t pending_stats() const { return ring_count_; }
+  bool stats_ring_full() const { return ring_count_ >= ring_capacity(); }
+  // Copies the pending records to the host (one copy) and decodes them in step order into *out
+  // (resized to their count); the ring is empty afterwards, whatever the outcome. The first
+  // record with a bad label or weight fails with InvalidArgument (its step was not applied).
+  Status read_stats(std::vector<BatchStats>* out);
+  // After a step: reads the pending records (the last one into *stats when given) and the update
+  // record; the first failure, a bad label or weight before a skipped step.
+  Status read_step_records(BatchStats* stats);
+  void drop_stats() { ring_count_ = 0; }
+  // Test hook: the ring's capacity in batches (0: the default, 4 MiB of records, at most 1024).
+  void set_stats_ring_capacity(int64_t n) { ring_cap_override_ = n; }
   // Hypergradient multiplier on the learning rate (1 when hypergradient descent is off).
   double hyper_multiplier() const { return opt_.hd_mult; }
 
@@ -200,6 +223,15 @@ class Model {
   double last_grad_norm_ = 0;
   DeviceArray health_;       // the device update record (UpdateHealth), empty on host backends
   int32_t health_seen_ = 0;  // skipped steps already reported by read_update_health
+  int64_t first_skipped_ = 0;
+  // The stats ring: ring_capacity() records of ring_stride_ doubles; the rows of each pending one.
+  int64_t ring_capacity() const;
+  Status next_stats_record(bool labels, double** rec);
+  DeviceArray ring_;
+  int64_t ring_stride_ = 0, ring_count_ = 0, ring_cap_override_ = 0;
+  bool ring_labels_ = false;
+  std::vector<int64_t> ring_rows_;
+  std::vector<double> ring_host_;
   bool fused_this_step_ = false;
   uint64_t data_budget_ = 0;
   bool have_snapshot_ = false;

@@ -1,6 +1,7 @@
 // Running the plan: forward over the ops in order, the loss, backward over the ops in reverse,
 // and the entry points (train step, evaluation, prediction). The engine never looks at op kinds:
 // the loss fusion decided at build time says which op (if any) is skipped while training.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -65,6 +66,9 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
                          double* lr_used, const float* row_weights) {
   NT_RETURN_IF_ERROR(check_rows(rows));
   const Backend& be = backend();
+  // The rate this step's first group will use (the update sets it again, after hypergradient
+  // descent): a step that fails before its update still reports the rate it ran at.
+  if (lr_used && num_groups() > 0) *lr_used = effective_lr(0, opt_.step);
   RunContext ctx(be, plan_, train_, plan_.params, rows, true, x);
   // The device-resident update: this step's checks go to the device record (no host round trip).
   fused_this_step_ = fused_eligible();
@@ -73,8 +77,16 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
     ctx.health = health();
   }
   NT_RETURN_IF_ERROR(forward(ctx, true));
-  NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, train_.dacts[loss_.loss_node()].data(), stats, row_weights));
-  if (!std::isfinite(stats->loss_sum)) return Status(StatusCode::kNonFinite, "The loss is not finite");
+  float* loss_grad = train_.dacts[loss_.loss_node()].data();
+  if (fused_this_step_) {  // the record stays in the ring; a bad loss vetoes the update on the device
+    double* rec = nullptr;
+    NT_RETURN_IF_ERROR(next_stats_record(labels != nullptr, &rec));
+    NT_RETURN_IF_ERROR(loss_.launch(ctx, y, labels, loss_grad, row_weights, rec, health()));
+    ring_rows_[static_cast<size_t>(ring_count_++)] = rows;
+  } else {
+    NT_RETURN_IF_ERROR(loss_.compute(ctx, y, labels, loss_grad, stats, row_weights));
+    if (!std::isfinite(stats->loss_sum)) return Status(StatusCode::kNonFinite, "The loss is not finite");
+  }
   for (size_t i = 0; i < ops_.size(); ++i) {
     if (slim_ && bypass_[i]) continue;
     ctx.node = static_cast<int>(i);
@@ -108,13 +120,65 @@ const float* Model::stage(DeviceArray& dst, const void* src, int64_t n, int64_t 
 Status Model::train_step_host(const float* x, const float* y, const int32_t* labels, int64_t rows,
                               BatchStats* stats, double* lr_used, const float* row_weights) {
   NT_RETURN_IF_ERROR(check_rows(rows));
+  drop_stats();  // records a failed fit left behind
   const int64_t yw = spec_.target_width;
   NT_RETURN_IF_ERROR(train_step(stage(stage_x_, x, rows * input_width(), input_width()),
                                 stage(stage_y_, y, rows * yw, yw),
                                 reinterpret_cast<const int32_t*>(stage(stage_l_, labels, rows, 1)), rows, stats,
                                 lr_used, stage(stage_w_, row_weights, rows, 1)));
-  // A single step from the host reports like the host path: the device record is read at once.
-  return read_update_health();
+  // A single step from the host reports like the host path: the records are read at once.
+  return read_step_records(stats);
+}
+
+Status Model::read_step_records(BatchStats* stats) {
+  Status rs = Status::Ok();
+  if (ring_count_ > 0) {
+    std::vector<BatchStats> recs;
+    rs = read_stats(&recs);
+    if (rs.ok() && stats) *stats = recs.back();
+  }
+  const Status hs = read_update_health();  // always: it keeps the record's count of reported steps
+  return rs.ok() ? hs : rs;
+}
+
+int64_t Model::ring_capacity() const {
+  if (ring_cap_override_ > 0) return ring_cap_override_;
+  const int64_t stride = std::max<int64_t>(ring_stride_, kLossOutputs);
+  return std::max<int64_t>(1, std::min<int64_t>(1024, (int64_t{4} << 20) / (stride * 8)));
+}
+
+Status Model::next_stats_record(bool labels, double** rec) {
+  const int64_t stride = loss_.stats_width(plan_.width[loss_.loss_node()], labels);
+  if (ring_count_ > 0 && (stride != ring_stride_ || labels != ring_labels_))
+    return Internal("a batch's stats record changed shape with records pending");
+  if (ring_count_ >= ring_capacity()) return Internal("the stats ring is full: read it back first");
+  ring_stride_ = stride;
+  ring_labels_ = labels;
+  const int64_t cap = ring_capacity();
+  const size_t floats = static_cast<size_t>(2 * stride * cap);
+  if (ring_.size() < floats) ring_.assign(backend(), floats, 0.0f);
+  if (ring_rows_.size() < static_cast<size_t>(cap)) ring_rows_.resize(static_cast<size_t>(cap));
+  *rec = reinterpret_cast<double*>(ring_.data()) + ring_count_ * stride;
+  return Status::Ok();
+}
+
+Status Model::read_stats(std::vector<BatchStats>* out) {
+  const int64_t n = ring_count_;
+  ring_count_ = 0;
+  out->resize(static_cast<size_t>(n));
+  if (n == 0) return Status::Ok();
+  const Backend& be = backend();
+  const double* host = reinterpret_cast<const double*>(ring_.data());
+  if (!be.host_memory) {
+    ring_host_.resize(static_cast<size_t>(n * ring_stride_));
+    be.copy_to_host(ring_host_.data(), host, ring_host_.size() * sizeof(double));
+    host = ring_host_.data();
+  }
+  const int64_t k = plan_.width[loss_.loss_node()];
+  for (int64_t i = 0; i < n; ++i)
+    NT_RETURN_IF_ERROR(loss_.decode(host + i * ring_stride_, ring_rows_[static_cast<size_t>(i)], k, ring_labels_,
+                                    &(*out)[static_cast<size_t>(i)]));
+  return Status::Ok();
 }
 
 // Inference reads `params` but never writes it (commit() runs only after a training step).

@@ -144,6 +144,8 @@ struct StreamedData {
     chunk_range(plan, d.rows, c, &begin, &end);
     return Status::Ok();
   }
+  // Whether epoch position s lies past the current chunk.
+  bool past_chunk(int64_t s) const { return s >= end; }
   // The batch at epoch position s (inside the current chunk).
   void batch(int64_t s, const float** x, const float** y, const int32_t** l, const float** w) {
     const float* base = dev[current & 1].data();
@@ -336,6 +338,15 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
     const size_t n_metrics = m.spec().metrics.size();
     BatchStats epoch_stats, b;
     std::vector<double> bm;  // the batch's metric values, storage reused across steps
+    // Steps whose stats records wait in the model's ring (Model::defers_stats).
+    struct PendingStep {
+      int64_t batch, rows;
+      double lr;
+      int64_t step;  // the optimizer's 1-based step count after it
+    };
+    std::vector<PendingStep> pending;
+    std::vector<BatchStats> records;
+    m.drop_stats();
     // Divergence guard state.
     int recoveries = 0;
     double ema = 0, ema_weight = 0, best_ema = std::numeric_limits<double>::infinity();
@@ -343,6 +354,93 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
     double initial_ema = std::numeric_limits<double>::infinity();
     if (cfg.guard) m.take_snapshot();
     m.reseed(cfg.seed ^ 0x9E3779B97F4A7C15ull);  // dropout masks follow the fit's seed
+    // One step's outcome through the guard, the epoch's sums and the batch event: Ok (with
+    // *restored when the guard rolled back to its snapshot) or the fit's failure.
+    auto absorb = [&](const Status& st, const BatchStats& bs, int epoch, int64_t batch, int64_t n, double step_lr,
+                      bool* restored) -> Status {
+      *restored = false;
+      if (cfg.guard) {
+        bool diverged = st.code() == StatusCode::kNonFinite;
+        if (st.ok()) {
+          const double l = bs.loss_sum / static_cast<double>(bs.rows);
+          ema = 0.9 * ema + 0.1 * l;
+          ema_weight = 0.9 * ema_weight + 0.1;
+          const double smooth = ema / ema_weight;
+          ++healthy_steps;
+          if (healthy_steps == 10) initial_ema = smooth;
+          // Exploding: the smoothed loss is far above its best and above where this fit started
+          // (a loss approaching zero may fluctuate by large factors without diverging).
+          if (cfg.guard_explode > 0 && healthy_steps > 10 && smooth > cfg.guard_explode * best_ema &&
+              smooth > initial_ema)
+            diverged = true;
+          if (healthy_steps > 10) best_ema = std::min(best_ema, smooth);
+        }
+        if (diverged) {
+          if (++recoveries > cfg.guard_max_retries)
+            return Status(StatusCode::kNonFinite,
+                          "Training diverged " + std::to_string(recoveries) + " times (last at epoch " +
+                              std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) + ", learning rate " +
+                              format_rate(step_lr) + "); lower the learning rate or clip gradients");
+          m.restore_snapshot();
+          m.set_lr_multiplier(m.lr_multiplier() * 0.5);
+          ema = ema_weight = 0;
+          best_ema = std::numeric_limits<double>::infinity();
+          initial_ema = std::numeric_limits<double>::infinity();
+          healthy_steps = since_snapshot = 0;
+          *restored = true;
+          return Status::Ok();
+        }
+        if (st.ok() && ++since_snapshot >= cfg.guard_snapshot_every &&
+            (healthy_steps <= 10 || ema / ema_weight <= 1.5 * best_ema)) {
+          m.take_snapshot();
+          since_snapshot = 0;
+        }
+      }
+      if (!st.ok()) {
+        if (st.code() == StatusCode::kNonFinite)
+          return Status(StatusCode::kNonFinite, st.message() + " at epoch " + std::to_string(epoch + 1) + ", batch " +
+                                                    std::to_string(batch + 1) +
+                                                    " (the update was not applied); lower the learning rate or clip gradients");
+        return st;
+      }
+      epoch_stats.add(bs);
+      bs.values_into(&bm);
+      obs.on_batch_end(epoch, batch, n, bs.loss_sum / static_cast<double>(bs.rows), bm, step_lr);
+      return Status::Ok();
+    };
+    // The pending steps' records, read back in one copy (with the update record) and absorbed in
+    // step order. A failure read back is reported at the first step the device skipped (else the
+    // latest one). A guard rollback discards the records after the step that caused it, and *resume
+    // receives that step's batch: the epoch goes on from the batch after it, as on the per-step
+    // path (the steps taken past it were undone by the rollback).
+    auto drain = [&](int epoch, bool* restored, int64_t* resume) -> Status {
+      *restored = false;
+      const Status rs = m.read_stats(&records);
+      const Status hs = m.read_update_health();
+      // The steps before the first skipped one (all of them when none was) report as they would
+      // have one by one.
+      size_t good = pending.size(), at = pending.size() - 1;
+      if (rs.ok() && !hs.ok())
+        for (size_t i = 0; i < pending.size(); ++i)
+          if (pending[i].step == m.first_skipped_step()) {
+            good = at = i;
+            break;
+          }
+      if (!rs.ok()) good = 0;
+      for (size_t i = 0; i < good && !*restored; ++i) {
+        const PendingStep& p = pending[i];
+        *resume = p.batch;
+        NT_RETURN_IF_ERROR(absorb(Status::Ok(), records[i], epoch, p.batch, p.rows, p.lr, restored));
+      }
+      if (!*restored && !(rs.ok() && hs.ok())) {
+        const PendingStep& p = pending[at];
+        *resume = p.batch;
+        pending.clear();
+        return absorb(rs.ok() ? hs : rs, b, epoch, p.batch, p.rows, p.lr, restored);
+      }
+      pending.clear();
+      return Status::Ok();
+    };
     for (int epoch = cfg.initial_epoch; epoch < cfg.initial_epoch + cfg.epochs; ++epoch) {
       if (obs.should_stop() || !obs.on_epoch_begin(epoch)) break;
       const auto t0 = std::chrono::steady_clock::now();
@@ -379,60 +477,38 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
           if (train.labels) lb = train.labels + s;
           if (train.weights) wb = train.weights + s;
         }
-        Status st = m.train_step(xb, yb, lb, n, &b, &lr, wb);
-        // The device-resident update reports skipped steps through its device record, read at the
-        // guard's snapshot points and at the epoch's last batch rather than once per step.
-        if (st.ok() && m.update_deferred() &&
-            (s + cfg.batch_size >= train.rows || (cfg.guard && since_snapshot + 1 >= cfg.guard_snapshot_every)))
-          st = m.read_update_health();
-        if (cfg.guard) {
-          bool diverged = st.code() == StatusCode::kNonFinite;
-          if (st.ok()) {
-            const double l = b.loss_sum / static_cast<double>(b.rows);
-            ema = 0.9 * ema + 0.1 * l;
-            ema_weight = 0.9 * ema_weight + 0.1;
-            const double smooth = ema / ema_weight;
-            ++healthy_steps;
-            if (healthy_steps == 10) initial_ema = smooth;
-            // Exploding: the smoothed loss is far above its best and above where this fit started
-            // (a loss approaching zero may fluctuate by large factors without diverging).
-            if (cfg.guard_explode > 0 && healthy_steps > 10 && smooth > cfg.guard_explode * best_ema &&
-                smooth > initial_ema)
-              diverged = true;
-            if (healthy_steps > 10) best_ema = std::min(best_ema, smooth);
-          }
-          if (diverged) {
-            if (++recoveries > cfg.guard_max_retries)
-              return Status(StatusCode::kNonFinite,
-                            "Training diverged " + std::to_string(recoveries) + " times (last at epoch " +
-                                std::to_string(epoch + 1) + ", batch " + std::to_string(batch + 1) + ", learning rate " +
-                                format_rate(lr) + "); lower the learning rate or clip gradients");
-            m.restore_snapshot();
-            m.set_lr_multiplier(m.lr_multiplier() * 0.5);
-            ema = ema_weight = 0;
-            best_ema = std::numeric_limits<double>::infinity();
-            initial_ema = std::numeric_limits<double>::infinity();
-            healthy_steps = since_snapshot = 0;
-            continue;
-          }
-          if (st.ok() && ++since_snapshot >= cfg.guard_snapshot_every &&
-              (healthy_steps <= 10 || ema / ema_weight <= 1.5 * best_ema)) {
-            m.take_snapshot();
-            since_snapshot = 0;
+        // A step that leaves its stats in the model's ring follows no step that did not.
+        const bool defer = m.defers_stats();
+        bool restored = false;
+        int64_t resume = batch;
+        if (!defer && !pending.empty()) NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
+        if (!restored) {
+          Status st = m.train_step(xb, yb, lb, n, &b, &lr, wb);
+          if (st.ok() && defer) {
+            pending.push_back({batch, n, lr, m.step_count()});
+            // Read back at the epoch's last batch, at the guard's snapshot points, when the ring is
+            // full, at a streamed chunk's last batch (a rollback then resumes inside the chunk
+            // still resident), and at every step when JavaScript listens to batch events.
+            if (s + cfg.batch_size >= train.rows || cfg.batch_events || m.stats_ring_full() ||
+                (streamed && streamed->past_chunk(s + cfg.batch_size)) ||
+                (cfg.guard && since_snapshot + static_cast<int64_t>(pending.size()) >= cfg.guard_snapshot_every))
+              NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
+          } else {
+            NT_RETURN_IF_ERROR(absorb(st, b, epoch, batch, n, lr, &restored));
           }
         }
-        if (!st.ok()) {
-          if (st.code() == StatusCode::kNonFinite)
-            return Status(StatusCode::kNonFinite, st.message() + " at epoch " + std::to_string(epoch + 1) + ", batch " +
-                                                      std::to_string(batch + 1) +
-                                                      " (the update was not applied); lower the learning rate or clip gradients");
-          return st;
+        if (restored) {  // go on after the step that caused the rollback
+          batch = resume;
+          s = resume * cfg.batch_size;
+          continue;
         }
-        epoch_stats.add(b);
-        b.values_into(&bm);
-        obs.on_batch_end(epoch, batch, n, b.loss_sum / static_cast<double>(b.rows), bm, lr);
         // Serving snapshot: every publish_every steps, or when asked (model.publish()).
         if (m.take_publish_request() || (cfg.publish_every > 0 && m.step_count() % cfg.publish_every == 0)) m.publish();
+      }
+      if (!pending.empty()) {  // stopped mid-epoch: the steps taken still report
+        bool restored = false;
+        int64_t resume = 0;
+        NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
       }
       if (stopped) break;  // a partial epoch is not reported as completed
       EpochLogs logs;

@@ -40,6 +40,11 @@ struct FitConfig {
   int64_t guard_snapshot_every = 20;
   // Serving snapshot: published at every epoch end, and every publish_every optimizer steps (0: off).
   int64_t publish_every = 0;
+  // Whether the observer wants every batch's loss as it happens. A model whose steps leave their
+  // stats on the device (Model::defers_stats) then reads them back at every step; otherwise only
+  // at the guard's snapshot points, when its ring is full and at each epoch's end, and its batch
+  // events arrive in bursts.
+  bool batch_events = true;
 };
 
 struct EpochLogs {

@@ -245,6 +245,7 @@ Status Model::apply_fused_update(double* lr_used) {
   const int64_t step = opt_.step;
   const int64_t t = step + 1;
   FusedUpdateArgs a = step_args(o, t);
+  a.seen = health_seen_;
   a.n = n_trainable_;
   a.clip_norm = o.clip_norm;
   UpdateGroup groups[kMaxUpdateGroups];
@@ -338,6 +339,8 @@ Status Model::read_update_health() {
   last_grad_norm_ = std::sqrt(h.sum_sq);
   if (h.skipped == health_seen_) return Status::Ok();
   health_seen_ = h.skipped;
+  first_skipped_ = h.first_skipped;
+  if (h.last_reason & kHealthLoss) return Status(StatusCode::kNonFinite, "The loss is not finite");
   if (h.last_reason == 2) return Status(StatusCode::kNonFinite, "The update would overflow the weights");
   return Status(StatusCode::kNonFinite, "The gradient is not finite");
 }

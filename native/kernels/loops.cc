@@ -124,9 +124,19 @@ Status weighted_loss(const LossArgs& a, double* out) {
   return Status::Ok();
 }
 
+Status loss_body(const LossArgs& a, double* out);
+
 }  // namespace
 
 Status loss_f32_ref(const LossArgs& a, double* out) {
+  NT_RETURN_IF_ERROR(loss_body(a, out));
+  if (a.health && !std::isfinite(out[0])) a.health->nonfinite |= kHealthLoss;
+  return Status::Ok();
+}
+
+namespace {
+
+Status loss_body(const LossArgs& a, double* out) {
   for (int i = 0; i < kLossOutputs; ++i) out[i] = 0.0;
   if ((a.kind == LossKind::kCceLogits || a.kind == LossKind::kSparseCceLogits) && !a.softmax_xent)
     return Internal("the loss slot needs the table's softmax_xent for a cross-entropy on logits");
@@ -221,6 +231,8 @@ Status loss_f32_ref(const LossArgs& a, double* out) {
   out[0] = loss;
   return Status::Ok();
 }
+
+}  // namespace
 
 Status metric_f32_ref(const MetricArgs& a, double* out) {
   const int64_t rows = a.rows, k = a.k, cnt = rows * k;

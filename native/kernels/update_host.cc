@@ -21,7 +21,7 @@ Status health_reset_host(UpdateHealth* h) {
 Status flag_nonfinite_host(const float* x, int64_t n, UpdateHealth* h) {
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(x[i])) {
-      h->nonfinite = 1;
+      h->nonfinite |= 1;
       break;
     }
   return Status::Ok();
@@ -92,13 +92,14 @@ Status fused_update_host(const FusedUpdateArgs& a, float* P, const float* G, flo
   const double norm = std::sqrt(sq);
   float scale = 1.0f;
   if (!std::isfinite(norm)) {
-    h->nonfinite = 1;
+    h->nonfinite |= 1;
   } else {
     if (a.clip_norm > 0 && norm > a.clip_norm) scale = static_cast<float>(a.clip_norm / (norm + 1e-6));
     if (h->nonfinite == 0 && a.overflow_limit > 0 && norm * scale > a.overflow_limit) h->nonfinite = 2;
   }
   h->scale = scale;
   if (h->nonfinite != 0) {
+    if (h->skipped == a.seen) h->first_skipped = a.step;
     h->skipped += 1;
     h->last_reason = h->nonfinite;
     h->last_skipped = a.step;

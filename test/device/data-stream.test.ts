@@ -113,7 +113,7 @@ describe('streamed fit on the CPU', () => {
       const seed = (Math.random() * 2 ** 31) >>> 0;
       const d = data(seed);
       const val = data(seed + 1);
-      const run = async (budget: number) => {
+      const run = async (budget: number, deferred = false) => {
         const m = build(c.bn);
         m.compile({
           optimizer: c.sparse ? adam({ lr: 0.01 }) : sgd({ lr: 0.05, momentum: 0.9, clipNorm: 0.5 }),
@@ -121,6 +121,7 @@ describe('streamed fit on the CPU', () => {
           metrics: ['accuracy'],
         });
         if (budget) m.setDataBudget(budget);
+        if (deferred) m.useHostDeferredUpdate(3);
         const h = await m.fit(d.x, c.sparse ? d.labels : d.y, {
           epochs: 3,
           batchSize: 16,
@@ -145,15 +146,19 @@ describe('streamed fit on the CPU', () => {
       // A budget of less than two batches still trains (one batch per chunk).
       const tiny = await run(8);
       expect(tiny.w).toEqual(resident.w);
+      // The device-resident update's path (stats read back from a ring of 3) streams the same.
+      const deferred = await run(3000, true);
+      expect(deferred).toEqual(resident);
     });
   }
 
   it('the guard recovers the same way from a non-finite step on a streamed set', async () => {
     const d = data(17);
-    const run = async (budget: number) => {
+    const run = async (budget: number, deferred = false) => {
       const m = build(false);
       m.compile({ optimizer: adam({ lr: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
       if (budget) m.setDataBudget(budget);
+      if (deferred) m.useHostDeferredUpdate();
       m.injectNonFinite([5, 6]);
       const h = await m.fit(d.x, d.labels, { epochs: 2, batchSize: 16, seed: 2, verbose: 0, divergenceGuard: { snapshotEvery: 3 } });
       const w = m.getWeights();
@@ -162,6 +167,10 @@ describe('streamed fit on the CPU', () => {
     const resident = await run(0);
     const streamed = await run(1000);
     expect(streamed).toEqual(resident);
+    // Deferred checks over chunks of two batches: a rollback found at a chunk's last batch
+    // resumes inside that chunk.
+    expect(await run(3000, true)).toEqual(resident);
+    expect(await run(0, true)).toEqual(resident);
   });
 
   it('setDataBudget rejects a budget that is not a whole number of bytes', () => {

@@ -3,8 +3,11 @@
  * CPU through host twins of its slots (nodetrain/loops.h, installed by a model's test hook): the
  * engine hands every group's step to one slot call, the global norm, clip scale and non-finite
  * verdict stay in the update record, and the fit loop reads that record at the guard's snapshot
- * points and the epoch end. With the same kernels underneath, the deferred path must reproduce
- * the per-tensor path bit for bit, and the guard and failures must end the same way.
+ * points and the epoch end. Each step's loss and metric sums stay in a ring of stats records in
+ * backend memory too, read back at those points (and when the ring is full, or at every step while
+ * batch events are listened to). With the same kernels underneath, the deferred path must
+ * reproduce the per-tensor path bit for bit (weights, history, batch events), and the guard and
+ * failures must end the same way.
  * The CUDA slots themselves run only on a GPU (scripts/device/train_parity.js).
  */
 import { adagrad, adam, adamw, batchNormalization, dense, oneCycle, rmsprop, sequential, sgd } from '../../lib';
@@ -32,28 +35,45 @@ const build = (bn = false) =>
     { seed: 4 },
   );
 
-type Outcome = { h?: unknown; w?: number[][]; err?: string; norm?: number };
+type Outcome = { h?: unknown; w?: number[][]; err?: string; msg?: string; norm?: number; batches?: unknown[] };
 
-async function run(opt: OptimizerConfig, deferred: boolean, o: { bn?: boolean; inject?: number[]; guard?: boolean; epochs?: number; seed: number }) {
+type RunOptions = {
+  bn?: boolean;
+  inject?: number[];
+  guard?: boolean | { explodeFactor: number };
+  epochs?: number;
+  seed: number;
+  ring?: number;
+  batchEvents?: boolean;
+  metrics?: string[];
+  nanRow?: number;
+};
+
+async function run(opt: OptimizerConfig, deferred: boolean, o: RunOptions) {
   const d = data(o.seed);
+  if (o.nanRow !== undefined) d.x[o.nanRow][2] = NaN;
   const m = build(o.bn);
-  m.compile({ optimizer: opt, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  if (deferred) m.useHostDeferredUpdate();
+  m.compile({ optimizer: opt, loss: 'sparseCategoricalCrossentropy', metrics: (o.metrics ?? ['accuracy']) as never });
+  if (deferred) m.useHostDeferredUpdate(o.ring);
   if (o.inject) m.injectNonFinite(o.inject);
   const out: Outcome = {};
+  const batches: unknown[] = [];
   try {
     const h = await m.fit(d.x, d.labels, {
       epochs: o.epochs ?? 3,
       batchSize: 12,
       seed: 1,
       verbose: 0,
-      divergenceGuard: o.guard ? { snapshotEvery: 4, maxRetries: 2 } : false,
+      divergenceGuard: o.guard ? { snapshotEvery: 4, maxRetries: 2, ...(typeof o.guard === 'object' ? o.guard : {}) } : false,
+      callbacks: o.batchEvents ? [{ onBatchEnd: (batch: number, logs: unknown) => void batches.push([batch, logs]) }] : [],
     });
     out.h = h.history;
     out.norm = m.lastGradNorm;
   } catch (e) {
     out.err = (e as Error & { code?: string }).code;
+    out.msg = (e as Error).message;
   }
+  if (o.batchEvents) out.batches = batches;
   const w = m.getWeights();
   out.w = Object.keys(w).map((n) => Array.from(w[n].data));
   return out;
@@ -79,6 +99,74 @@ describe('deferred update (host twins of the device slots)', () => {
     });
   }
 
+  it('reads the stats ring back when it is full, at the guard points and the epoch end: same history', async () => {
+    // 14 steps an epoch: a ring of 3 fills mid-epoch, 14 is not a multiple of 3, and the guard's
+    // snapshot points (every 4) fall between the fills.
+    const opt = adam({ lr: 0.02 });
+    for (const guard of [false, true]) {
+      const seed = (Math.random() * 2 ** 31) >>> 0;
+      const metrics = ['accuracy', 'precision', 'f1'];
+      const a = await run(opt, false, { seed, guard, metrics });
+      const b = await run(opt, true, { seed, guard, metrics, ring: 3 });
+      const c = await run(opt, true, { seed, guard, metrics, ring: 1 });
+      expect(a.err).toBeUndefined();
+      expect(b).toEqual(a);
+      expect(c).toEqual(a);
+    }
+  });
+
+  it('delivers every batch event, with the same values, when batch events are listened to', async () => {
+    const seed = (Math.random() * 2 ** 31) >>> 0;
+    const a = await run(adam({ lr: 0.02 }), false, { seed, batchEvents: true, epochs: 2 });
+    const b = await run(adam({ lr: 0.02 }), true, { seed, batchEvents: true, epochs: 2, ring: 5 });
+    expect(a.batches).toHaveLength(2 * Math.ceil(rows / 12));
+    expect(b).toEqual(a);
+  });
+
+  it('the guard rolls back an exploding loss found in a read-back window like the per-step path', async () => {
+    // A rate that makes the loss climb: the explode check runs over each read-back window in step
+    // order and restores the snapshot taken at the window's start.
+    const seed = (Math.random() * 2 ** 31) >>> 0;
+    const opt = sgd({ lr: 3, momentum: 0.9 });
+    const a = await run(opt, false, { seed, guard: { explodeFactor: 1.5 }, epochs: 4 });
+    const b = await run(opt, true, { seed, guard: { explodeFactor: 1.5 }, epochs: 4, ring: 7 });
+    const rec = (a.h as { recoveries: number[] }).recoveries;
+    expect(rec[rec.length - 1]).toBeGreaterThan(0);
+    expect(b).toEqual(a);
+  });
+
+  it('a loss that is not finite skips the step on the device and fails at the same batch', async () => {
+    // Output weights of +-3e38 make the logits infinite: the per-step path stops before the update;
+    // the deferred one flags the loss in the update record, skips that update and reports it at
+    // the read-back, naming the same batch.
+    const out: Outcome[] = [];
+    for (const [deferred, guard] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const d = data(11);
+      const m = build();
+      m.compile({ optimizer: adam({ lr: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
+      if (deferred) m.useHostDeferredUpdate();
+      const w = m.getWeights();
+      const kern = w['out/kernel'].data as Float32Array;
+      for (let i = 0; i < kern.length; ++i) kern[i] = i % 2 ? 3e38 : -3e38;
+      m.setWeights(w);
+      const before = JSON.stringify(Array.from(kern));
+      try {
+        await m.fit(d.x, d.labels, { epochs: 1, batchSize: 12, verbose: 0, divergenceGuard: guard ? { maxRetries: 3 } : false });
+      } catch (e) {
+        out.push({ err: (e as Error & { code?: string }).code, msg: (e as Error).message });
+      }
+      if (!deferred && !guard) expect(JSON.stringify(Array.from(m.getWeights()['out/kernel'].data))).toBe(before);
+    }
+    expect(out).toHaveLength(4);
+    expect(out[0].err).toBe('ERR_NT_NON_FINITE');
+    expect(out[0].msg).toMatch(/The loss is not finite at epoch 1, batch 1 \(the update was not applied\)/);
+    expect(out[1]).toEqual(out[0]);
+    // With the guard every rollback restores the same weights, so each batch fails in turn: the
+    // deferred path finds each at a later read-back and resumes after it, as the per-step path does.
+    expect(out[2].msg).toMatch(/Training diverged 4 times \(last at epoch 1, batch 4,/);
+    expect(out[3]).toEqual(out[2]);
+  });
+
   it('the guard recovers from an injected NaN gradient the same number of times', async () => {
     const seed = (Math.random() * 2 ** 31) >>> 0;
     const a = await run(adam({ lr: 0.01 }), false, { guard: true, inject: [6, 30], seed });
@@ -88,6 +176,9 @@ describe('deferred update (host twins of the device slots)', () => {
     expect(b.err).toBeUndefined();
     expect(rec(b)).toEqual(rec(a));
     expect(rec(a)?.[rec(a)!.length - 1]).toBe(2);
+    // The deferred path counts the steps before the skipped one and resumes after it, as the
+    // per-step path does: the same history and weights.
+    expect(b).toEqual(a);
   });
 
   it('without the guard both fail with ERR_NT_NON_FINITE', async () => {

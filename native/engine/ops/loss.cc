@@ -1,8 +1,8 @@
 // Losses and metrics (Keras definitions, tf.keras.losses / tf.keras.metrics) and the loss-fusion
 // rule. Sums are accumulated in double; gradients are of the mean loss over rows * width. The
 // loops themselves are Backend slots (loss, metric; CPU: native/kernels/loops.cc), so buffers may
-// live on a device: their scalar results land in the Scratch's stats buffer and come back to the
-// host with one copy per batch.
+// live on a device: their scalar results form a batch's stats record in backend memory (the
+// Scratch's stats buffer, or a slot of the model's record ring), read back by one copy.
 #include "engine/ops/loss.h"
 
 #include <algorithm>
@@ -48,18 +48,19 @@ Status LossOp::build(const LossSpec& loss, const std::vector<MetricKind>& metric
   return Status::Ok();
 }
 
-Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, float* g, BatchStats* stats,
-                       const float* row_weights) const {
+int64_t LossOp::stats_width(int64_t k, bool labels) const {
+  int64_t need = kLossOutputs;
+  for (MetricKind mk : metrics_) need += metric_outputs(mk, k, labels);
+  return need;
+}
+
+Status LossOp::launch(RunContext& ctx, const float* y, const int32_t* labels, float* g, const float* row_weights,
+                      double* dev, UpdateHealth* health) const {
   const Backend& be = ctx.be;
   const int64_t rows = ctx.rows;
   const int64_t k = ctx.plan.width[loss_node_];
   const float* p = ctx.s.cur[loss_node_];
   float* scratch = ctx.s.scratch.data();
-  // The stats buffer: the loss slot's outputs, then each metric's, in order.
-  int64_t need = kLossOutputs;
-  for (MetricKind mk : metrics_) need += metric_outputs(mk, k, labels != nullptr);
-  if (ctx.s.stats.size() < static_cast<size_t>(2 * need)) ctx.s.stats.assign(be, static_cast<size_t>(2 * need), 0.0f);
-  double* dev = reinterpret_cast<double*>(ctx.s.stats.data());
   LossArgs la;
   la.kind = kind_;
   la.huber_delta = static_cast<float>(spec_.huber_delta);
@@ -71,6 +72,7 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
   la.k = k;
   la.grad = g;
   la.softmax_xent = be.softmax_xent;
+  la.health = health;
   NT_RETURN_IF_ERROR(be.loss(la, dev));
 
   // Metrics on the model's output (probabilities), derived from logits where the loss is fused.
@@ -106,6 +108,18 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
     NT_RETURN_IF_ERROR(be.metric(ma, dev + off));
     off += metric_outputs(mk, k, labels != nullptr);
   }
+  return Status::Ok();
+}
+
+Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, float* g, BatchStats* stats,
+                       const float* row_weights) const {
+  const Backend& be = ctx.be;
+  const int64_t k = ctx.plan.width[loss_node_];
+  // The stats buffer: the loss slot's outputs, then each metric's, in order.
+  const int64_t need = stats_width(k, labels != nullptr);
+  if (ctx.s.stats.size() < static_cast<size_t>(2 * need)) ctx.s.stats.assign(be, static_cast<size_t>(2 * need), 0.0f);
+  double* dev = reinterpret_cast<double*>(ctx.s.stats.data());
+  NT_RETURN_IF_ERROR(launch(ctx, y, labels, g, row_weights, dev, nullptr));
   // One copy back per batch on a device; host tables read the slots' output in place.
   const double* host = dev;
   if (!be.host_memory) {
@@ -114,6 +128,10 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
     be.copy_to_host(h.data(), dev, static_cast<size_t>(need) * sizeof(double));
     host = h.data();
   }
+  return decode(host, ctx.rows, k, labels != nullptr, stats);
+}
+
+Status LossOp::decode(const double* host, int64_t rows, int64_t k, bool labels, BatchStats* stats) const {
   if (host[1] != 0)
     return InvalidArgument("Expected a class label in [0, " + std::to_string(k) + ") for row " +
                            std::to_string(static_cast<int64_t>(host[1]) - 1) + " but received " +
@@ -132,9 +150,9 @@ Status LossOp::compute(RunContext& ctx, const float* y, const int32_t* labels, f
     for (std::vector<double>& st : stats->metric_state) st.clear();
   }
   if (stats->kinds != metrics_) stats->kinds = metrics_;
-  off = kLossOutputs;
+  int64_t off = kLossOutputs;
   for (size_t mi = 0; mi < metrics_.size(); ++mi) {
-    const int64_t n = metric_outputs(metrics_[mi], k, labels != nullptr);
+    const int64_t n = metric_outputs(metrics_[mi], k, labels);
     if (n == 1)
       stats->metric_sums[mi] = host[off];
     else

@@ -62,6 +62,14 @@ class LossOp {
   // row_weights (null: all 1) weigh each row's loss and gradient: loss = sum(w_r * loss_r) / rows.
   Status compute(RunContext& ctx, const float* y, const int32_t* labels, float* grad, BatchStats* stats,
                  const float* row_weights = nullptr) const;
+  // compute() in two halves, for a caller that reads records later (the device-resident fit loop):
+  // launch runs the loss and metric slots and leaves the batch's stats record, stats_width(k,
+  // labels) doubles, in backend memory at `out` (health: LossArgs::health); decode reads a record
+  // copied to the host. k is the loss node's width.
+  int64_t stats_width(int64_t k, bool labels) const;
+  Status launch(RunContext& ctx, const float* y, const int32_t* labels, float* grad, const float* row_weights,
+                double* out, UpdateHealth* health) const;
+  Status decode(const double* record, int64_t rows, int64_t k, bool labels, BatchStats* stats) const;
 
  private:
   LossSpec spec_;

@@ -41,6 +41,10 @@ using KernelFn = Status (*)(const KernelArgs& args);
 // out[1] = 1 + the first batch row with a class label outside [0, k), out[2] = that label,
 // out[3] = 1 + the first row with a weight that is negative or not finite, out[4] = that weight
 // (all 0 when fine). A host backend returns those errors as InvalidArgument and writes 0.
+// With `health` set (the device-resident update's record, in backend memory), a loss that is not
+// finite, or such a label or weight, also sets kHealthLoss in health->nonfinite, so that the
+// step's update is skipped without the host reading the loss first.
+struct UpdateHealth;
 struct LossArgs {
   LossKind kind = LossKind::kMse;
   float huber_delta = 1.0f;
@@ -53,6 +57,7 @@ struct LossArgs {
   // The table's fused softmax cross-entropy, for the *CceLogits kinds on host backends.
   Status (*softmax_xent)(const float*, const float*, const int32_t*, int64_t, int64_t, double*, float*,
                          float) = nullptr;
+  UpdateHealth* health = nullptr;
 };
 static constexpr int kLossOutputs = 5;
 
@@ -89,14 +94,17 @@ inline int64_t metric_outputs(MetricKind kind, int64_t k, bool labels) {
 // engine asks (the fit loop's guard-snapshot and epoch-end points), so a step never synchronises.
 struct UpdateHealth {
   double sum_sq;           // this step's squared global gradient norm (trainable arena)
-  int32_t nonfinite;       // this step: 0 fine, 1 a gradient or statistic not finite, 2 the update would overflow
+  int32_t nonfinite;       // this step: 0 fine, 1 a gradient or statistic not finite, 2 the update would overflow,
+                           // with kHealthLoss or'ed in when the loss slot found the loss (or a label, a weight) bad
   int32_t skipped;         // steps skipped since the record was created (only ever incremented)
   float scale;             // this step's global-norm clip scale
   int32_t last_reason;     // the `nonfinite` value of the latest skipped step
   int64_t last_skipped;    // the 1-based optimizer step of the latest skipped step (0: none)
+  int64_t first_skipped;   // the step of the first skip after the host's latest read (FusedUpdateArgs::seen)
 };
-static_assert(sizeof(UpdateHealth) == 32, "UpdateHealth is 8 floats of backend memory");
-static constexpr int kUpdateHealthFloats = 8;
+static_assert(sizeof(UpdateHealth) == 40, "UpdateHealth is 10 floats of backend memory");
+static constexpr int kUpdateHealthFloats = 10;
+static constexpr int32_t kHealthLoss = 4;
 
 // One parameter group of the fused update: a [begin, end) range of the trainable arena with its
 // rate, weight decay and the per-step scalars computed once on the host (Adam: c1 = lr / (1 -
@@ -112,6 +120,7 @@ struct FusedUpdateArgs {
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, momentum = 0, dampening = 0, alpha = 0.99f;
   bool nesterov = false, amsgrad = false, centered = false, decoupled = false;
   int64_t step = 1;        // 1-based step of this update
+  int32_t seen = 0;        // UpdateHealth::skipped as of the host's latest read (a skip while equal is the first since)
   int64_t n = 0;           // trainable elements: the global norm runs over grad[0, n)
   float lr_decay = 0;      // AdaGrad (in c1 for the device; the host twin passes it on)
   double clip_norm = 0;    // > 0: clip the gradient by its global norm
