@@ -32,6 +32,7 @@
 #include "cuda/common.cuh"
 #include "cuda/cublas_loader.h"
 #include "cuda/cuda_kernels.h"
+#include "cuda/launch_plan.h"
 
 namespace nt {
 namespace cuda {
@@ -269,8 +270,11 @@ Status check_args(const GemmArgs& a) {
   if (a.ldb < (a.trans_b ? a.k : a.n)) return InvalidArgument("Expected ldb >= the stored row length for gemm but received " + std::to_string(a.ldb));
   switch (a.act) {
     case Act::kNone: case Act::kRelu: case Act::kGelu: case Act::kSigmoid: case Act::kTanh: break;
-    default: return InvalidArgument("Expected linear, relu, gelu, sigmoid or tanh for the gemm epilogue but received " +
-                                    std::string(kActNames[static_cast<int>(a.act)]));
+    default: {
+      const int k = static_cast<int>(a.act);
+      return InvalidArgument("Expected linear, relu, gelu, sigmoid or tanh for the gemm epilogue but received " +
+                             (k >= 0 && k < 8 ? std::string(kActNames[k]) : std::to_string(k)));
+    }
   }
   return Status::Ok();
 }
@@ -311,18 +315,27 @@ Status gemm(const GemmArgs& a, GemmPrecision prec, GemmImpl impl) {
     }
     NT_CUDA_LAUNCHED("gemm (cuBLAS epilogue)");
   }
-  if (prec != GemmPrecision::kF32 && device_has_mma()) {
-    const dim3 grid(static_cast<unsigned>((a.n + kBN - 1) / kBN), static_cast<unsigned>((a.m + kBM - 1) / kBM));
-    if (prec == GemmPrecision::kTf32)
-      gemm_mma_128x128<static_cast<int>(GemmPrecision::kTf32)><<<grid, 256, 0, cur_stream()>>>(p);
-    else
-      gemm_mma_128x128<static_cast<int>(GemmPrecision::kBf16)><<<grid, 256, 0, cur_stream()>>>(p);
-    NT_CUDA_LAUNCHED("gemm_mma_128x128");
-  }
   // FP32 (or a device without mma.sync for TF32/BF16: the FP32 result is the more accurate one).
-  const dim3 grid(static_cast<unsigned>((a.n + kSB - 1) / kSB), static_cast<unsigned>((a.m + kSB - 1) / kSB));
-  gemm_f32_simt_64x64<<<grid, 256, 0, cur_stream()>>>(p);
-  NT_CUDA_LAUNCHED("gemm_f32_simt_64x64");
+  const bool mma = prec != GemmPrecision::kF32 && device_has_mma();
+  const int64_t tile_m = mma ? kBM : kSB, tile_n = mma ? kBN : kSB;
+  // Row tiles go on gridDim.y (at most 65535): a taller C runs as several launches over row ranges.
+  const int64_t launches = gemm_row_launches(a.m, tile_m);
+  for (int64_t i = 0; i < launches; ++i) {
+    const RowRange rr = gemm_row_launch(a.m, tile_m, i);
+    Dev q = p;
+    q.m = static_cast<int>(rr.rows);
+    q.a = p.a + gemm_a_row_offset(p.ta, rr.begin, p.lda);
+    q.c = p.c + rr.begin * static_cast<int64_t>(p.ldc);
+    const dim3 grid(static_cast<unsigned>((a.n + tile_n - 1) / tile_n), static_cast<unsigned>((rr.rows + tile_m - 1) / tile_m));
+    if (!mma)
+      gemm_f32_simt_64x64<<<grid, 256, 0, cur_stream()>>>(q);
+    else if (prec == GemmPrecision::kTf32)
+      gemm_mma_128x128<static_cast<int>(GemmPrecision::kTf32)><<<grid, 256, 0, cur_stream()>>>(q);
+    else
+      gemm_mma_128x128<static_cast<int>(GemmPrecision::kBf16)><<<grid, 256, 0, cur_stream()>>>(q);
+    NT_RETURN_IF_ERROR(last_error(mma ? "gemm_mma_128x128" : "gemm_f32_simt_64x64"));
+  }
+  return Status::Ok();
 }
 
 Status gemm_f32_cuda(const GemmArgs& a) {

@@ -28,6 +28,7 @@
 
 #include "cuda/common.cuh"
 #include "cuda/cuda_kernels.h"
+#include "cuda/launch_plan.h"
 
 namespace nt {
 namespace cuda {
@@ -52,10 +53,28 @@ Status need(const KernelArgs& a, int nbuf, int ni, int nf, const std::string& na
   return Status::Ok();
 }
 
+// Host <-> device copies on the backend's stream, waited for. The stream is non-blocking: a plain
+// cudaMemcpy runs on the legacy default stream, which does not order with it (a pageable upload
+// may still be in flight when the stream's next kernel reads its destination).
+Status upload(void* dst, const void* src, size_t bytes, const char* where) {
+  if (bytes == 0) return Status::Ok();
+  NT_CUDA_RETURN(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cur_stream()), where);
+  NT_CUDA_RETURN(cudaStreamSynchronize(cur_stream()), where);
+  return Status::Ok();
+}
+Status download(void* dst, const void* src, size_t bytes, const char* where) {
+  if (bytes == 0) return Status::Ok();
+  NT_CUDA_RETURN(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cur_stream()), where);
+  NT_CUDA_RETURN(cudaStreamSynchronize(cur_stream()), where);
+  return Status::Ok();
+}
+
 struct Scalars {
   double* d = nullptr;
-  Scalars() { cudaMalloc(&d, 2 * sizeof(double)); }
-  ~Scalars() { cudaFree(d); }
+  Status alloc() { return from_cuda(cudaMalloc(&d, 2 * sizeof(double)), "cudaMalloc (scalars)"); }
+  ~Scalars() {
+    if (d) cudaFree(d);
+  }
   int* flag() { return reinterpret_cast<int*>(d + 1); }
   Status read(std::vector<double>* out) {
     double h[2];
@@ -100,13 +119,15 @@ Status dispatch(const std::string& n, KernelArgs& a, float* const* b, std::vecto
   if (n == "softmax_xent") {
     NT_RETURN_IF_ERROR(need(a, 3, 3, 1, n));
     const int64_t rows = a.i[0], cols = a.i[1];
+    if (rows < 0 || cols < 0 || L(0) < rows * cols || L(1) < (a.i[2] ? rows : rows * cols) || L(2) < rows * cols)
+      return InvalidArgument("Expected buffers of rows*cols logits and gradients for softmax_xent but received smaller");
     double loss = 0;
     if (a.i[2]) {  // labels arrive as floats: convert on the host, upload as int32
       std::vector<float> hl(static_cast<size_t>(rows));
       std::vector<int32_t> li(static_cast<size_t>(rows));
-      NT_CUDA_RETURN(cudaMemcpy(hl.data(), b[1], rows * sizeof(float), cudaMemcpyDeviceToHost), "labels");
+      NT_RETURN_IF_ERROR(download(hl.data(), b[1], rows * sizeof(float), "labels"));
       for (int64_t r = 0; r < rows; ++r) li[r] = static_cast<int32_t>(hl[r]);
-      NT_CUDA_RETURN(cudaMemcpy(b[1], li.data(), rows * sizeof(int32_t), cudaMemcpyHostToDevice), "labels");
+      NT_RETURN_IF_ERROR(upload(b[1], li.data(), rows * sizeof(int32_t), "labels"));
       NT_RETURN_IF_ERROR(be.softmax_xent(b[0], nullptr, reinterpret_cast<const int32_t*>(b[1]), rows, cols, &loss, b[2], float(a.f[0])));
     } else {
       NT_RETURN_IF_ERROR(be.softmax_xent(b[0], b[1], nullptr, rows, cols, &loss, b[2], float(a.f[0])));
@@ -136,11 +157,17 @@ Status dispatch(const std::string& n, KernelArgs& a, float* const* b, std::vecto
     return be.adam_step(p, b[0], b[1], b[2], b[3], a.nbuf > 4 ? b[4] : nullptr, L(0));
   }
   if (n == "multi_adam" || n == "global_norm") {
+    // The argument check comes first: the norm below reads b[1] for multi_adam.
+    if (n == "multi_adam") NT_RETURN_IF_ERROR(need(a, 4, 3, 7, n));
+    else NT_RETURN_IF_ERROR(need(a, 1, 0, 0, n));
     Scalars s;
+    NT_RETURN_IF_ERROR(s.alloc());
     NT_RETURN_IF_ERROR(zero_scalars(s.d, s.flag()));
     NT_RETURN_IF_ERROR(global_norm_sq(b[n == "global_norm" ? 0 : 1], L(n == "global_norm" ? 0 : 1), s.d, s.flag()));
     if (n == "multi_adam") {
-      NT_RETURN_IF_ERROR(need(a, 4, 3, 7, n));
+      if (a.i[1] < 0 || a.i[1] > L(0) || L(1) < L(0) || L(2) < L(0) || L(3) < L(0))
+        return InvalidArgument("Expected a split in [0, n] and p, g, m, v of n elements for multi_adam but received split " +
+                               std::to_string(a.i[1]));
       float* dscale = nullptr;
       NT_CUDA_RETURN(cudaMalloc(&dscale, sizeof(float)), "cudaMalloc");
       std::unique_ptr<float, decltype(&cudaFree)> keep(dscale, cudaFree);
@@ -203,7 +230,7 @@ Status random_dev(DevBufs& bufs, int64_t n, float lo, float hi, float** out, uin
   float* p = nullptr;
   NT_CUDA_RETURN(cudaMalloc(&p, n * sizeof(float) + 16), "cudaMalloc (bench)");
   bufs.p.push_back(p);
-  NT_CUDA_RETURN(cudaMemcpy(p, h.data(), n * sizeof(float), cudaMemcpyHostToDevice), "upload (bench)");
+  NT_RETURN_IF_ERROR(upload(p, h.data(), n * sizeof(float), "upload (bench)"));
   *out = p;
   return Status::Ok();
 }
@@ -224,14 +251,12 @@ Status run_kernel_on_host_buffers(const std::string& name, KernelArgs& args, std
     const size_t bytes = static_cast<size_t>(std::max<int64_t>(args.len[k], 1)) * sizeof(float);
     NT_CUDA_RETURN(cudaMalloc(&p, bytes), "cudaMalloc (test)");
     d.p.push_back(p);
-    if (args.len[k] > 0)
-      NT_CUDA_RETURN(cudaMemcpy(p, args.buf[k], args.len[k] * sizeof(float), cudaMemcpyHostToDevice), "upload (test)");
+    if (args.len[k] > 0) NT_RETURN_IF_ERROR(upload(p, args.buf[k], args.len[k] * sizeof(float), "upload (test)"));
   }
   NT_RETURN_IF_ERROR(dispatch(name, args, d.p.data(), scalars));
   NT_CUDA_RETURN(cudaStreamSynchronize(cur_stream()), name.c_str());
   for (int k = 0; k < args.nbuf; ++k)
-    if (args.len[k] > 0)
-      NT_CUDA_RETURN(cudaMemcpy(args.buf[k], d.p[k], args.len[k] * sizeof(float), cudaMemcpyDeviceToHost), "download (test)");
+    if (args.len[k] > 0) NT_RETURN_IF_ERROR(download(args.buf[k], d.p[k], args.len[k] * sizeof(float), "download (test)"));
   return Status::Ok();
 }
 
@@ -251,21 +276,29 @@ Status bench(const std::string& what, const std::vector<int64_t>& iv, double* ms
     const auto impl = static_cast<GemmImpl>(I(4, 1));
     return time_ms(3, 10, [&] { return gemm(g, prec, impl); }, ms);
   }
-  if (what == "adam" || what == "copy") {
+  if (what == "copy") {
+    // The bytes of one Adam step over n parameters (read p, g, m, v; write p, m, v: 7 n floats of
+    // traffic) as one device-to-device copy of 3.5 n floats, read and written: the bandwidth bound
+    // scripts/device/bench.js divides 28 n bytes by. Source and destination each hold the whole
+    // 3.5 n floats (their contents do not matter to the copy's speed).
+    const int64_t n = I(0, 100000000);
+    if (n < 1) return InvalidArgument("Expected n >= 1 for the copy benchmark but received " + std::to_string(n));
+    const size_t bytes = copy_bench_bytes(n);
+    float *src = nullptr, *dst = nullptr;
+    NT_CUDA_RETURN(cudaMalloc(&src, bytes), "cudaMalloc (bench)");
+    bufs.p.push_back(src);
+    NT_CUDA_RETURN(cudaMalloc(&dst, bytes), "cudaMalloc (bench)");
+    bufs.p.push_back(dst);
+    NT_CUDA_RETURN(cudaMemsetAsync(src, 0x3c, bytes, cur_stream()), "cudaMemset (bench)");
+    return time_ms(3, 20, [&] { return from_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cur_stream()), "copy"); }, ms);
+  }
+  if (what == "adam") {
     const int64_t n = I(0, 100000000);
     float *p, *g, *m, *v;
     NT_RETURN_IF_ERROR(random_dev(bufs, n, -1, 1, &p, 1));
     NT_RETURN_IF_ERROR(random_dev(bufs, n, -1, 1, &g, 2));
     NT_RETURN_IF_ERROR(random_dev(bufs, n, 0, 0.1f, &m, 3));
     NT_RETURN_IF_ERROR(random_dev(bufs, n, 0, 0.1f, &v, 4));
-    if (what == "copy") {
-      // The same bytes as one Adam step (read 4 arrays, write 3): copy 3.5 n floats, i.e. read and
-      // write 7 n floats in total.
-      float* dst;
-      NT_RETURN_IF_ERROR(random_dev(bufs, 2 * n, 0, 1, &dst, 5));
-      const size_t bytes = static_cast<size_t>(n) * sizeof(float) * 7 / 2;
-      return time_ms(3, 20, [&] { return from_cuda(cudaMemcpyAsync(dst, p, std::min(bytes, size_t(2 * n) * 4), cudaMemcpyDeviceToDevice, cur_stream()), "copy"); }, ms);
-    }
     MultiStep ms_;
     ms_.kind = OptKind::kAdam;
     ms_.ngroups = 1;
@@ -296,8 +329,9 @@ Status bench(const std::string& what, const std::vector<int64_t>& iv, double* ms
     std::vector<int32_t> lab(static_cast<size_t>(B));
     for (int64_t r = 0; r < B; ++r) lab[r] = static_cast<int32_t>(r % O);
     int32_t* labels = reinterpret_cast<int32_t*>(yl);
-    NT_CUDA_RETURN(cudaMemcpy(labels, lab.data(), B * sizeof(int32_t), cudaMemcpyHostToDevice), "labels");
+    NT_RETURN_IF_ERROR(upload(labels, lab.data(), B * sizeof(int32_t), "labels"));
     Scalars s;
+    NT_RETURN_IF_ERROR(s.alloc());
     float* dscale;
     NT_RETURN_IF_ERROR(random_dev(bufs, 1, 1, 1, &dscale, 12));
     int64_t t = 0;

@@ -72,47 +72,57 @@ __global__ void softmax_bwd_k(const float* y, const float* dy, int64_t cols, flo
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) dx[o + j] = y[o + j] * (dy[o + j] - s);
 }
 
-// loss_r = logsumexp(z) - sum_j t_j z_j (sum_j t_j = 1 for one-hot/probabilities; for general
-// targets: -sum_j t_j log softmax_j = sum_j t_j (lse - z_j)); grad = scale/rows * (softmax*sum t - t).
+// loss_r = sum_j t_j (lse - z_j) = sum_j t_j (m - z_j) + (sum_j t_j) log(s), with m the row max and
+// s = sum_j exp(z_j - m) >= 1: two sums of non-negative terms (for t >= 0), accumulated in double,
+// so a row whose loss is tiny (a confident correct prediction) keeps its relative accuracy instead
+// of losing it to the cancellation of lse - z_label in float. grad = scale/rows * (softmax * sum t
+// - t), formed in double for the same reason (softmax_label - 1 near 0). A thread reads other
+// columns' logits only before the barrier of the last block reduction and then writes only the
+// gradient of the columns it reads itself, so grad may alias the logits.
 __global__ void xent_k(const float* z, const float* t, const int32_t* labels, int64_t cols, int64_t rows,
                        double* loss, float* grad, float grad_scale, int* bad_label) {
   const int64_t r = blockIdx.x;
   const float* zr = z + r * cols;
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) m = fmaxf(m, zr[j]);
-  m = block_max(m);
-  float s = 0, tz = 0, tsum = 0;
-  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    s += __expf(zr[j] - m);
-    if (t) {
-      tz += t[r * cols + j] * zr[j];
-      tsum += t[r * cols + j];
-    }
-  }
-  s = block_sum(s);
-  if (t) {
-    tz = block_sum(tz);
-    tsum = block_sum(tsum);
-  }
-  const float lse = m + __logf(s);
+  const float* tr = t ? t + r * cols : nullptr;
   int32_t lab = -1;
+  float zlab = 0.f;
   if (labels) {
     lab = labels[r];
     if (lab < 0 || lab >= cols) {
       if (threadIdx.x == 0) atomicOr(bad_label, 1);
       return;
     }
-    tz = zr[lab];
-    tsum = 1.f;
+    zlab = zr[lab];
   }
-  if (threadIdx.x == 0) atomicAdd(loss, static_cast<double>(tsum * lse - tz));
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) m = fmaxf(m, zr[j]);
+  m = block_max(m);
+  double s = 0, tmz = 0, tsum = 0;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
+    const float zj = zr[j];
+    s += static_cast<double>(expf(zj - m));
+    if (tr) {
+      const double tj = tr[j];
+      tmz += tj * (static_cast<double>(m) - static_cast<double>(zj));
+      tsum += tj;
+    }
+  }
+  s = block_sum(s);
+  if (tr) {
+    tmz = block_sum(tmz);
+    tsum = block_sum(tsum);
+  } else {
+    tmz = static_cast<double>(m) - static_cast<double>(zlab);
+    tsum = 1.0;
+  }
+  if (threadIdx.x == 0) atomicAdd(loss, tmz + tsum * log(s));
   if (grad) {
-    const float g = grad_scale / static_cast<float>(rows);
-    const float inv = 1.f / s;
+    const double g = static_cast<double>(grad_scale) / static_cast<double>(rows);
+    const double scale = tsum / s;
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-      const float p = __expf(zr[j] - m) * inv;
-      const float tj = labels ? (j == lab ? 1.f : 0.f) : t[r * cols + j];
-      grad[r * cols + j] = g * (p * tsum - tj);
+      const double e = static_cast<double>(expf(zr[j] - m));
+      const double tj = tr ? static_cast<double>(tr[j]) : (j == lab ? 1.0 : 0.0);
+      grad[r * cols + j] = static_cast<float>(g * (e * scale - tj));
     }
   }
 }

@@ -36,7 +36,11 @@ step_timeout() {  # step_timeout CAP RESERVE
 }
 NODE="$(command -v node || true)"
 if [ -f .device/node.xz ]; then
-  xz -dc .device/node.xz > /tmp/nt-node && chmod +x /tmp/nt-node && NODE=/tmp/nt-node
+  # xz, or Python's lzma where the machine has no xz binary.
+  if { command -v xz >/dev/null && xz -dc .device/node.xz > /tmp/nt-node; } ||
+     python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' .device/node.xz /tmp/nt-node; then
+    chmod +x /tmp/nt-node && NODE=/tmp/nt-node
+  fi
 fi
 [ -n "$NODE" ] || { echo "no node binary: run scripts/device/check.sh --prepare where Node.js is installed"; exit 2; }
 ADDON=.device/nodetrain.node

@@ -17,6 +17,7 @@ if (!info.available) {
   process.exit(2);
 }
 let seed = Number(process.env.PARITY_SEED || Date.now() % 1e9);
+const seed0 = seed; // printed, so a failing run can be repeated with PARITY_SEED
 function rand() {
   seed = (seed * 1103515245 + 12345) % 2147483648;
   return seed / 2147483648;
@@ -241,7 +242,7 @@ for (const [amsgrad, decoupled] of [[0, 0], [1, 0], [0, 1]]) {
   nt.cudaKernel('philox_uniform', [u5], [42, 5], []);
   check('philox: draws at an offset continue the stream', relErr(u5, u0.slice(5)), 0);
 }
-const summary = { seed: Number(process.env.PARITY_SEED || 0), device: info.devices[0], checks: results.length, failed: failures(), results };
+const summary = { seed: seed0, device: info.devices[0], checks: results.length, failed: failures(), results };
 if (process.argv[2]) fs.writeFileSync(process.argv[2], JSON.stringify(summary, null, 1));
-console.log(`${results.length - failures()}/${results.length} parity checks passed`);
+console.log(`${results.length - failures()}/${results.length} parity checks passed (PARITY_SEED=${seed0})`);
 process.exit(failures() ? 1 : 0);

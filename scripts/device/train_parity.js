@@ -34,6 +34,7 @@ if (process.env.NODETRAIN_CUDA_GEMM) {
   process.exit(2);
 }
 let seed = Number(process.env.PARITY_SEED || Date.now() % 1e9);
+const seed0 = seed; // printed, so a failing run can be repeated with PARITY_SEED
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
 const randn = (n, s = 1) => Float32Array.from({ length: n }, () => s * (2 * rand() - 1));
 const buf = (a, dtype = 0) => {
@@ -190,7 +191,7 @@ const { results, check, failed: failures } = checker();
     console.log(`fit loop, ${timing.model} b1024: ${timing.samplesPerSec.toFixed(0)} samples/s (epoch seconds ${secs.map((x) => x.toFixed(3)).join(', ')})`);
     m.dispose();
   }
-  console.log(`${failures() ? failures() + ' FAILED' : 'all passed'} (${results.length} checks, seed ${process.env.PARITY_SEED || 'random'})`);
+  console.log(`${failures() ? failures() + ' FAILED' : 'all passed'} (${results.length} checks, PARITY_SEED=${seed0})`);
   if (process.argv[2]) fs.writeFileSync(process.argv[2], JSON.stringify({ results, failed: failures(), timing }, null, 1));
   process.exit(failures() ? 1 : 0);
 })().catch((e) => {

@@ -1,0 +1,82 @@
+/**
+ * The CUDA kernels' launch arithmetic (native/cuda/launch_plan.h) on the host: the header is plain
+ * C++, compiled here with the host compiler into a small program that prints its answers for a list
+ * of cases, checked against independent arithmetic in this file. No GPU and no CUDA build needed.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.join(__dirname, '..', '..');
+const header = path.join(root, 'native', 'cuda', 'launch_plan.h');
+
+// [m, tile] pairs: below, at and above the 65535-tile grid limit, for both tile heights.
+const gemmCases: Array<[number, number]> = [
+  [1, 64], [64, 64], [65535 * 64, 64], [65535 * 64 + 1, 64], [3 * 65535 * 64 + 17, 64],
+  [1, 128], [65535 * 128 - 1, 128], [65535 * 128, 128], [65535 * 128 + 5, 128], [2 ** 31 - 1, 128],
+];
+const copyCases = [1, 2, 3, 7, 100000000, 2 ** 31 + 1];
+
+function runProgram(): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-launch-plan-'));
+  const src = path.join(dir, 'plan.cc');
+  const exe = path.join(dir, 'plan');
+  const lines = [
+    '#include <cstdio>',
+    `#include ${JSON.stringify(header)}`,
+    'using namespace nt::cuda;',
+    'int main() {',
+    ...gemmCases.map(
+      ([m, tile]) => `  { const long long n = gemm_row_launches(${m}LL, ${tile}LL); std::printf("gemm %lld", n);
+    for (long long i = 0; i < n; ++i) { RowRange r = gemm_row_launch(${m}LL, ${tile}LL, i); std::printf(" %lld:%lld", (long long)r.begin, (long long)r.rows); }
+    std::printf("\\n"); }`,
+    ),
+    ...copyCases.map((n) => `  std::printf("copy %llu\\n", (unsigned long long)copy_bench_bytes(${n}LL));`),
+    '  std::printf("aoff %lld %lld\\n", (long long)gemm_a_row_offset(false, 7, 33), (long long)gemm_a_row_offset(true, 7, 33));',
+    '  return 0;',
+    '}',
+  ];
+  fs.writeFileSync(src, lines.join('\n'));
+  try {
+    execFileSync(process.env.CXX || 'c++', ['-std=c++17', '-O1', '-o', exe, src], { stdio: 'pipe' });
+    return execFileSync(exe, { encoding: 'utf8' }).trim().split('\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('CUDA launch plan (host arithmetic)', () => {
+  const out = runProgram();
+
+  it('splits a GEMM whose row tiles exceed gridDim.y into consecutive launches that cover M once', () => {
+    gemmCases.forEach(([m, tile], c) => {
+      const parts = out[c].split(' ');
+      expect(parts[0]).toBe('gemm');
+      const n = Number(parts[1]);
+      const ranges = parts.slice(2).map((p) => p.split(':').map(Number));
+      expect(ranges.length).toBe(n);
+      expect(n).toBe(Math.ceil(m / (65535 * tile)));
+      let next = 0;
+      for (const [begin, rows] of ranges) {
+        expect(begin).toBe(next);
+        expect(rows).toBeGreaterThan(0);
+        // each launch's grid height stays within the limit
+        expect(Math.ceil(rows / tile)).toBeLessThanOrEqual(65535);
+        next = begin + rows;
+      }
+      expect(next).toBe(m);
+    });
+  });
+
+  it("offsets op(A)'s rows by lda when A is stored as is, by one element when transposed", () => {
+    expect(out[out.length - 1]).toBe(`aoff ${7 * 33} 7`);
+  });
+
+  it('sizes the fused-Adam copy benchmark at 3.5 n floats per buffer (28 n bytes read and written)', () => {
+    copyCases.forEach((n, c) => {
+      const bytes = BigInt(out[gemmCases.length + c].split(' ')[1]);
+      expect(bytes * 2n).toBe(BigInt(n) * 28n); // read and written: 28 n bytes of traffic
+    });
+  });
+});
