@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "cuda/common.cuh"
 #include "cuda/cuda_kernels.h"
@@ -19,10 +20,6 @@ struct Context {
   std::string why;
   cudaStream_t stream = nullptr;
   Backend table;
-  void* scratch = nullptr;
-  size_t scratch_bytes = 0;
-  double* host_scalar = nullptr;
-  std::mutex scratch_mu;
   // Streamed data sets: the upload queue, the compute queue's progress it waits on, and the
   // completion of each double-buffer slot's latest upload.
   cudaStream_t upload = nullptr;
@@ -124,7 +121,6 @@ Context& ctx() {
       k->why = std::string("the CUDA runtime reports: ") + cudaGetErrorString(e);
     } else if ((e = cudaSetDevice(0)) != cudaSuccess ||
                (e = cudaStreamCreateWithFlags(&k->stream, cudaStreamNonBlocking)) != cudaSuccess ||
-               (e = cudaMallocHost(reinterpret_cast<void**>(&k->host_scalar), sizeof(double))) != cudaSuccess ||
                (e = cudaStreamCreateWithFlags(&k->upload, cudaStreamNonBlocking)) != cudaSuccess ||
                (e = cudaEventCreateWithFlags(&k->compute_mark, cudaEventDisableTiming)) != cudaSuccess ||
                (e = cudaEventCreateWithFlags(&k->uploaded[0], cudaEventDisableTiming)) != cudaSuccess ||
@@ -184,25 +180,79 @@ Status synchronize() { return from_cuda(cudaStreamSynchronize(ctx().stream), "cu
 
 Status last_error(const char* where) { return from_cuda(cudaGetLastError(), where); }
 
+namespace {
+
+// Scratch is per host thread: the fit loop's thread and the threads serving predictions and
+// evaluations meanwhile enqueue on the same stream, and a kernel's flags or partial sums must not
+// be reset by another thread's launch between its own. A thread's slot goes back to a pool when
+// the thread ends (fits start a thread each) and is reused, never freed: the stream's order
+// makes its previous owner's launches finish first.
+struct ScratchSlot {
+  void* dev = nullptr;
+  size_t bytes = 0;
+  double* host = nullptr;  // pinned where possible, else `fallback`
+  double fallback = 0;
+};
+
+std::mutex& pool_mu() {
+  static auto* m = new std::mutex();
+  return *m;
+}
+std::vector<ScratchSlot*>& pool() {
+  static auto* p = new std::vector<ScratchSlot*>();
+  return *p;
+}
+
+struct SlotHolder {
+  ScratchSlot* slot = nullptr;
+  ~SlotHolder() {
+    if (!slot) return;
+    std::lock_guard<std::mutex> lock(pool_mu());
+    pool().push_back(slot);
+  }
+};
+
+ScratchSlot& thread_slot() {
+  thread_local SlotHolder h;
+  if (!h.slot) {
+    {
+      std::lock_guard<std::mutex> lock(pool_mu());
+      if (!pool().empty()) {
+        h.slot = pool().back();
+        pool().pop_back();
+      }
+    }
+    if (!h.slot) {
+      h.slot = new ScratchSlot();
+      if (cudaMallocHost(reinterpret_cast<void**>(&h.slot->host), sizeof(double)) != cudaSuccess) {
+        cudaGetLastError();
+        h.slot->host = &h.slot->fallback;
+      }
+    }
+  }
+  return *h.slot;
+}
+
+}  // namespace
+
 Status scratch(size_t bytes, void** p) {
-  Context& c = ctx();
-  std::lock_guard<std::mutex> lock(c.scratch_mu);
-  if (bytes > c.scratch_bytes) {
-    if (c.scratch) {
-      cudaStreamSynchronize(c.stream);
-      cudaFree(c.scratch);
-      c.scratch = nullptr;
-      c.scratch_bytes = 0;
+  ScratchSlot& s = thread_slot();
+  if (bytes > s.bytes) {
+    if (s.dev) {
+      cudaStreamSynchronize(ctx().stream);  // launches still reading the old block
+      cudaFree(s.dev);
+      s.dev = nullptr;
+      s.bytes = 0;
     }
     const size_t want = bytes < 4096 ? 4096 : bytes * 2;
-    NT_CUDA_RETURN(cudaMalloc(&c.scratch, want), "cudaMalloc (scratch)");
-    c.scratch_bytes = want;
+    NT_CUDA_RETURN(cudaMalloc(&s.dev, want), "cudaMalloc (scratch)");
+    s.bytes = want;
   }
-  *p = c.scratch;
+  *p = s.dev;
   return Status::Ok();
 }
 
-double* host_scalar() { return ctx().host_scalar; }
+double* host_scalar() { return thread_slot().host; }
 
 size_t memory_available_cuda() {
   size_t free_b = 0, total_b = 0;

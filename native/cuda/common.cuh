@@ -101,9 +101,10 @@ __device__ __forceinline__ float act_deriv(Act act, float alpha, float v, float 
   }
 }
 
-// Device scratch owned by the backend (grown on demand; used by reductions with host results).
+// Device scratch of the calling host thread (grown on demand; used by reductions with host
+// results and by the loss's flags): valid for the launches this thread enqueues until its next call.
 Status scratch(size_t bytes, void** p);
-// A pinned host double slot for synchronous scalar results.
+// The calling thread's host double (pinned where possible) for synchronous scalar results.
 double* host_scalar();
 
 }  // namespace cuda

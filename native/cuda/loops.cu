@@ -135,8 +135,10 @@ __global__ void cce_rows_k(const float* p, const float* y, const int32_t* labels
   block_add(acc, out);
 }
 
-// Softmax cross-entropy on logits, a block per row: loss_r = sum_j t_j (lse - z_j);
-// grad = w_r / rows * (softmax * sum_j t_j - t). Accurate expf/logf (parity with the CPU).
+// Softmax cross-entropy on logits, a block per row: loss_r = sum_j t_j (m - z_j) + sum_j t_j log s
+// with m the row's max and s = sum_j exp(z_j - m) >= 1, both terms non-negative and summed in
+// double, so a small loss keeps its relative accuracy; grad = w_r / rows * (softmax * sum_j t_j - t).
+// Accurate expf/log (parity with the CPU). The label's logit is read before any gradient write.
 __global__ void xent_rows_k(const float* z, const float* t, const int32_t* labels, const float* w, int64_t rows,
                             int64_t cols, float* grad, double* out, int* flags) {
   const int64_t r = blockIdx.x;
@@ -144,38 +146,40 @@ __global__ void xent_rows_k(const float* z, const float* t, const int32_t* label
   if (w && !(wr >= 0.0f && isfinite(wr))) return;
   const float* zr = z + r * cols;
   int32_t lab = -1;
+  float zlab = 0.f;
   if (labels) {
     lab = labels[r];
     if (lab < 0 || lab >= cols) {
       if (threadIdx.x == 0) atomicMin(&flags[0], static_cast<int>(r));
       return;
     }
+    zlab = zr[lab];
   }
   float m = -INFINITY;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) m = fmaxf(m, zr[j]);
   m = block_max(m);
-  float s = 0;
-  double tz = 0, tsum = 0;
+  double s = 0, tmz = 0, tsum = 0;
   for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
-    s += expf(zr[j] - m);
+    const float zj = zr[j];
+    s += static_cast<double>(expf(zj - m));
     if (t) {
-      tz += static_cast<double>(t[r * cols + j]) * zr[j];
-      tsum += t[r * cols + j];
+      const double tj = t[r * cols + j];
+      tmz += tj * (static_cast<double>(m) - static_cast<double>(zj));
+      tsum += tj;
     }
   }
   s = block_sum(s);
   if (t) {
-    tz = block_sum(tz);
+    tmz = block_sum(tmz);
     tsum = block_sum(tsum);
   } else {
-    tz = zr[lab];
+    tmz = static_cast<double>(m) - static_cast<double>(zlab);
     tsum = 1.0;
   }
-  const double lse = static_cast<double>(m) + log(static_cast<double>(s));
-  if (threadIdx.x == 0) atomicAdd(out, wr * (tsum * lse - tz) / static_cast<double>(rows));
+  if (threadIdx.x == 0) atomicAdd(out, wr * (tmz + tsum * log(s)) / static_cast<double>(rows));
   if (grad) {
     const float gs = wr / static_cast<float>(rows);
-    const float inv = 1.f / s;
+    const float inv = static_cast<float>(1.0 / s);
     const float ts = static_cast<float>(tsum);
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) {
       const float p = expf(zr[j] - m) * inv;

@@ -66,8 +66,10 @@ Status flag_nonfinite_cuda(const float* x, int64_t n, UpdateHealth* h) {
 
 Status fused_update_cuda(const FusedUpdateArgs& a, float* param, const float* grad, float* s1, float* s2, float* s3,
                          UpdateHealth* h) {
-  if (a.ngroups < 1 || a.ngroups > kMaxGroups || !a.groups)
-    return InvalidArgument("Expected 1 to " + std::to_string(kMaxGroups) +
+  // No group (every weight frozen): the step still closes the record, so that a loss or statistic
+  // flagged this step is counted as a skipped step.
+  if (a.ngroups < 0 || a.ngroups > kMaxGroups || (a.ngroups > 0 && !a.groups))
+    return InvalidArgument("Expected 0 to " + std::to_string(kMaxGroups) +
                            " parameter groups for the fused update but received " + std::to_string(a.ngroups));
   MultiStep ms;
   ms.kind = a.kind;
@@ -95,7 +97,7 @@ Status fused_update_cuda(const FusedUpdateArgs& a, float* param, const float* gr
   NT_RETURN_IF_ERROR(global_norm_sq(grad, a.n, &h->sum_sq, &h->nonfinite));
   health_scale_k<<<1, 1, 0, cur_stream()>>>(h, a.clip_norm, a.overflow_limit);
   NT_RETURN_IF_ERROR(last_error("fused_update (scale)"));
-  NT_RETURN_IF_ERROR(multi_step(ms, param, grad, s1, s2, s3, &h->scale, &h->nonfinite));
+  if (a.ngroups > 0) NT_RETURN_IF_ERROR(multi_step(ms, param, grad, s1, s2, s3, &h->scale, &h->nonfinite));
   health_close_k<<<1, 1, 0, cur_stream()>>>(h, a.step, a.seen);
   NT_CUDA_LAUNCHED("fused_update");
 }

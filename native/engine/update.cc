@@ -288,7 +288,7 @@ Status Model::apply_fused_update(double* lr_used) {
     if (max_lr * amplification > 0) a.overflow_limit = 1e30 / (max_lr * amplification);
   }
   a.groups = groups;
-  if (a.ngroups > 0) {
+  {  // also with no group (every weight frozen): the step closes the update record
     float* s1 = nullptr;
     float* s2 = nullptr;
     float* s3 = nullptr;

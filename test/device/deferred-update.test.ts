@@ -167,6 +167,29 @@ describe('deferred update (host twins of the device slots)', () => {
     expect(out[3]).toEqual(out[2]);
   });
 
+  it('a frozen model (no group to update) still reports a loss that is not finite', async () => {
+    const out: Outcome[] = [];
+    for (const deferred of [false, true]) {
+      const d = data(12);
+      const m = build();
+      m.compile({ optimizer: adam({ lr: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
+      m.freeze({ allBut: 0 });
+      if (deferred) m.useHostDeferredUpdate();
+      const w = m.getWeights();
+      const kern = w['out/kernel'].data as Float32Array;
+      for (let i = 0; i < kern.length; ++i) kern[i] = i % 2 ? 3e38 : -3e38;
+      m.setWeights(w);
+      try {
+        await m.fit(d.x, d.labels, { epochs: 1, batchSize: 12, verbose: 0, divergenceGuard: false });
+      } catch (e) {
+        out.push({ err: (e as Error & { code?: string }).code, msg: (e as Error).message });
+      }
+    }
+    expect(out).toHaveLength(2);
+    expect(out[0].msg).toMatch(/The loss is not finite at epoch 1, batch 1/);
+    expect(out[1]).toEqual(out[0]);
+  });
+
   it('the guard recovers from an injected NaN gradient the same number of times', async () => {
     const seed = (Math.random() * 2 ** 31) >>> 0;
     const a = await run(adam({ lr: 0.01 }), false, { guard: true, inject: [6, 30], seed });
