@@ -55,6 +55,7 @@ void fill(float* dst, float v, int64_t n) { (void)fill_f32_cuda(dst, v, n); }
 
 void fill_table(Backend* b) {
   b->name = "cuda";
+  b->device_extension = device_extension_cuda;
   b->isa = Isa::kPortable;
   b->host_memory = false;
   b->alloc = dev_alloc;

@@ -7,6 +7,8 @@
 namespace nt {
 namespace cuda {
 
+// prelu.cu: the extension kernels the CUDA table has (Backend::device_extension), or null.
+KernelFn device_extension_cuda(const char* name);
 // gemm.cu
 Status gemm_f32_cuda(const GemmArgs& a);  // the table's slot: the default precision, kAuto
 // elementwise.cu

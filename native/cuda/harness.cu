@@ -20,6 +20,7 @@
 //                   (global norm + clip scale + non-finite flag + one fused two-group launch)
 //                   -> scalars sumsq, flag
 //   global_norm     buf g -> scalars sumsq, flag
+//   prelu_forward_f32 / prelu_backward_f32: the table's extension kernels (kernels/prelu_args.h)
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -37,7 +38,8 @@ namespace {
 const char* const kNames[] = {"gemm", "sum_squares", "dot", "col_sum", "act_forward", "act_backward", "softmax",
                               "softmax_backward", "softmax_xent", "layer_norm_forward", "layer_norm_backward",
                               "batch_norm_batch_stats", "batch_norm_apply", "batch_norm_backward", "dropout_philox",
-                              "philox_uniform", "sgd_step", "adam_step", "multi_adam", "global_norm"};
+                              "philox_uniform", "sgd_step", "adam_step", "multi_adam", "global_norm",
+                              "prelu_forward_f32", "prelu_backward_f32"};
 
 struct DevBufs {
   std::vector<float*> p;
@@ -192,6 +194,11 @@ Status dispatch(const std::string& n, KernelArgs& a, float* const* b, std::vecto
       NT_RETURN_IF_ERROR(multi_step(ms, b[0], b[1], b[2], b[3], nullptr, dscale, s.flag()));
     }
     return s.read(out);
+  }
+  if (KernelFn f = be.extension(n.c_str())) {  // the table's extension kernels, on the device copies
+    KernelArgs d = a;
+    for (int k = 0; k < d.nbuf; ++k) d.buf[k] = b[k];
+    return f(d);
   }
   return InvalidArgument("Expected a CUDA test kernel name (" + std::string(kNames[0]) + ", ...) but received " + n);
 }

@@ -242,6 +242,24 @@ for (const [amsgrad, decoupled] of [[0, 0], [1, 0], [0, 1]]) {
   nt.cudaKernel('philox_uniform', [u5], [42, 5], []);
   check('philox: draws at an offset continue the stream', relErr(u5, u0.slice(5)), 0);
 }
+// ---- PReLU (the table's extension kernels)
+for (const [rows, cols] of [[1, 1], [37, 129], [300, 7]]) {
+  const x = randn(rows * cols), alpha = randn(cols, -0.5, 0.5), dy = randn(rows * cols);
+  const y = nan(rows * cols), dx = nan(rows * cols), da = nan(cols);
+  const yr = new Float64Array(rows * cols), dxr = new Float64Array(rows * cols), dar = new Float64Array(cols);
+  for (let r = 0; r < rows; r++)
+    for (let j = 0; j < cols; j++) {
+      const t = r * cols + j;
+      yr[t] = x[t] > 0 ? x[t] : alpha[j] * x[t];
+      dxr[t] = x[t] > 0 ? dy[t] : alpha[j] * dy[t];
+      if (x[t] < 0) dar[j] += dy[t] * x[t];
+    }
+  nt.cudaKernel('prelu_forward_f32', [x, alpha, y], [rows, cols], []);
+  nt.cudaKernel('prelu_backward_f32', [x, alpha, dy, dx, da], [rows, cols], []);
+  check(`prelu_forward ${rows}x${cols}`, relErr(y, yr), 1e-6);
+  check(`prelu_backward dx ${rows}x${cols}`, relErr(dx, dxr), 1e-6);
+  check(`prelu_backward dalpha ${rows}x${cols}`, relErr(da, dar), 1e-5);
+}
 const summary = { seed: seed0, device: info.devices[0], checks: results.length, failed: failures(), results };
 if (process.argv[2]) fs.writeFileSync(process.argv[2], JSON.stringify(summary, null, 1));
 console.log(`${results.length - failures()}/${results.length} parity checks passed (PARITY_SEED=${seed0})`);

@@ -42,11 +42,14 @@ const buf = (a, dtype = 0) => {
   b.write(a);
   return b;
 };
+// act 'prelu': linear dense layers, each hidden one followed by a prelu node.
 function mlp(widths, act, out) {
   const nodes = [{ op: 'input', name: 'in', inputs: [], attrs: { units: widths[0] } }];
   for (let i = 1; i < widths.length; i++) {
     const last = i === widths.length - 1;
-    nodes.push({ op: 'dense', name: `d${i}`, inputs: [i - 1], attrs: { units: widths[i], activation: last ? (out === 'softmax' ? 'linear' : out) : act } });
+    const a = last ? (out === 'softmax' ? 'linear' : out) : act === 'prelu' ? 'linear' : act;
+    nodes.push({ op: 'dense', name: `d${i}`, inputs: [nodes.length - 1], attrs: { units: widths[i], activation: a } });
+    if (!last && act === 'prelu') nodes.push({ op: 'prelu', name: `p${i}`, inputs: [nodes.length - 1], attrs: {} });
   }
   if (out === 'softmax') nodes.push({ op: 'softmax', name: 'sm', inputs: [nodes.length - 1] });
   return nodes;
@@ -54,7 +57,7 @@ function mlp(widths, act, out) {
 const cases = [
   { name: '4-16-3 adam sparse-cce', widths: [4, 16, 3], act: 'relu', out: 'softmax', loss: 'sparseCategoricalCrossentropy',
     metrics: ['sparseCategoricalAccuracy'], opt: { kind: 'adam', lr: 0.01 }, tol: 1e-4 },
-  { name: '20-64-48-5 sgd-momentum mse', widths: [20, 64, 48, 5], act: 'tanh', out: 'linear', loss: 'meanSquaredError',
+  { name: '20-64-48-5 prelu sgd-momentum mse', widths: [20, 64, 48, 5], act: 'prelu', out: 'linear', loss: 'meanSquaredError',
     metrics: ['meanAbsoluteError'], opt: { kind: 'sgd', lr: 0.05, momentum: 0.9 }, tol: 2e-5 },
   { name: '32-64-64-10 adam cce', widths: [32, 64, 64, 10], act: 'relu', out: 'softmax', loss: 'categoricalCrossentropy',
     metrics: ['categoricalAccuracy'], opt: { kind: 'adam', lr: 0.003 }, tol: 1e-4 },

@@ -157,7 +157,8 @@ struct Backend {
   const char* name = "";
   Isa isa = Isa::kPortable;
   // Whether buffers are host memory (the CPU tables). false: device memory that the host must not
-  // dereference; the extension kernels (host code) are then unavailable.
+  // dereference; the registered extension kernels (host code) are then unavailable, and
+  // extension() answers from device_extension.
   bool host_memory = true;
 
   // ---- memory: device buffers (on the CPU, 64-byte aligned host memory)
@@ -268,9 +269,13 @@ struct Backend {
   // The host waits for slot's latest upload (its host buffer may then be refilled).
   Status (*upload_host_wait)(int slot) = nullptr;
 
-  // The active variant of a registered extension kernel (see NT_REGISTER_KERNEL), or null.
+  // A device table's own extension kernels by name (null: none), over device pointers.
+  KernelFn (*device_extension)(const char* kernel_name) = nullptr;
+
+  // The active variant of a registered extension kernel (see NT_REGISTER_KERNEL), or null; on a
+  // device table, its device_extension's kernel of that name.
   KernelFn extension(const char* kernel_name) const {
-    if (!host_memory) return nullptr;
+    if (!host_memory) return device_extension ? device_extension(kernel_name) : nullptr;
     const KernelVariants* v = find_kernel(kernel_name);
     if (!v) return nullptr;
     if (isa >= Isa::kAvx512 && v->avx512) return v->avx512;
