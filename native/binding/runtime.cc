@@ -63,17 +63,35 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   // The path precision 'bf16' GEMMs take with the active table: AMX tiles (where the tile
   // permission is granted: on the AMX table this asks for it now, as the first bf16 product
   // would), AVX512-BF16 vdpbf16ps, or the emulation on the f32 kernels (same rounding).
+  // With the test hook on (setAmxEmulation), the AMX level runs on emulated tiles: reported as
+  // such, and the tile permission is not asked.
   const int active = nt::active_isa();
-  const bool amx = active == 3 && nt::amx_ready();
+  const bool emulated_tiles = active == 3 && nt::amx_emulation();
+  const bool amx = active == 3 && !emulated_tiles && nt::amx_ready();
   const char* bf16 = "emulated";
-  if (amx) {
+  if (emulated_tiles) {
+    bf16 = "amx-emulated";
+  } else if (amx) {
     bf16 = "amx";
   } else if (active >= 2 && f.avx512_bf16) {
     bf16 = "avx512bf16";
   }
   o.Set("bf16Gemm", bf16);
   o.Set("amxPermission", nt::amx_permission());
+  o.Set("amxEmulation", nt::amx_emulation());
   return o;
+}
+
+// setAmxEmulation(on) -> whether the emulated AMX level is now in effect (test hook; see
+// nt::set_amx_emulation). amxEmulationFaults() -> the software tile unit's fault count.
+Napi::Value SetAmxEmulation(const Napi::CallbackInfo& info) {
+  bool on;
+  if (!ArgBool(info, 0, "on", &on)) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), nt::set_amx_emulation(on));
+}
+
+Napi::Value AmxEmulationFaults(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(nt::amx_emulation_faults()));
 }
 
 }  // namespace
@@ -86,6 +104,8 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setMaxIsa", Napi::Function::New<SetMaxIsa>(env, "setMaxIsa"));
   exports.Set("getMaxIsa", Napi::Function::New<GetMaxIsa>(env, "getMaxIsa"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
+  exports.Set("setAmxEmulation", Napi::Function::New<SetAmxEmulation>(env, "setAmxEmulation"));
+  exports.Set("amxEmulationFaults", Napi::Function::New<AmxEmulationFaults>(env, "amxEmulationFaults"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
 }
 
