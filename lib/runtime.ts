@@ -82,7 +82,11 @@ export function setAmxEmulation(on: boolean): boolean {
   return binding().setAmxEmulation(v.boolean('on', on));
 }
 
-/** Faults (what AMX hardware would raise #UD/#GP for) counted by the emulated tile unit. @internal */
-export function amxEmulationFaults(): number {
-  return binding().amxEmulationFaults();
+/**
+ * Counters of the emulated tile unit since the process started: `faults` (instructions AMX
+ * hardware would raise #UD/#GP for; the model skips them) and `tdpbf16ps` (tile dot products
+ * executed). A test hook. @internal
+ */
+export function amxEmulationCounts(): { faults: number; tdpbf16ps: number } {
+  return binding().amxEmulationCounts();
 }

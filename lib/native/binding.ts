@@ -78,8 +78,8 @@ export interface CoreBinding {
   getMaxIsa(): number;
   /** Test hook: the AMX level on emulated tiles (see lib/runtime.ts setAmxEmulation). @internal */
   setAmxEmulation(on: boolean): boolean;
-  /** Faults counted by the emulated tile unit. @internal */
-  amxEmulationFaults(): number;
+  /** Counters of the emulated tile unit (faults, TDPBF16PS executed), process-wide. @internal */
+  amxEmulationCounts(): { faults: number; tdpbf16ps: number };
   /** The native name tables (nodetrain/enums.h), the registered ops and kernels. @internal */
   enums(): {
     activations: NativeActivation[];

@@ -83,15 +83,20 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
 }
 
 // setAmxEmulation(on) -> whether the emulated AMX level is now in effect (test hook; see
-// nt::set_amx_emulation). amxEmulationFaults() -> the software tile unit's fault count.
+// nt::set_amx_emulation). amxEmulationCounts() -> the software tile unit's counters.
 Napi::Value SetAmxEmulation(const Napi::CallbackInfo& info) {
   bool on;
   if (!ArgBool(info, 0, "on", &on)) return info.Env().Undefined();
   return Napi::Boolean::New(info.Env(), nt::set_amx_emulation(on));
 }
 
-Napi::Value AmxEmulationFaults(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(nt::amx_emulation_faults()));
+Napi::Value AmxEmulationCounts(const Napi::CallbackInfo& info) {
+  uint64_t faults = 0, dp = 0;
+  nt::amx_emulation_counts(&faults, &dp);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("faults", static_cast<double>(faults));
+  o.Set("tdpbf16ps", static_cast<double>(dp));
+  return o;
 }
 
 }  // namespace
@@ -105,7 +110,7 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("getMaxIsa", Napi::Function::New<GetMaxIsa>(env, "getMaxIsa"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
   exports.Set("setAmxEmulation", Napi::Function::New<SetAmxEmulation>(env, "setAmxEmulation"));
-  exports.Set("amxEmulationFaults", Napi::Function::New<AmxEmulationFaults>(env, "amxEmulationFaults"));
+  exports.Set("amxEmulationCounts", Napi::Function::New<AmxEmulationCounts>(env, "amxEmulationCounts"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
 }
 

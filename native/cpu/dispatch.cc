@@ -235,11 +235,12 @@ bool set_amx_emulation(bool on) {
   return amx_emulation();
 }
 bool amx_emulation() { return g_amx_emulation.load(std::memory_order_relaxed); }
-uint64_t amx_emulation_faults() {
+void amx_emulation_counts(uint64_t* faults, uint64_t* dot_products) {
 #if defined(NT_HAVE_AVX512_KERNELS)
-  return gemm_detail::amx_emulated_faults();
+  *faults = gemm_detail::amx_emulated_faults();
+  *dot_products = gemm_detail::amx_emulated_dot_products();
 #else
-  return 0;
+  *faults = *dot_products = 0;
 #endif
 }
 

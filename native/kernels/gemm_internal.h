@@ -92,6 +92,8 @@ void gemm_bf16_amx_32x32_emulated(int64_t kd, const float* a, const float* b, fl
                                   float beta);
 // Faults (#UD/#GP conditions) the software tile unit counted, process-wide.
 uint64_t amx_emulated_faults();
+// TDPBF16PS instructions the software tile unit executed, process-wide.
+uint64_t amx_emulated_dot_products();
 #endif
 
 }  // namespace gemm_detail

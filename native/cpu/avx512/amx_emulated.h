@@ -12,7 +12,8 @@
 //     subnormal -> zero (DAZ), outputs subnormal -> zero (FTZ), round to nearest even; MXCSR is
 //     neither read nor written (the model uses fmaf and float adds in the default rounding mode).
 // What the hardware would fault on (#UD for the instructions, #GP for LDTILECFG) is COUNTED instead
-// (faults(), process-wide and atomic, since the GEMM driver runs microkernels on pool threads) and
+// (faults(), process-wide and atomic, since the GEMM driver runs microkernels on pool threads; so is
+// the count of TDPBF16PS executed, dp_counter()) and
 // the instruction does nothing. The conditions modelled:
 //   every instruction but LDTILECFG/TILERELEASE: tiles not configured (no LDTILECFG, or released);
 //   a tile number outside 0..7; a tile whose configured rows or colsb is 0;
@@ -62,8 +63,12 @@ inline std::atomic<uint64_t>& fault_counter() {
   return n;
 }
 inline uint64_t faults() { return fault_counter().load(std::memory_order_relaxed); }
-inline void reset_faults() { fault_counter().store(0, std::memory_order_relaxed); }
 inline void fault() { fault_counter().fetch_add(1, std::memory_order_relaxed); }
+// TDPBF16PS instructions executed (without fault), so that tests can tell the model really ran.
+inline std::atomic<uint64_t>& dp_counter() {
+  static std::atomic<uint64_t> n{0};
+  return n;
+}
 
 inline float bits_to_float(uint32_t x) {
   float f;
@@ -177,6 +182,7 @@ inline void tdpbf16ps(int d, int a, int b) {
     fault();
     return;
   }
+  dp_counter().fetch_add(1, std::memory_order_relaxed);
   const int kk = u.colsb[a] / 4, nn = u.colsb[d] / 4;
   for (int m = 0; m < u.rows[d]; ++m) {
     float temp[2 * kMaxColsb / 4] = {};

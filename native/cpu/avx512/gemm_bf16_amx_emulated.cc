@@ -34,6 +34,7 @@ namespace gemm_detail {
 #include "cpu/avx512/gemm_bf16_amx_body.h"
 
 uint64_t amx_emulated_faults() { return amx_emu::faults(); }
+uint64_t amx_emulated_dot_products() { return amx_emu::dp_counter().load(std::memory_order_relaxed); }
 
 }  // namespace gemm_detail
 

@@ -47,7 +47,8 @@ int active_isa();
 bool set_amx_emulation(bool on);
 // True while the emulated AMX level is in effect.
 bool amx_emulation();
-// Faults the software tile unit counted (what the hardware would raise #UD or #GP for), process-wide.
-uint64_t amx_emulation_faults();
+// Counts of the software tile unit, process-wide: faults (what the hardware would raise #UD or #GP
+// for; the instruction is then skipped) and TDPBF16PS instructions executed.
+void amx_emulation_counts(uint64_t* faults, uint64_t* dot_products);
 
 }  // namespace nt
