@@ -29,7 +29,8 @@
 // gemm_bf16 (precision 'bf16'): the same driver and epilogue with both operands rounded to bf16
 // (nearest, ties to even) as they are packed, products accumulated in fp32, C, bias and the
 // epilogue in fp32. By operand format (Kernels::ops):
-//   AMX-BF16       tdpbf16ps on 16x16 tiles, 32x32 per microkernel (native/cpu/avx512/gemm_bf16_amx.cc);
+//   AMX-BF16       tdpbf16ps on 16x16 tiles, 32x32 per microkernel (native/cpu/avx512/gemm_bf16_amx.cc;
+//                  for tests on CPUs without AMX, the same kernel source on emulated tiles);
 //   AVX512-BF16    vdpbf16ps, 14x32 (native/cpu/avx512/gemm_bf16_avx512.cc);
 //   elsewhere      the emulation: the ISA's f32 microkernels over panels rounded to bf16 values. Every
 //                  product of two bf16 values is exact in fp32, so it computes the same sums as the

@@ -15,8 +15,11 @@
 // GCC 12's _tile_loadd is an asm statement with no memory input: a compiler barrier at entry keeps
 // the packed panels' stores (made by the caller) ahead of the tile loads even if this is inlined.
 //
-// Not exercised by the test suite on CPUs without AMX (the tests print so): written against the
-// Intel SDM's definitions of LDTILECFG, TILELOADD, TDPBF16PS and TILESTORED.
+// The microkernel's body (gemm_bf16_amx_body.h) is also compiled over a software model of the tile
+// unit (gemm_bf16_amx_emulated.cc, amx_emulated.h, written against the Intel SDM's definitions of
+// LDTILECFG, TILELOADD, TDPBF16PS and TILESTORED), so that on CPUs without AMX the tests run this
+// packing, tile configuration and loop through the driver on emulated tiles (the setAmxEmulation
+// test hook). The tile instructions themselves run only on AMX hardware (the tests print which).
 #include <immintrin.h>
 
 #include <cstdint>
