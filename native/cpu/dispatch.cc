@@ -155,10 +155,12 @@ bool fill_amx(Backend* b) {
 // The AMX level over EMULATED tiles (test hook, set_amx_emulation): the AVX-512 table with bf16
 // GEMMs through the AMX driver, packing and microkernel source run on the software tile unit
 // (native/cpu/avx512/amx_emulated.h). Only where the AVX-512 table is the best one and the CPU has
-// AVX512-BF16 (the AMX pair converters use vcvtne2ps2bf16): a CPU with AMX runs the real one.
+// AVX512-BF16 (the AMX pair converters use vcvtne2ps2bf16) but no AMX: a CPU with AMX runs the
+// real one (and keeps the AVX-512 table under NODETRAIN_NO_AMX=1).
 bool fill_amx_emulated(Backend* b) {
 #if defined(NT_HAVE_AVX512_KERNELS)
-  if (!cpu_features().avx512_bf16) return false;
+  const CpuFeatures& f = cpu_features();
+  if (!f.avx512_bf16 || (f.amx_tile && f.amx_bf16)) return false;  // (AMX with NODETRAIN_NO_AMX=1 too)
   b->isa = Isa::kAmx;
   b->gemm_bf16 = gemm_bf16_amx_emulated;
   return true;
