@@ -63,3 +63,30 @@ export function getMaxIsa(): IsaLevel | null {
 export function cpuFeatures(): CpuFeatureReport {
   return binding().cpuFeatures();
 }
+
+/**
+ * TEST HOOK, not part of the public API (not exported from the package index): on a CPU with
+ * AVX512-BF16 but no AMX, `setAmxEmulation(true)` makes the 'amx' ISA level available, its bf16
+ * GEMM running the AMX driver, packing and tile microkernel source over a software model of the
+ * tile unit (native/cpu/avx512/amx_emulated.h), so that tests cover that path without AMX hardware.
+ * It is scalar and slow. While it is on, cpuFeatures() reports `amxEmulation: true` and
+ * `bf16Gemm: 'amx-emulated'` (with the 'amx' level active). `setAmxEmulation(false)` restores
+ * everything. Where the CPU has AMX (the real path is tested instead) or lacks AVX512-BF16 it
+ * does nothing.
+ * @returns whether the emulated AMX level is now in effect.
+ * @throws TypeError when on is not a boolean.
+ * @example if (setAmxEmulation(true)) { try { ... } finally { setAmxEmulation(false); } }
+ * @internal
+ */
+export function setAmxEmulation(on: boolean): boolean {
+  return binding().setAmxEmulation(v.boolean('on', on));
+}
+
+/**
+ * Counters of the emulated tile unit since the process started: `faults` (instructions AMX
+ * hardware would raise #UD/#GP for; the model skips them) and `tdpbf16ps` (tile dot products
+ * executed). A test hook. @internal
+ */
+export function amxEmulationCounts(): { faults: number; tdpbf16ps: number } {
+  return binding().amxEmulationCounts();
+}

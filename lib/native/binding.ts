@@ -50,16 +50,20 @@ export interface CpuFeatureReport {
   /**
    * The path bf16 GEMMs (precision 'bf16') take with the active table: 'amx' (AMX-BF16 tiles),
    * 'avx512bf16' (vdpbf16ps), or 'emulated' (operands rounded to bf16 exactly as the hardware
-   * does, on the float32 kernels: the same products, summed in another order). On the AMX table,
+   * does, on the float32 kernels: the same products, summed in another order); 'amx-emulated'
+   * only while the test hook setAmxEmulation(true) is on (the AMX kernel on software tiles, NOT
+   * the hardware). On the AMX table,
    * reading it asks Linux for the tile permission (as the first bf16 product would), so that it
    * names the path that really runs.
    */
-  bf16Gemm: 'amx' | 'avx512bf16' | 'emulated';
+  bf16Gemm: 'amx' | 'avx512bf16' | 'emulated' | 'amx-emulated';
   /**
    * The Linux permission for AMX tile data, asked at the first bf16 GEMM on an AMX CPU:
    * 'not requested', 'granted', or 'denied: <reason>' (then the vdpbf16ps kernel runs).
    */
   amxPermission: string;
+  /** True while the test hook setAmxEmulation(true) puts the 'amx' level on EMULATED tiles. */
+  amxEmulation: boolean;
 }
 
 export interface CoreBinding {
@@ -72,6 +76,10 @@ export interface CoreBinding {
   cpuFeatures(): CpuFeatureReport;
   setMaxIsa(level: number): void;
   getMaxIsa(): number;
+  /** Test hook: the AMX level on emulated tiles (see lib/runtime.ts setAmxEmulation). @internal */
+  setAmxEmulation(on: boolean): boolean;
+  /** Counters of the emulated tile unit (faults, TDPBF16PS executed), process-wide. @internal */
+  amxEmulationCounts(): { faults: number; tdpbf16ps: number };
   /** The native name tables (nodetrain/enums.h), the registered ops and kernels. @internal */
   enums(): {
     activations: NativeActivation[];

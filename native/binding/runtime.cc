@@ -63,16 +63,39 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   // The path precision 'bf16' GEMMs take with the active table: AMX tiles (where the tile
   // permission is granted: on the AMX table this asks for it now, as the first bf16 product
   // would), AVX512-BF16 vdpbf16ps, or the emulation on the f32 kernels (same rounding).
+  // With the test hook on (setAmxEmulation), the AMX level runs on emulated tiles: reported as
+  // such, and the tile permission is not asked.
   const int active = nt::active_isa();
-  const bool amx = active == 3 && nt::amx_ready();
+  const bool emulated_tiles = active == 3 && nt::amx_emulation();
+  const bool amx = active == 3 && !emulated_tiles && nt::amx_ready();
   const char* bf16 = "emulated";
-  if (amx) {
+  if (emulated_tiles) {
+    bf16 = "amx-emulated";
+  } else if (amx) {
     bf16 = "amx";
   } else if (active >= 2 && f.avx512_bf16) {
     bf16 = "avx512bf16";
   }
   o.Set("bf16Gemm", bf16);
   o.Set("amxPermission", nt::amx_permission());
+  o.Set("amxEmulation", nt::amx_emulation());
+  return o;
+}
+
+// setAmxEmulation(on) -> whether the emulated AMX level is now in effect (test hook; see
+// nt::set_amx_emulation). amxEmulationCounts() -> the software tile unit's counters.
+Napi::Value SetAmxEmulation(const Napi::CallbackInfo& info) {
+  bool on;
+  if (!ArgBool(info, 0, "on", &on)) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), nt::set_amx_emulation(on));
+}
+
+Napi::Value AmxEmulationCounts(const Napi::CallbackInfo& info) {
+  uint64_t faults = 0, dp = 0;
+  nt::amx_emulation_counts(&faults, &dp);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("faults", static_cast<double>(faults));
+  o.Set("tdpbf16ps", static_cast<double>(dp));
   return o;
 }
 
@@ -86,6 +109,8 @@ void InitRuntime(Napi::Env env, Napi::Object exports) {
   exports.Set("setMaxIsa", Napi::Function::New<SetMaxIsa>(env, "setMaxIsa"));
   exports.Set("getMaxIsa", Napi::Function::New<GetMaxIsa>(env, "getMaxIsa"));
   exports.Set("cpuFeatures", Napi::Function::New<CpuFeatures>(env, "cpuFeatures"));
+  exports.Set("setAmxEmulation", Napi::Function::New<SetAmxEmulation>(env, "setAmxEmulation"));
+  exports.Set("amxEmulationCounts", Napi::Function::New<AmxEmulationCounts>(env, "amxEmulationCounts"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
 }
 

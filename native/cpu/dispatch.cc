@@ -4,6 +4,9 @@
 //             build compiled them), else the portable ones;
 //   avx512    the AVX-512 GEMM and the AVX-512 build of the activation and softmax loops over
 //             the avx2 table, where the CPU has AVX-512 F/BW/VL/DQ.
+//   amx       bf16 GEMMs on AMX-BF16 tiles over the avx512 table, where the CPU has AMX;
+//             set_amx_emulation(true) (tests only) makes the same level available on CPUs with
+//             AVX512-BF16 but no AMX, its tiles emulated in software.
 // The active table is the best one, capped by set_max_isa() (tests force each level).
 // set_force_portable(true) makes cpu_backend() return the portable table (one atomic load per
 // call; the kernels themselves never test features).
@@ -13,6 +16,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/gemm_internal.h"
 #include "kernels/variants.h"
 #include "nodetrain/backend.h"
 #include "nodetrain/cpu_features.h"
@@ -148,11 +152,32 @@ bool fill_amx(Backend* b) {
 #endif
 }
 
+// The AMX level over EMULATED tiles (test hook, set_amx_emulation): the AVX-512 table with bf16
+// GEMMs through the AMX driver, packing and microkernel source run on the software tile unit
+// (native/cpu/avx512/amx_emulated.h). Only where the AVX-512 table is the best one and the CPU has
+// AVX512-BF16 (the AMX pair converters use vcvtne2ps2bf16) but no AMX: a CPU with AMX runs the
+// real one (and keeps the AVX-512 table under NODETRAIN_NO_AMX=1).
+bool fill_amx_emulated(Backend* b) {
+#if defined(NT_HAVE_AVX512_KERNELS)
+  const CpuFeatures& f = cpu_features();
+  if (!f.avx512_bf16 || (f.amx_tile && f.amx_bf16)) return false;  // (AMX with NODETRAIN_NO_AMX=1 too)
+  b->isa = Isa::kAmx;
+  b->gemm_bf16 = gemm_bf16_amx_emulated;
+  return true;
+#else
+  (void)b;
+  return false;
+#endif
+}
+
 // One table per ISA level: by_isa[0] portable, [1] AVX2 (or portable), [2] AVX-512 (or the AVX2
-// one); best is the level of the best table this machine and build have.
+// one); best is the level of the best table this machine and build have. amx_emulated is the
+// level-3 table the test hook puts in use (when amx_emulation_possible).
 struct Tables {
   Backend by_isa[4];
   int best = 0;
+  Backend amx_emulated;
+  bool amx_emulation_possible = false;
   Tables() {
     fill_portable(&by_isa[0]);
     by_isa[1] = by_isa[0];
@@ -161,6 +186,8 @@ struct Tables {
     if (best == 1 && fill_avx512(&by_isa[2])) best = 2;
     by_isa[3] = by_isa[2];
     if (best == 2 && fill_amx(&by_isa[3])) best = 3;
+    amx_emulated = by_isa[2];
+    amx_emulation_possible = best == 2 && fill_amx_emulated(&amx_emulated);
   }
 };
 
@@ -173,11 +200,14 @@ const Tables& tables() {
 const Tables& g_tables_at_startup = tables();
 std::atomic<bool> g_force_portable{false};
 std::atomic<int> g_max_isa{-1};
+std::atomic<bool> g_amx_emulation{false};  // only ever true where amx_emulation_possible
+
+int best_level() { return g_amx_emulation.load(std::memory_order_relaxed) ? 3 : tables().best; }
 
 int active_level() {
   if (g_force_portable.load(std::memory_order_relaxed)) return 0;
   const int cap = g_max_isa.load(std::memory_order_relaxed);
-  const int best = tables().best;
+  const int best = best_level();
   return cap < 0 || cap > best ? best : cap;
 }
 
@@ -188,15 +218,33 @@ std::vector<KernelVariants>& registry() {
 
 }  // namespace
 
-const Backend& cpu_backend() { return tables().by_isa[active_level()]; }
+const Backend& cpu_backend() {
+  const int level = active_level();
+  return level == 3 && g_amx_emulation.load(std::memory_order_relaxed) ? tables().amx_emulated
+                                                                         : tables().by_isa[level];
+}
 
 bool use_avx2() { return cpu_backend().isa != Isa::kPortable; }
 void set_max_isa(int level) { g_max_isa.store(level < 0 ? -1 : level, std::memory_order_relaxed); }
 int max_isa() { return g_max_isa.load(std::memory_order_relaxed); }
-int best_isa() { return tables().best; }
+int best_isa() { return best_level(); }
 int active_isa() { return static_cast<int>(cpu_backend().isa); }
 void set_force_portable(bool on) { g_force_portable.store(on, std::memory_order_relaxed); }
 bool force_portable() { return g_force_portable.load(std::memory_order_relaxed); }
+
+bool set_amx_emulation(bool on) {
+  g_amx_emulation.store(on && tables().amx_emulation_possible, std::memory_order_relaxed);
+  return amx_emulation();
+}
+bool amx_emulation() { return g_amx_emulation.load(std::memory_order_relaxed); }
+void amx_emulation_counts(uint64_t* faults, uint64_t* dot_products) {
+#if defined(NT_HAVE_AVX512_KERNELS)
+  *faults = gemm_detail::amx_emulated_faults();
+  *dot_products = gemm_detail::amx_emulated_dot_products();
+#else
+  *faults = *dot_products = 0;
+#endif
+}
 
 bool register_kernel(const KernelVariants& v) {
   for (auto& e : registry())

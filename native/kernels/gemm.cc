@@ -29,7 +29,8 @@
 // gemm_bf16 (precision 'bf16'): the same driver and epilogue with both operands rounded to bf16
 // (nearest, ties to even) as they are packed, products accumulated in fp32, C, bias and the
 // epilogue in fp32. By operand format (Kernels::ops):
-//   AMX-BF16       tdpbf16ps on 16x16 tiles, 32x32 per microkernel (native/cpu/avx512/gemm_bf16_amx.cc);
+//   AMX-BF16       tdpbf16ps on 16x16 tiles, 32x32 per microkernel (native/cpu/avx512/gemm_bf16_amx.cc;
+//                  for tests on CPUs without AMX, the same kernel source on emulated tiles);
 //   AVX512-BF16    vdpbf16ps, 14x32 (native/cpu/avx512/gemm_bf16_avx512.cc);
 //   elsewhere      the emulation: the ISA's f32 microkernels over panels rounded to bf16 values. Every
 //                  product of two bf16 values is exact in fp32, so it computes the same sums as the
@@ -253,6 +254,13 @@ constexpr Kernels kAmxBf16Kernels = {gemm_detail::kGemmMRAmx, gemm_detail::kGemm
                                      gemm_detail::gemm_pack_a32_amx_f32, gemm_detail::gemm_pack_bt32_avx512,
                                      {160, 512, 4064}, Operands::kBf16Pairs,
                                      gemm_detail::gemm_bf16_pairs_a_amx, gemm_detail::gemm_bf16_pairs_b_avx512, 16};
+// The same set with the microkernel run on the software tile unit (tests on CPUs without AMX).
+constexpr Kernels with_microkernel(Kernels k, MicroKernelFn uk) {
+  k.uk = uk;
+  return k;
+}
+constexpr Kernels kAmxBf16EmulatedKernels =
+    with_microkernel(kAmxBf16Kernels, gemm_detail::gemm_bf16_amx_32x32_emulated);
 #endif
 
 // Rounds n floats to the nearest bf16 in place (ties to even; NaN stays NaN), as vcvtne2ps2bf16
@@ -590,6 +598,7 @@ Status gemm_bf16_amx(const GemmArgs& args) {
   if (!amx_ready()) return gemm_bf16_avx512(args);
   return gemm_driver(args, kAmxBf16Kernels);
 }
+Status gemm_bf16_amx_emulated(const GemmArgs& args) { return gemm_driver(args, kAmxBf16EmulatedKernels); }
 #endif
 Status gemm_bf16(const GemmArgs& args) { return cpu_backend().gemm_bf16(args); }
 

@@ -86,6 +86,14 @@ void gemm_bf16_amx_32x32(int64_t kd, const float* a, const float* b, float* c, i
                          float beta);
 void gemm_pack_a32_amx_f32(const float* a, int64_t lda, int64_t kc, float* dst);  // [kc][32] floats
 void gemm_bf16_pairs_a_amx(const float* panel, int64_t kc, int64_t kd, float* dst);
+// The same microkernel over the software tile unit (native/cpu/avx512/gemm_bf16_amx_emulated.cc,
+// amx_emulated.h); needs AVX512-BF16 only (the pair converters). For tests (set_amx_emulation).
+void gemm_bf16_amx_32x32_emulated(int64_t kd, const float* a, const float* b, float* c, int64_t ldc, float alpha,
+                                  float beta);
+// Faults (#UD/#GP conditions) the software tile unit counted, process-wide.
+uint64_t amx_emulated_faults();
+// TDPBF16PS instructions the software tile unit executed, process-wide.
+uint64_t amx_emulated_dot_products();
 #endif
 
 }  // namespace gemm_detail

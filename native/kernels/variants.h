@@ -34,6 +34,9 @@ Status gemm_f32_avx512(const GemmArgs& args);
 Status gemm_bf16_avx512(const GemmArgs& args);
 // AMX tiles (falls back to gemm_bf16_avx512 when amx_ready() is false).
 Status gemm_bf16_amx(const GemmArgs& args);
+// The AMX driver and packing over the emulated tile unit (the test hook set_amx_emulation; needs
+// AVX512-BF16, never asks for the tile permission).
+Status gemm_bf16_amx_emulated(const GemmArgs& args);
 #endif
 
 // The activation and softmax loops (kernels/act_loops.h) compiled by the AVX2 and AVX-512

@@ -3,7 +3,10 @@
  * to bfloat16 (nearest, ties to even), fp32 accumulation, fp32 C / bias / epilogue. Checked against
  * float64 on awkward shapes on every path this CPU can run: AMX tiles ('amx' level), vdpbf16ps
  * (the 'avx512' level on CPUs with AVX512-BF16, else the emulation there), the emulation on the
- * AVX2 and portable f32 kernels, and gemm_bf16_ref; at 1 and 2 threads.
+ * AVX2 and portable f32 kernels, and gemm_bf16_ref; at 1 and 2 threads. On a CPU with
+ * AVX512-BF16 but no AMX, the AMX path (driver, packing, tile microkernel source) also runs on
+ * EMULATED tiles (the setAmxEmulation test hook, native/cpu/avx512/amx_emulated.h), with no tile
+ * fault counted; real AMX tiles are then not exercised, and the test says so.
  *
  * Bounds, per element, with S = sum_p |a_p b_p| and S' the same over the bf16-rounded operands:
  *  - against the float64 product of the bf16-ROUNDED inputs: every product of two bf16 values is
@@ -17,7 +20,16 @@
  * The hardware paths flush subnormals to zero (inputs here are O(1), so none occur).
  */
 import { binding } from '../../lib/native';
-import { cpuFeatures, getNumThreads, setForcePortable, setMaxIsa, setNumThreads, type IsaLevel } from '../../lib/runtime';
+import {
+  amxEmulationCounts,
+  cpuFeatures,
+  getNumThreads,
+  setAmxEmulation,
+  setForcePortable,
+  setMaxIsa,
+  setNumThreads,
+  type IsaLevel,
+} from '../../lib/runtime';
 import { tensor } from "../../lib/tensor/tensor";
 import { matmul } from "../../lib/tensor/matmul";
 import { bf16Round, makeRng, randUniform } from '../helpers/numerics';
@@ -41,7 +53,18 @@ interface Problem {
 const f = cpuFeatures();
 const LEVELS: IsaLevel[] = ['portable', 'avx2', 'avx512', 'amx'];
 const best = LEVELS.indexOf(f.bestIsa);
-const ALL_PATHS: { name: string; isa: IsaLevel | null; portable: boolean; useRef: boolean; level: number }[] = [
+// The AMX kernel on emulated tiles: only where the CPU lacks AMX and the hook can put it in use.
+const amxEmulated = best < 3 && setAmxEmulation(true);
+setAmxEmulation(false);
+interface Path {
+  name: string;
+  isa: IsaLevel | null;
+  portable: boolean;
+  useRef: boolean;
+  level: number;
+  emulateAmx?: boolean;
+}
+const ALL_PATHS: Path[] = [
   { name: 'AMX-BF16 tiles (amx level)', isa: 'amx', portable: false, useRef: false, level: 3 },
   {
     name: f.avx512bf16 ? 'AVX512-BF16 vdpbf16ps (avx512 level)' : 'emulation on AVX-512 f32 kernels (no AVX512-BF16 here)',
@@ -54,19 +77,36 @@ const ALL_PATHS: { name: string; isa: IsaLevel | null; portable: boolean; useRef
   { name: 'emulation on portable f32 kernels', isa: null, portable: true, useRef: false, level: 0 },
   { name: 'gemm_bf16_ref', isa: null, portable: false, useRef: true, level: 0 },
 ];
-const PATHS = ALL_PATHS.filter((p) => p.level <= best);
+const EMULATED_AMX: Path = {
+  name: 'AMX-BF16 kernel on EMULATED tiles (amx level, setAmxEmulation)',
+  isa: 'amx',
+  portable: false,
+  useRef: false,
+  level: 3,
+  emulateAmx: true,
+};
+const PATHS = [...(amxEmulated ? [EMULATED_AMX] : []), ...ALL_PATHS.filter((p) => p.level <= best)];
 const notExercised = [
-  ...ALL_PATHS.filter((p) => p.level > best).map((p) => p.name),
+  ...ALL_PATHS.filter((p) => p.level > best).map((p) => (amxEmulated && p.level === 3 ? `${p.name} (ran on emulated tiles only)` : p.name)),
   ...(f.avx512bf16 ? [] : ['AVX512-BF16 vdpbf16ps']),
 ];
 if (notExercised.length > 0) console.log(`bf16 GEMM: paths NOT exercised on this CPU: ${notExercised.join(', ')}`);
 
 const threads0 = getNumThreads();
 afterEach(() => {
+  setAmxEmulation(false);
   setMaxIsa(null);
   setForcePortable(false);
   setNumThreads(threads0);
 });
+
+/** Puts a path in use (the emulated AMX level included) and checks the dispatch took it. */
+function use(p: Path): void {
+  expect(setAmxEmulation(p.emulateAmx === true)).toBe(p.emulateAmx === true);
+  setMaxIsa(p.isa);
+  setForcePortable(p.portable);
+  if (p.emulateAmx) expect(cpuFeatures().bf16Gemm).toBe('amx-emulated');
+}
 
 
 /** Runs one problem through the binding; returns C. */
@@ -145,28 +185,37 @@ const SHAPES: Problem[] = [
   plain(64, 48, 100),
   plain(29, 37, 777),
   plain(181, 70, 33),
+  // k across several AMX KC=512 blocks and not a multiple of 32 (nor of 2: a padded pair and a
+  // kd rounded up to 16 pair steps in the last block); m, n not multiples of 32.
+  plain(45, 70, 1337),
+  { m: 67, n: 35, k: 1090, transA: true, transB: true, alpha: 0.75, beta: -1, bias: true, act: 'relu' },
   { m: 37, n: 45, k: 61, transA: true, transB: false, alpha: 1, beta: 0, bias: true, act: 'relu' },
   { m: 23, n: 70, k: 51, transA: false, transB: true, alpha: -0.5, beta: 1, bias: false, act: 'linear' },
   { m: 40, n: 33, k: 129, transA: true, transB: true, alpha: 2, beta: 0.5, bias: true, act: 'tanh' },
 ];
 
-describe.each(PATHS)('gemm_bf16: $name', ({ isa, portable, useRef }) => {
+describe.each(PATHS)('gemm_bf16: $name', (path) => {
+  const { useRef } = path;
   it.each([1, 2])('is within the derived bf16 bounds of float64 on awkward shapes (%d threads)', (threads) => {
-    setMaxIsa(isa);
-    setForcePortable(portable);
+    use(path);
     setNumThreads(threads);
     const rng = makeRng();
+    const before = amxEmulationCounts();
     for (const p of SHAPES) {
       const { rounded, exact } = check(p, useRef, rng);
       const label = `${p.m}x${p.n}x${p.k}${p.transA ? ' A^T' : ''}${p.transB ? ' B^T' : ''}`;
       if (!(rounded <= 1)) throw new Error(`${label}: ${rounded} of the fp32-summation bound`);
       if (!(exact <= 1)) throw new Error(`${label}: ${exact} of the bf16 bound`);
     }
+    const after = amxEmulationCounts();
+    expect(after.faults).toBe(before.faults);
+    // The emulated tiles really ran (and no other path touches them).
+    if (path.emulateAmx) expect(after.tdpbf16ps).toBeGreaterThan(before.tdpbf16ps);
+    else expect(after.tdpbf16ps).toBe(before.tdpbf16ps);
   });
 
   it('rounds operands to nearest even (bf16 inputs are reproduced exactly; 1 + 2^-8 ties to 1)', () => {
-    setMaxIsa(isa);
-    setForcePortable(portable);
+    use(path);
     const a = new Float32Array([1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.140625, -2.5, 1 + 2 ** -7 + 2 ** -9]);
     const c = run(plain(5, 1, 1), a, new Float32Array([1]), new Float32Array(5), null, useRef);
     expect(Array.from(c)).toEqual(Array.from(a, bf16));
@@ -181,10 +230,9 @@ describe('gemm_bf16 paths agree', () => {
     const p = plain(45, 70, 401);
     const a = randUniform(p.m * p.k, 1, 0, rng);
     const b = randUniform(p.k * p.n, 1, 0, rng);
-    const outs = PATHS.map(({ isa, portable, useRef }) => {
-      setMaxIsa(isa);
-      setForcePortable(portable);
-      return run(p, a, b, new Float32Array(p.m * p.n), null, useRef);
+    const outs = PATHS.map((path) => {
+      use(path);
+      return run(p, a, b, new Float32Array(p.m * p.n), null, path.useRef);
     });
     for (let i = 0; i < p.m; i++)
       for (let j = 0; j < p.n; j++) {
@@ -204,11 +252,42 @@ describe('gemm_bf16 paths agree', () => {
   it("reports the path cpuFeatures().bf16Gemm names and validates options.precision", () => {
     const want = f.bestIsa === 'amx' ? ['amx', 'avx512bf16'] : f.avx512bf16 && best >= 2 ? ['avx512bf16'] : ['emulated'];
     expect(want).toContain(cpuFeatures().bf16Gemm);
+    expect(cpuFeatures().amxEmulation).toBe(false);
     setMaxIsa('avx2');
     expect(cpuFeatures().bf16Gemm).toBe('emulated');
+    setMaxIsa(null);
     const a = tensor([1, 2], [1, 2]);
     expect(() => matmul(a, a, { transposeB: true, precision: 'fp16' as never })).toThrow(
       "Expected one of 'float32', 'bf16' for options.precision",
     );
+  });
+});
+
+describe('setAmxEmulation (test hook)', () => {
+  if (!amxEmulated) {
+    it('does nothing where the CPU has AMX or lacks AVX512-BF16', () => {
+      const before = cpuFeatures();
+      expect(setAmxEmulation(true)).toBe(false);
+      expect(cpuFeatures()).toEqual(before);
+      expect(cpuFeatures().amxEmulation).toBe(false);
+    });
+    return;
+  }
+  it('reports the AMX level as emulated while on, and restores everything when off', () => {
+    const before = cpuFeatures();
+    expect(setAmxEmulation(true)).toBe(true);
+    const on = cpuFeatures();
+    expect([on.bestIsa, on.isa, on.bf16Gemm, on.amxEmulation]).toEqual(['amx', 'amx', 'amx-emulated', true]);
+    expect(on.amxTile).toBe(false); // what the CPU reports is unchanged
+    expect(on.amxPermission).toBe(before.amxPermission); // no tile permission asked
+    setMaxIsa('avx512');
+    expect(cpuFeatures().bf16Gemm).toBe('avx512bf16');
+    setMaxIsa(null);
+    expect(setAmxEmulation(false)).toBe(false);
+    expect(cpuFeatures()).toEqual(before);
+  });
+
+  it('rejects a non-boolean', () => {
+    expect(() => setAmxEmulation(1 as never)).toThrow('Expected a boolean for on but received 1');
   });
 });

@@ -15,8 +15,11 @@
 // GCC 12's _tile_loadd is an asm statement with no memory input: a compiler barrier at entry keeps
 // the packed panels' stores (made by the caller) ahead of the tile loads even if this is inlined.
 //
-// Not exercised by the test suite on CPUs without AMX (the tests print so): written against the
-// Intel SDM's definitions of LDTILECFG, TILELOADD, TDPBF16PS and TILESTORED.
+// The microkernel's body (gemm_bf16_amx_body.h) is also compiled over a software model of the tile
+// unit (gemm_bf16_amx_emulated.cc, amx_emulated.h, written against the Intel SDM's definitions of
+// LDTILECFG, TILELOADD, TDPBF16PS and TILESTORED), so that on CPUs without AMX the tests run this
+// packing, tile configuration and loop through the driver on emulated tiles (the setAmxEmulation
+// test hook). The tile instructions themselves run only on AMX hardware (the tests print which).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -28,19 +31,6 @@
 
 namespace nt {
 namespace gemm_detail {
-
-namespace {
-
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-static_assert(sizeof(TileConfig) == 64, "LDTILECFG reads 64 bytes");
-
-}  // namespace
 
 void gemm_pack_a32_amx_f32(const float* a, int64_t lda, int64_t kc, float* dst) {
   for (int64_t p = 0; p < kc; p += 8) {
@@ -74,52 +64,16 @@ NT_AMX_TARGET void gemm_bf16_pairs_a_amx(const float* panel, int64_t kc, int64_t
   }
 }
 
-NT_AMX_TARGET void gemm_bf16_amx_32x32(int64_t kd, const float* a, const float* b, float* c, int64_t ldc, float alpha,
-                                       float beta) {
-  TileConfig cfg;
-  std::memset(&cfg, 0, sizeof cfg);
-  cfg.palette_id = 1;
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  __asm__ volatile("" ::: "memory");
-  _tile_loadconfig(&cfg);
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  const char* ap = reinterpret_cast<const char*>(a);
-  const char* bp = reinterpret_cast<const char*>(b);
-  for (int64_t q0 = 0; q0 < kd; q0 += 16) {
-    _tile_loadd(4, ap, 64);
-    _tile_loadd(5, ap + 16 * 64, 64);
-    _tile_loadd(6, bp, 128);
-    _tile_loadd(7, bp + 64, 128);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
-    ap += 32 * 64;
-    bp += 16 * 128;
-  }
-  alignas(64) float t[32 * 32];
-  _tile_stored(0, t, 128);
-  _tile_stored(1, t + 16, 128);
-  _tile_stored(2, t + 16 * 32, 128);
-  _tile_stored(3, t + 16 * 32 + 16, 128);
-  _tile_release();
-  const __m512 va = _mm512_set1_ps(alpha);
-  const __m512 vb = _mm512_set1_ps(beta);
-  for (int i = 0; i < 32; ++i) {
-    float* ci = c + i * ldc;
-    for (int h = 0; h < 2; ++h) {
-      const __m512 acc = _mm512_mul_ps(va, _mm512_load_ps(t + i * 32 + 16 * h));
-      _mm512_storeu_ps(ci + 16 * h,
-                       beta == 0.0f ? acc : _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + 16 * h), acc));
-    }
-  }
-}
+// The microkernel: its body is shared with the emulated build (gemm_bf16_amx_emulated.cc).
+#define NT_AMX_FN NT_AMX_TARGET
+#define NT_AMX_KERNEL gemm_bf16_amx_32x32
+#define NT_TILE_LOADCONFIG(cfg) _tile_loadconfig(cfg)
+#define NT_TILE_ZERO(t) _tile_zero(t)
+#define NT_TILE_LOADD(t, base, stride) _tile_loadd(t, base, stride)
+#define NT_TILE_DPBF16PS(d, a, b) _tile_dpbf16ps(d, a, b)
+#define NT_TILE_STORED(t, base, stride) _tile_stored(t, base, stride)
+#define NT_TILE_RELEASE() _tile_release()
+#include "cpu/avx512/gemm_bf16_amx_body.h"
 
 }  // namespace gemm_detail
 }  // namespace nt

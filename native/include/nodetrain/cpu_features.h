@@ -3,6 +3,7 @@
 // portable table the active one, and set_max_isa() caps the dispatched table at an ISA level
 // (for tests and comparisons: every path the machine can run can be made the active one).
 #pragma once
+#include <cstdint>
 
 namespace nt {
 
@@ -36,5 +37,18 @@ int max_isa();
 // The ISA level of the best table this machine and build have, and of the active one.
 int best_isa();
 int active_isa();
+
+// TEST HOOK, never on in production: set_amx_emulation(true), on a CPU with AVX512-BF16 and the
+// AVX-512 table but no AMX, makes ISA level 3 available with a table whose bf16 GEMM runs the AMX
+// driver, packing and microkernel source over a software model of the tile unit
+// (native/cpu/avx512/amx_emulated.h), so that they are tested without AMX hardware. best_isa() is
+// then 3 and the active table (unless capped) the emulated one. false restores everything. Where
+// the CPU has AMX (or lacks AVX512-BF16) it does nothing. Returns amx_emulation().
+bool set_amx_emulation(bool on);
+// True while the emulated AMX level is in effect.
+bool amx_emulation();
+// Counts of the software tile unit, process-wide: faults (what the hardware would raise #UD or #GP
+// for; the instruction is then skipped) and TDPBF16PS instructions executed.
+void amx_emulation_counts(uint64_t* faults, uint64_t* dot_products);
 
 }  // namespace nt
