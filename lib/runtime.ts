@@ -75,7 +75,14 @@ export function cpuFeatures(): CpuFeatureReport {
  * does nothing.
  * @returns whether the emulated AMX level is now in effect.
  * @throws TypeError when on is not a boolean.
- * @example if (setAmxEmulation(true)) { try { ... } finally { setAmxEmulation(false); } }
+ * @example
+ * if (setAmxEmulation(true)) {
+ *   try {
+ *     console.log(cpuFeatures().bf16Gemm); // 'amx-emulated'
+ *   } finally {
+ *     setAmxEmulation(false);
+ *   }
+ * }
  * @internal
  */
 export function setAmxEmulation(on: boolean): boolean {

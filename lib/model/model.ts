@@ -175,7 +175,9 @@ export class Model implements TrainableModel {
   /**
    * Publishes the current weights as the serving snapshot that predict, evaluate and getWeights
    * read while fit runs: at once when idle, after the running step during fit.
-   * @example setInterval(() => model.publish(), 1000);
+   * @example
+   * const timer = setInterval(() => model.publish(), 1000); // while a fit runs
+   * clearInterval(timer);
    */
   publish(): void {
     this.#alive();
