@@ -34,7 +34,7 @@ __global__ void health_scale_k(UpdateHealth* h, double clip, double overflow_lim
   const double norm = sqrt(h->sum_sq);
   float s = 1.f;
   if (!isfinite(norm)) {
-    h->nonfinite = 1;
+    h->nonfinite |= 1;
   } else {
     if (clip > 0 && norm > clip) s = static_cast<float>(clip / (norm + 1e-6));
     if (h->nonfinite == 0 && overflow_limit > 0 && norm * s > overflow_limit) h->nonfinite = 2;
@@ -44,7 +44,10 @@ __global__ void health_scale_k(UpdateHealth* h, double clip, double overflow_lim
 
 __global__ void health_close_k(UpdateHealth* h, int64_t step, int32_t seen) {
   if (h->nonfinite != 0) {
-    if (h->skipped == seen) h->first_skipped = step;
+    if (h->skipped == seen) {
+      h->first_skipped = step;
+      h->first_reason = h->nonfinite;
+    }
     h->skipped += 1;
     h->last_reason = h->nonfinite;
     h->last_skipped = step;

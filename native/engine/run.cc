@@ -66,9 +66,6 @@ Status Model::train_step(const float* x, const float* y, const int32_t* labels, 
                          double* lr_used, const float* row_weights) {
   NT_RETURN_IF_ERROR(check_rows(rows));
   const Backend& be = backend();
-  // The rate this step's first group will use (the update sets it again, after hypergradient
-  // descent): a step that fails before its update still reports the rate it ran at.
-  if (lr_used && num_groups() > 0) *lr_used = effective_lr(0, opt_.step);
   RunContext ctx(be, plan_, train_, plan_.params, rows, true, x);
   // The device-resident update: this step's checks go to the device record (no host round trip).
   fused_this_step_ = fused_eligible();

@@ -484,6 +484,8 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
         if (!defer && !pending.empty()) NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
         if (!restored) {
           Status st = m.train_step(xb, yb, lb, n, &b, &lr, wb);
+          // A step that failed before its update reports the rate it would have run at.
+          if (!st.ok() && m.num_groups() > 0) lr = m.effective_lr(0, m.step_count());
           if (st.ok() && defer) {
             pending.push_back({batch, n, lr, m.step_count()});
             // Read back at the epoch's last batch, at the guard's snapshot points, when the ring is

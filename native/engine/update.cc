@@ -340,8 +340,9 @@ Status Model::read_update_health() {
   if (h.skipped == health_seen_) return Status::Ok();
   health_seen_ = h.skipped;
   first_skipped_ = h.first_skipped;
-  if (h.last_reason & kHealthLoss) return Status(StatusCode::kNonFinite, "The loss is not finite");
-  if (h.last_reason == 2) return Status(StatusCode::kNonFinite, "The update would overflow the weights");
+  // The first skipped step since the previous read is the one reported (the fit loop resumes after it).
+  if (h.first_reason & kHealthLoss) return Status(StatusCode::kNonFinite, "The loss is not finite");
+  if (h.first_reason == 2) return Status(StatusCode::kNonFinite, "The update would overflow the weights");
   return Status(StatusCode::kNonFinite, "The gradient is not finite");
 }
 

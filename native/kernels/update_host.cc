@@ -99,7 +99,10 @@ Status fused_update_host(const FusedUpdateArgs& a, float* P, const float* G, flo
   }
   h->scale = scale;
   if (h->nonfinite != 0) {
-    if (h->skipped == a.seen) h->first_skipped = a.step;
+    if (h->skipped == a.seen) {
+      h->first_skipped = a.step;
+      h->first_reason = h->nonfinite;
+    }
     h->skipped += 1;
     h->last_reason = h->nonfinite;
     h->last_skipped = a.step;

@@ -101,9 +101,11 @@ struct UpdateHealth {
   int32_t last_reason;     // the `nonfinite` value of the latest skipped step
   int64_t last_skipped;    // the 1-based optimizer step of the latest skipped step (0: none)
   int64_t first_skipped;   // the step of the first skip after the host's latest read (FusedUpdateArgs::seen)
+  int32_t first_reason;    // and its `nonfinite` value
+  int32_t reserved;
 };
-static_assert(sizeof(UpdateHealth) == 40, "UpdateHealth is 10 floats of backend memory");
-static constexpr int kUpdateHealthFloats = 10;
+static_assert(sizeof(UpdateHealth) == 48, "UpdateHealth is 12 floats of backend memory");
+static constexpr int kUpdateHealthFloats = 12;
 static constexpr int32_t kHealthLoss = 4;
 
 // One parameter group of the fused update: a [begin, end) range of the trainable arena with its
