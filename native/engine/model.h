@@ -143,8 +143,9 @@ class Model {
   bool stats_ring_full() const { return ring_count_ >= ring_capacity(); }
   // Copies the pending records to the host (one copy) and decodes them in step order into *out
   // (resized to their count); the ring is empty afterwards, whatever the outcome. The first
-  // record with a bad label or weight fails with InvalidArgument (its step was not applied).
-  Status read_stats(std::vector<BatchStats>* out);
+  // record with a bad label or weight fails with InvalidArgument (its step was not applied), its
+  // index in *bad; the records before it are decoded.
+  Status read_stats(std::vector<BatchStats>* out, int64_t* bad = nullptr);
   // After a step: reads the pending records (the last one into *stats when given) and the update
   // record; the first failure, a bad label or weight before a skipped step.
   Status read_step_records(BatchStats* stats);
@@ -162,6 +163,11 @@ class Model {
   void inject_nonfinite_at(std::vector<int64_t> steps) { inject_steps_ = std::move(steps); }
 
   void reseed(uint64_t seed) { train_.rng.reseed(seed); }
+  // The training step's dropout generator (the fit loop rewinds it with a deferred rollback).
+  const Rng& train_rng() const { return train_.rng; }
+  void set_train_rng(const Rng& r) { train_.rng = r; }
+  // Marks every skip in the update record as reported (a failed fit may leave some unread).
+  void sync_update_health();
 
   // Test hook: the device-memory budget for data sets in bytes, applied on every backend (the CPU
   // included, so the streamed fit loop runs here); 0: the backend's own (device backends only:

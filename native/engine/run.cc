@@ -117,7 +117,8 @@ const float* Model::stage(DeviceArray& dst, const void* src, int64_t n, int64_t 
 Status Model::train_step_host(const float* x, const float* y, const int32_t* labels, int64_t rows,
                               BatchStats* stats, double* lr_used, const float* row_weights) {
   NT_RETURN_IF_ERROR(check_rows(rows));
-  drop_stats();  // records a failed fit left behind
+  drop_stats();  // records and skips a failed fit left unread
+  sync_update_health();
   const int64_t yw = spec_.target_width;
   NT_RETURN_IF_ERROR(train_step(stage(stage_x_, x, rows * input_width(), input_width()),
                                 stage(stage_y_, y, rows * yw, yw),
@@ -159,7 +160,7 @@ Status Model::next_stats_record(bool labels, double** rec) {
   return Status::Ok();
 }
 
-Status Model::read_stats(std::vector<BatchStats>* out) {
+Status Model::read_stats(std::vector<BatchStats>* out, int64_t* bad) {
   const int64_t n = ring_count_;
   ring_count_ = 0;
   out->resize(static_cast<size_t>(n));
@@ -172,9 +173,14 @@ Status Model::read_stats(std::vector<BatchStats>* out) {
     host = ring_host_.data();
   }
   const int64_t k = plan_.width[loss_.loss_node()];
-  for (int64_t i = 0; i < n; ++i)
-    NT_RETURN_IF_ERROR(loss_.decode(host + i * ring_stride_, ring_rows_[static_cast<size_t>(i)], k, ring_labels_,
-                                    &(*out)[static_cast<size_t>(i)]));
+  for (int64_t i = 0; i < n; ++i) {
+    const Status st = loss_.decode(host + i * ring_stride_, ring_rows_[static_cast<size_t>(i)], k, ring_labels_,
+                                   &(*out)[static_cast<size_t>(i)]);
+    if (!st.ok()) {
+      if (bad) *bad = i;
+      return st;
+    }
+  }
   return Status::Ok();
 }
 

@@ -343,10 +343,12 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
       int64_t batch, rows;
       double lr;
       int64_t step;  // the optimizer's 1-based step count after it
+      Rng rng;       // the dropout generator after it (a rollback resumes from there)
     };
     std::vector<PendingStep> pending;
     std::vector<BatchStats> records;
     m.drop_stats();
+    m.sync_update_health();  // skips a failed earlier fit left unread are not this fit's
     // Divergence guard state.
     int recoveries = 0;
     double ema = 0, ema_weight = 0, best_ema = std::numeric_limits<double>::infinity();
@@ -415,28 +417,41 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
     // path (the steps taken past it were undone by the rollback).
     auto drain = [&](int epoch, bool* restored, int64_t* resume) -> Status {
       *restored = false;
-      const Status rs = m.read_stats(&records);
+      int64_t bad = 0;
+      const Status rs = m.read_stats(&records, &bad);
       const Status hs = m.read_update_health();
-      // The steps before the first skipped one (all of them when none was) report as they would
-      // have one by one.
-      size_t good = pending.size(), at = pending.size() - 1;
-      if (rs.ok() && !hs.ok())
-        for (size_t i = 0; i < pending.size(); ++i)
+      // The first failed step: the first one the device skipped, or the first with a bad label or
+      // weight (its record names it; the device skipped it too), whichever comes first. The steps
+      // before it report as they would have one by one.
+      const size_t n = pending.size();
+      size_t at = n;
+      Status fail = Status::Ok();
+      if (!hs.ok()) {
+        at = 0;  // a skip that matches no pending step is reported at the window's first
+        for (size_t i = 0; i < n; ++i)
           if (pending[i].step == m.first_skipped_step()) {
-            good = at = i;
+            at = i;
             break;
           }
-      if (!rs.ok()) good = 0;
-      for (size_t i = 0; i < good && !*restored; ++i) {
+        fail = hs;
+      }
+      if (!rs.ok() && static_cast<size_t>(bad) <= at) {
+        at = static_cast<size_t>(bad);
+        fail = rs;
+      }
+      for (size_t i = 0; i < at && !*restored; ++i) {
         const PendingStep& p = pending[i];
         *resume = p.batch;
         NT_RETURN_IF_ERROR(absorb(Status::Ok(), records[i], epoch, p.batch, p.rows, p.lr, restored));
+        if (*restored) m.set_train_rng(p.rng);
       }
-      if (!*restored && !(rs.ok() && hs.ok())) {
-        const PendingStep& p = pending[at];
+      if (!*restored && at < n) {
+        const PendingStep p = pending[at];
         *resume = p.batch;
         pending.clear();
-        return absorb(rs.ok() ? hs : rs, b, epoch, p.batch, p.rows, p.lr, restored);
+        NT_RETURN_IF_ERROR(absorb(fail, b, epoch, p.batch, p.rows, p.lr, restored));
+        if (*restored) m.set_train_rng(p.rng);
+        return Status::Ok();
       }
       pending.clear();
       return Status::Ok();
@@ -487,7 +502,7 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
           // A step that failed before its update reports the rate it would have run at.
           if (!st.ok() && m.num_groups() > 0) lr = m.effective_lr(0, m.step_count());
           if (st.ok() && defer) {
-            pending.push_back({batch, n, lr, m.step_count()});
+            pending.push_back({batch, n, lr, m.step_count(), m.train_rng()});
             // Read back at the epoch's last batch, at the guard's snapshot points, when the ring is
             // full, at a streamed chunk's last batch (a rollback then resumes inside the chunk
             // still resident), and at every step when JavaScript listens to batch events.
@@ -496,7 +511,10 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
                 (cfg.guard && since_snapshot + static_cast<int64_t>(pending.size()) >= cfg.guard_snapshot_every))
               NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
           } else {
-            NT_RETURN_IF_ERROR(absorb(st, b, epoch, batch, n, lr, &restored));
+            // A failed step comes after the pending ones: they are read back first (a rollback
+            // they cause undoes this step too).
+            if (!pending.empty()) NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
+            if (!restored) NT_RETURN_IF_ERROR(absorb(st, b, epoch, batch, n, lr, &restored));
           }
         }
         if (restored) {  // go on after the step that caused the rollback
@@ -504,8 +522,19 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
           s = resume * cfg.batch_size;
           continue;
         }
-        // Serving snapshot: every publish_every steps, or when asked (model.publish()).
-        if (m.take_publish_request() || (cfg.publish_every > 0 && m.step_count() % cfg.publish_every == 0)) m.publish();
+        // Serving snapshot: every publish_every steps, or when asked (model.publish()); pending
+        // steps are read back first, so a step the guard rolls back is never served.
+        const bool asked = m.take_publish_request();
+        if (asked || (cfg.publish_every > 0 && m.step_count() % cfg.publish_every == 0)) {
+          if (!pending.empty()) NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
+          if (restored) {
+            if (asked) m.request_publish();
+            batch = resume;
+            s = resume * cfg.batch_size;
+            continue;
+          }
+          m.publish();
+        }
       }
       if (!pending.empty()) {  // stopped mid-epoch: the steps taken still report
         bool restored = false;

@@ -332,6 +332,13 @@ Status Model::use_host_deferred_update() {
   return Status::Ok();
 }
 
+void Model::sync_update_health() {
+  if (health_.empty()) return;
+  UpdateHealth h;
+  backend().copy_to_host(&h, health_.data(), sizeof h);
+  health_seen_ = h.skipped;
+}
+
 Status Model::read_update_health() {
   if (health_.empty()) return Status::Ok();
   UpdateHealth h;

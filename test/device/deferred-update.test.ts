@@ -10,7 +10,7 @@
  * failures must end the same way.
  * The CUDA slots themselves run only on a GPU (scripts/device/train_parity.js).
  */
-import { adagrad, adam, adamw, batchNormalization, dense, oneCycle, rmsprop, sequential, sgd } from '../../lib';
+import { adagrad, adam, adamw, batchNormalization, dense, dropout, oneCycle, rmsprop, sequential, sgd } from '../../lib';
 import type { OptimizerConfig } from '../../lib/optim/optimizers';
 import { makeRng } from '../helpers/numerics';
 
@@ -220,6 +220,42 @@ describe('deferred update (host twins of the device slots)', () => {
     // The deferred path counts the steps before the skipped one and resumes after it, as the
     // per-step path does: the same history and weights.
     expect(b).toEqual(a);
+  });
+
+  it('with dropout, a rollback also rewinds the dropout generator: the same fit bit for bit', async () => {
+    const out: Outcome[] = [];
+    for (const deferred of [false, true]) {
+      const d = data(21);
+      const m = sequential(
+        [dense({ units: 13, activation: 'tanh', inputShape: [inW], name: 'h' }), dropout({ rate: 0.3 }), dense({ units: k, activation: 'softmax', name: 'out' })],
+        { seed: 4 },
+      );
+      m.compile({ optimizer: adam({ lr: 0.02 }), loss: 'sparseCategoricalCrossentropy' });
+      if (deferred) m.useHostDeferredUpdate();
+      m.injectNonFinite([7, 19]);
+      const h = await m.fit(d.x, d.labels, { epochs: 3, batchSize: 12, seed: 3, verbose: 0, divergenceGuard: { snapshotEvery: 5, maxRetries: 4 } });
+      const w = m.getWeights();
+      out.push({ h: h.history, w: Object.keys(w).map((n) => Array.from(w[n].data)) });
+    }
+    expect((out[0].h as { recoveries: number[] }).recoveries[2]).toBeGreaterThan(0);
+    expect(out[1]).toEqual(out[0]);
+  });
+
+  it('a failed fit leaves no unread skip behind: the next trainOnBatch and fit succeed', async () => {
+    for (const deferred of [false, true]) {
+      const d = data(22);
+      const m = build();
+      m.compile({ optimizer: adam({ lr: 0.01 }), loss: 'sparseCategoricalCrossentropy' });
+      if (deferred) m.useHostDeferredUpdate();
+      m.injectNonFinite([3]);
+      await expect(m.fit(d.x, d.labels, { epochs: 1, batchSize: 12, seed: 1, verbose: 0, divergenceGuard: false })).rejects.toMatchObject({ code: 'ERR_NT_NON_FINITE' });
+      m.injectNonFinite([]);
+      await m.trainOnBatch(d.x.slice(0, 8), d.labels.slice(0, 8));
+      const h = await m.fit(d.x, d.labels, { epochs: 1, batchSize: 12, seed: 1, verbose: 0, divergenceGuard: { snapshotEvery: 4 } });
+      const hist = h.history as { loss: number[]; recoveries?: number[] };
+      expect(Number.isFinite(hist.loss[0])).toBe(true);
+      expect(hist.recoveries ?? [0]).toEqual([0]);
+    }
   });
 
   it('without the guard both fail with ERR_NT_NON_FINITE', async () => {
