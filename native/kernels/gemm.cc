@@ -640,4 +640,11 @@ Status gemm_ref(const GemmArgs& args, bool bf16) {
 Status gemm_f32_ref(const GemmArgs& args) { return gemm_ref(args, false); }
 Status gemm_bf16_ref(const GemmArgs& args) { return gemm_ref(args, true); }
 
+#if defined(NT_HAVE_AVX512_KERNELS)
+// Registered here, in a file built for the baseline ISA: a static initialiser in an AVX-512 file
+// would run at load time on every CPU.
+NT_REGISTER_KERNEL(KernelVariants{"amx_tile_emulated", gemm_detail::amx_tile_emulated_kernel,
+                                  gemm_detail::amx_tile_emulated_kernel});
+#endif
+
 }  // namespace nt

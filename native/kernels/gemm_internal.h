@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 
+#include "nodetrain/backend.h"
 #include "nodetrain/kernels.h"
 
 namespace nt {
@@ -94,6 +95,8 @@ void gemm_bf16_amx_32x32_emulated(int64_t kd, const float* a, const float* b, fl
 uint64_t amx_emulated_faults();
 // TDPBF16PS instructions the software tile unit executed, process-wide.
 uint64_t amx_emulated_dot_products();
+// The "amx_tile_emulated" test kernel (registered by native/kernels/gemm.cc).
+Status amx_tile_emulated_kernel(const KernelArgs& a);
 #endif
 
 }  // namespace gemm_detail

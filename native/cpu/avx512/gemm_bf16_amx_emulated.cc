@@ -6,8 +6,10 @@
 // through the test hook set_amx_emulation(true) (nodetrain/cpu_features.h); never dispatched
 // otherwise. Scalar and slow (about 1 ns per multiply-add): for tests, not for training.
 //
-// Also registers "amx_tile_emulated" (kernelCall, for the tile model's own unit tests): runs a
-// short program of tile instructions over a byte buffer on the calling thread.
+// Also the kernel "amx_tile_emulated" (kernelCall, for the tile model's own unit tests): runs a
+// short program of tile instructions over a byte buffer on the calling thread. It is registered
+// from native/kernels/gemm.cc: this file is built with AVX-512 enabled, so it must have no static
+// initialiser (one would run at load time, on every CPU).
 #include "cpu/avx512/amx_emulated.h"
 
 #include <immintrin.h>
@@ -38,8 +40,6 @@ uint64_t amx_emulated_dot_products() { return amx_emu::dp_counter().load(std::me
 
 }  // namespace gemm_detail
 
-namespace {
-
 // amx_tile_emulated: buffers [mem, program, out]; mem is a byte area (its floats' storage), program
 // a list of instructions of 4 numbers each [op, x, y, z]:
 //   1 LDTILECFG  [mem + x]           2 TILEZERO tmm<x>       3 TILELOADD tmm<x>, [mem + y], stride z
@@ -47,7 +47,9 @@ namespace {
 //   6 TILERELEASE
 // The thread's tile state is released before and after the program; out[0] receives the number
 // of faults the program raised. Offsets and strides are checked against mem (16 rows x 64 bytes).
-Status amx_tile_emulated(const KernelArgs& a) {
+namespace gemm_detail {
+
+Status amx_tile_emulated_kernel(const KernelArgs& a) {
   if (a.nbuf < 3 || !a.buf[0] || !a.buf[1] || !a.buf[2] || a.len[2] < 1)
     return InvalidArgument("amx_tile_emulated: expected buffers mem, program, out");
   if (!cpu_features().avx512_all()) return InvalidArgument("amx_tile_emulated: needs the AVX-512 kernels");
@@ -89,8 +91,5 @@ Status amx_tile_emulated(const KernelArgs& a) {
   return st;
 }
 
-}  // namespace
-
-NT_REGISTER_KERNEL(KernelVariants{"amx_tile_emulated", amx_tile_emulated, amx_tile_emulated});
-
+}  // namespace gemm_detail
 }  // namespace nt
