@@ -97,6 +97,13 @@ class Model {
   // safe as long as each brings its own Scratch.
   Status eval_batch(const float* params, Scratch& s, const float* x, const float* y, const int32_t* labels,
                     int64_t rows, BatchStats* stats) const;
+  // eval_batch in two halves (evaluate's loop: no host read per batch on a device): the batch's
+  // stats record, stats_width(labels) doubles, left in backend memory at `record`; decode_stats
+  // reads one copied to the host.
+  Status eval_batch_record(const float* params, Scratch& s, const float* x, const float* y, const int32_t* labels,
+                           int64_t rows, double* record) const;
+  int64_t stats_width(bool labels) const;
+  Status decode_stats(const double* record, int64_t rows, bool labels, BatchStats* stats) const;
   // Inference forward; writes [rows, output_width] to out.
   Status predict_batch(const float* params, Scratch& s, const float* x, int64_t rows, float* out) const;
 

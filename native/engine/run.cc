@@ -193,6 +193,20 @@ Status Model::eval_batch(const float* params, Scratch& s, const float* x, const 
   return loss_.compute(ctx, y, labels, nullptr, stats);
 }
 
+Status Model::eval_batch_record(const float* params, Scratch& s, const float* x, const float* y,
+                                const int32_t* labels, int64_t rows, double* record) const {
+  NT_RETURN_IF_ERROR(check_rows(rows));
+  RunContext ctx(backend(), plan_, s, const_cast<float*>(params), rows, false, x);
+  NT_RETURN_IF_ERROR(forward(ctx, true));
+  return loss_.launch(ctx, y, labels, nullptr, nullptr, record, nullptr);
+}
+
+int64_t Model::stats_width(bool labels) const { return loss_.stats_width(plan_.width[loss_.loss_node()], labels); }
+
+Status Model::decode_stats(const double* record, int64_t rows, bool labels, BatchStats* stats) const {
+  return loss_.decode(record, rows, plan_.width[loss_.loss_node()], labels, stats);
+}
+
 Status Model::predict_batch(const float* params, Scratch& s, const float* x, int64_t rows, float* dst) const {
   NT_RETURN_IF_ERROR(check_rows(rows));
   const Backend& be = backend();

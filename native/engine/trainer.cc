@@ -198,18 +198,42 @@ struct PooledScratch {
 }  // namespace
 
 namespace {
-// evaluate over a data set already in the model's backend memory.
+// evaluate over a data set already in the model's backend memory. The batches' stats records
+// collect in backend memory (up to 4 MiB of them) and come back in one copy per group of batches,
+// summed in batch order as one by one.
 Status evaluate_resident(const Model& m, const float* params, const DataView& d, int64_t batch_size, double* loss,
                          std::vector<double>* metrics) {
+  const Backend& be = m.backend();
   const int64_t bs = std::min(batch_size, m.max_batch());
+  const bool labels = d.labels != nullptr;
+  const int64_t stride = m.stats_width(labels);
+  const int64_t batches = (d.rows + bs - 1) / bs;
+  const int64_t group = std::max<int64_t>(1, std::min<int64_t>(batches, (int64_t{4} << 20) / (stride * 8)));
+  DeviceArray recs;
+  recs.assign(be, static_cast<size_t>(2 * stride * group), 0.0f);
+  double* dev = reinterpret_cast<double*>(recs.data());
+  std::vector<double> host;
   PooledScratch ps(m);
   BatchStats total, b;
   total.reset(m.spec().metrics.size());
-  for (int64_t s = 0; s < d.rows; s += bs) {
-    const int64_t n = std::min(bs, d.rows - s);
-    NT_RETURN_IF_ERROR(m.eval_batch(params, *ps.s, d.x + s * d.cols, d.y ? d.y + s * d.y_cols : nullptr,
-                                    d.labels ? d.labels + s : nullptr, n, &b));
-    total.add(b);
+  for (int64_t g0 = 0; g0 < batches; g0 += group) {
+    const int64_t ng = std::min(group, batches - g0);
+    for (int64_t j = 0; j < ng; ++j) {
+      const int64_t s = (g0 + j) * bs, n = std::min(bs, d.rows - s);
+      NT_RETURN_IF_ERROR(m.eval_batch_record(params, *ps.s, d.x + s * d.cols, d.y ? d.y + s * d.y_cols : nullptr,
+                                             labels ? d.labels + s : nullptr, n, dev + j * stride));
+    }
+    const double* rec = dev;
+    if (!be.host_memory) {
+      host.resize(static_cast<size_t>(ng * stride));
+      be.copy_to_host(host.data(), dev, host.size() * sizeof(double));
+      rec = host.data();
+    }
+    for (int64_t j = 0; j < ng; ++j) {
+      const int64_t s = (g0 + j) * bs;
+      NT_RETURN_IF_ERROR(m.decode_stats(rec + j * stride, std::min(bs, d.rows - s), labels, &b));
+      total.add(b);
+    }
   }
   *loss = total.loss_sum / static_cast<double>(total.rows);
   *metrics = total.values();
