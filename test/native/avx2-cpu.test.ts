@@ -7,10 +7,10 @@
  * kills it with SIGILL. Without valgrind it says the check was not exercised.
  */
 import { spawnSync } from 'child_process';
-import * as path from 'path';
+import { transpileLib } from '../helpers/transpile';
 
-const child = `
-const nt = require(${JSON.stringify(path.join(__dirname, '../../dist/lib'))});
+const child = (index: string) => `
+const nt = require(${JSON.stringify(index)});
 (async () => {
   const f = nt.cpuFeatures();
   if (f.avx512f || f.bestIsa !== 'avx2') throw new Error('expected the AVX2 table, got ' + JSON.stringify(f));
@@ -39,7 +39,14 @@ describe('the package on an AVX2-only CPU (valgrind)', () => {
       console.log('not exercised here: valgrind is missing (the AVX2-only CPU check)');
       return;
     }
-    const r = spawnSync('valgrind', ['--tool=none', '-q', process.execPath, '-e', child], { encoding: 'utf8', timeout: 240_000 });
+    // The library as jest sees it (transpiled to a temporary folder, not the checkout's dist/).
+    const lib = transpileLib();
+    let r;
+    try {
+      r = spawnSync('valgrind', ['--tool=none', '-q', process.execPath, '-e', child(lib.index)], { encoding: 'utf8', timeout: 240_000 });
+    } finally {
+      lib.cleanup();
+    }
     if (r.status !== 0) console.log(r.stdout, r.stderr.slice(-4000));
     expect(r.signal).toBeNull();
     expect(r.status).toBe(0);
