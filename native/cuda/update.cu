@@ -49,8 +49,6 @@ __global__ void health_close_k(UpdateHealth* h, int64_t step, int32_t seen) {
       h->first_reason = h->nonfinite;
     }
     h->skipped += 1;
-    h->last_reason = h->nonfinite;
-    h->last_skipped = step;
   }
 }
 

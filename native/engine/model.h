@@ -146,7 +146,6 @@ class Model {
   // *stats, and the fit loop reads the records back in batches with read_stats. So a step never
   // waits for the device.
   bool defers_stats() const { return fused_eligible(); }
-  int64_t pending_stats() const { return ring_count_; }
   bool stats_ring_full() const { return ring_count_ >= ring_capacity(); }
   // Copies the pending records to the host (one copy) and decodes them in step order into *out
   // (resized to their count); the ring is empty afterwards, whatever the outcome. The first

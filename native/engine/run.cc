@@ -146,7 +146,7 @@ int64_t Model::ring_capacity() const {
 }
 
 Status Model::next_stats_record(bool labels, double** rec) {
-  const int64_t stride = loss_.stats_width(plan_.width[loss_.loss_node()], labels);
+  const int64_t stride = stats_width(labels);
   if (ring_count_ > 0 && (stride != ring_stride_ || labels != ring_labels_))
     return Internal("a batch's stats record changed shape with records pending");
   if (ring_count_ >= ring_capacity()) return Internal("the stats ring is full: read it back first");
@@ -172,9 +172,8 @@ Status Model::read_stats(std::vector<BatchStats>* out, int64_t* bad) {
     be.copy_to_host(ring_host_.data(), host, ring_host_.size() * sizeof(double));
     host = ring_host_.data();
   }
-  const int64_t k = plan_.width[loss_.loss_node()];
   for (int64_t i = 0; i < n; ++i) {
-    const Status st = loss_.decode(host + i * ring_stride_, ring_rows_[static_cast<size_t>(i)], k, ring_labels_,
+    const Status st = decode_stats(host + i * ring_stride_, ring_rows_[static_cast<size_t>(i)], ring_labels_,
                                    &(*out)[static_cast<size_t>(i)]);
     if (!st.ok()) {
       if (bad) *bad = i;

@@ -541,23 +541,19 @@ Status fit(Model& m, const DataView& host_train, const FitConfig& cfg, FitObserv
             if (!restored) NT_RETURN_IF_ERROR(absorb(st, b, epoch, batch, n, lr, &restored));
           }
         }
+        // Serving snapshot: every publish_every steps, or when asked (model.publish()); pending
+        // steps are read back first, so a step the guard rolls back is never served.
+        if (!restored) {
+          const bool asked = m.take_publish_request();
+          if (asked || (cfg.publish_every > 0 && m.step_count() % cfg.publish_every == 0)) {
+            if (!pending.empty()) NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
+            if (!restored) m.publish();
+            else if (asked) m.request_publish();
+          }
+        }
         if (restored) {  // go on after the step that caused the rollback
           batch = resume;
           s = resume * cfg.batch_size;
-          continue;
-        }
-        // Serving snapshot: every publish_every steps, or when asked (model.publish()); pending
-        // steps are read back first, so a step the guard rolls back is never served.
-        const bool asked = m.take_publish_request();
-        if (asked || (cfg.publish_every > 0 && m.step_count() % cfg.publish_every == 0)) {
-          if (!pending.empty()) NT_RETURN_IF_ERROR(drain(epoch, &restored, &resume));
-          if (restored) {
-            if (asked) m.request_publish();
-            batch = resume;
-            s = resume * cfg.batch_size;
-            continue;
-          }
-          m.publish();
         }
       }
       if (!pending.empty()) {  // stopped mid-epoch: the steps taken still report

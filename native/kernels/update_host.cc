@@ -104,8 +104,6 @@ Status fused_update_host(const FusedUpdateArgs& a, float* P, const float* G, flo
       h->first_reason = h->nonfinite;
     }
     h->skipped += 1;
-    h->last_reason = h->nonfinite;
-    h->last_skipped = a.step;
     return Status::Ok();
   }
   for (int k = 0; k < a.ngroups; ++k) NT_RETURN_IF_ERROR(step_group(be, a, a.groups[k], scale, P, G, s1, s2, s3));

@@ -98,14 +98,11 @@ struct UpdateHealth {
                            // with kHealthLoss or'ed in when the loss slot found the loss (or a label, a weight) bad
   int32_t skipped;         // steps skipped since the record was created (only ever incremented)
   float scale;             // this step's global-norm clip scale
-  int32_t last_reason;     // the `nonfinite` value of the latest skipped step
-  int64_t last_skipped;    // the 1-based optimizer step of the latest skipped step (0: none)
-  int64_t first_skipped;   // the step of the first skip after the host's latest read (FusedUpdateArgs::seen)
-  int32_t first_reason;    // and its `nonfinite` value
-  int32_t reserved;
+  int32_t first_reason;    // the `nonfinite` value of the first skip after the host's latest read
+  int64_t first_skipped;   // and its 1-based optimizer step (a skip while skipped == FusedUpdateArgs::seen)
 };
-static_assert(sizeof(UpdateHealth) == 48, "UpdateHealth is 12 floats of backend memory");
-static constexpr int kUpdateHealthFloats = 12;
+static_assert(sizeof(UpdateHealth) == 32, "UpdateHealth is 8 floats of backend memory");
+static constexpr int kUpdateHealthFloats = 8;
 static constexpr int32_t kHealthLoss = 4;
 
 // One parameter group of the fused update: a [begin, end) range of the trainable arena with its
