@@ -18,7 +18,7 @@ export interface CudaInfo {
   available: boolean;
   /** Why CUDA is not available ('' when it is). */
   reason: string;
-  /** The cuBLAS library opened at run time, or null (the project's own kernels are used). */
+  /** The cuBLAS library opened at run time, which then runs every GEMM; null: the project's own kernels run (none found, or `NODETRAIN_CUBLAS=off`). */
   cublas: string | null;
   devices: CudaDevice[];
 }

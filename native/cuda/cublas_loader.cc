@@ -1,6 +1,7 @@
 // cuBLAS through dlopen: the few entry points the GEMM needs, declared here with the library's
 // documented signatures and enum values (cublas_api.h), so the build needs neither cuBLAS headers
-// nor its library. Tried in order: $NODETRAIN_CUBLAS, libcublas.so.13, .so.12, .so.
+// nor its library. Tried in order: $NODETRAIN_CUBLAS, libcublas.so.13, .so.12, .so;
+// NODETRAIN_CUBLAS=off (or 0, none) opens none.
 // Thread-safe lazy load; one handle per process, bound to the backend's stream on each call.
 #include <dlfcn.h>
 
@@ -36,7 +37,11 @@ Lib& lib() {
   static Lib* l = [] {
     auto* k = new Lib();
     std::string names[4] = {"", "libcublas.so.13", "libcublas.so.12", "libcublas.so"};
-    if (const char* env = std::getenv("NODETRAIN_CUBLAS")) names[0] = env;
+    if (const char* env = std::getenv("NODETRAIN_CUBLAS")) {
+      const std::string e = env;
+      if (e == "off" || e == "0" || e == "none") return k;  // the project's kernels only
+      names[0] = e;
+    }
     for (const std::string& n : names) {
       if (n.empty()) continue;
       k->dl = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -47,11 +47,12 @@ Status last_error(const char* where);
 enum class GemmPrecision : int { kF32 = 0, kTf32 = 1, kBf16 = 2 };
 enum class GemmImpl : int { kAuto = 0, kOwn = 1, kCublas = 2 };
 // kAuto: cuBLAS when it was loaded at run time (then the epilogue is a separate kernel), else the
-// project's kernels (mma.sync for kTf32/kBf16, FMA tiles for kF32).
+// project's kernels (mma.sync for kTf32/kBf16, FMA tiles for kF32); the table's gemm slots use
+// kAuto. launch_plan.h gemm_route decides.
 Status gemm(const GemmArgs& a, GemmPrecision prec, GemmImpl impl);
 // The precision the table's gemm slot uses (default kF32, env NODETRAIN_CUDA_GEMM=tf32|bf16).
 void set_default_gemm_precision(GemmPrecision p);
-// cuBLAS / cuBLASLt found by dlopen (NODETRAIN_CUBLAS names the library file to try first).
+// cuBLAS found by dlopen (NODETRAIN_CUBLAS names the library file to try first; off opens none).
 bool cublas_loaded(std::string* which);
 
 // ---- global norm and non-finite check, on the device
@@ -101,7 +102,7 @@ Status run_kernel_on_host_buffers(const std::string& name, KernelArgs& args, std
 std::vector<std::string> kernel_names();
 // Times `what` with CUDA events (median of reps after warm-up), on random device data.
 // what: "gemm" (i: m, n, k, precision, impl), "adam" (i: n), "copy" (i: n floats),
-//       "mlp" (i: batch, in, hidden, out, precision, steps). Writes milliseconds per call (per step).
+//       "mlp" (i: batch, in, hidden, out, precision, steps, impl). Writes milliseconds per call (per step).
 Status bench(const std::string& what, const std::vector<int64_t>& i, double* ms);
 
 }  // namespace cuda

@@ -11,7 +11,9 @@
 //    float32.
 //  * cuBLAS (cublasGemmEx, COMPUTE_32F / _FAST_TF32 / _FAST_16BF), loaded with dlopen at run time
 //    when present (cublas_loader.cc): the addon links only the CUDA runtime. The epilogue then runs
-//    as a separate bias+activation kernel.
+//    as a separate bias+activation kernel. The table's slots (the fit loop, predict) take cuBLAS
+//    whenever it was loaded (gemm_route in launch_plan.h): on Hopper it issues wgmma, which the
+//    mma.sync kernels here cannot match; NODETRAIN_CUBLAS=off keeps the project's kernels.
 //
 // Fragment layouts (PTX ISA, "Matrix Fragments for mma.m16n8k8" (.tf32) and "for mma.m16n8k16"
 // (.bf16); the same as CUTLASS include/cute/atom/mma_traits_sm80.hpp, SM80_16x8x8_F32TF32TF32F32_TN
@@ -305,9 +307,10 @@ Status gemm(const GemmArgs& a, GemmPrecision prec, GemmImpl impl) {
   NT_RETURN_IF_ERROR(check_args(a));
   if (a.m == 0 || a.n == 0) return Status::Ok();
   const Dev p = to_dev(a);
-  if (impl == GemmImpl::kCublas || (impl == GemmImpl::kAuto && cublas_loaded(nullptr))) {
-    if (!cublas_loaded(nullptr))
-      return Status(StatusCode::kNotSupported, "Expected cuBLAS to be loadable for the cuBLAS gemm but it was not found");
+  const GemmRoute route = gemm_route(static_cast<int>(impl), cublas_loaded(nullptr), a.k);
+  if (route == GemmRoute::kCublasMissing)
+    return Status(StatusCode::kNotSupported, "Expected cuBLAS to be loadable for the cuBLAS gemm but it was not found");
+  if (route == GemmRoute::kCublas) {
     NT_RETURN_IF_ERROR(cublas_gemm(a, static_cast<int>(prec), cur_stream()));
     if (a.bias || a.act != Act::kNone) {
       const int64_t cnt = a.m * a.n;
@@ -338,11 +341,13 @@ Status gemm(const GemmArgs& a, GemmPrecision prec, GemmImpl impl) {
   return Status::Ok();
 }
 
+// The table's slots: cuBLAS when it was loaded (NODETRAIN_CUBLAS=off keeps it closed), the
+// project's kernels otherwise.
 Status gemm_f32_cuda(const GemmArgs& a) {
-  return gemm(a, static_cast<GemmPrecision>(g_default_prec.load()), GemmImpl::kOwn);
+  return gemm(a, static_cast<GemmPrecision>(g_default_prec.load()), GemmImpl::kAuto);
 }
 
-Status gemm_bf16_cuda(const GemmArgs& a) { return gemm(a, GemmPrecision::kBf16, GemmImpl::kOwn); }
+Status gemm_bf16_cuda(const GemmArgs& a) { return gemm(a, GemmPrecision::kBf16, GemmImpl::kAuto); }
 
 }  // namespace cuda
 }  // namespace nt

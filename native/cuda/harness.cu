@@ -16,7 +16,7 @@
 //   dropout_philox  i seed offset; f keep; buf x mask y       philox_uniform  i seed offset; buf u
 //   sgd_step        i step nesterov; f lr momentum dampening wd grad_scale; buf p g buf
 //   adam_step       i step amsgrad decoupled; f lr b1 b2 eps wd grad_scale; buf p g m v [vmax]
-//   multi_adam      i step split decoupled; f lr0 lr1 wd b1 b2 eps clip; buf p g m v
+//   multi_adam      i step split decoupled [lo shift]; f lr0 lr1 wd b1 b2 eps clip; buf p g m v
 //                   (global norm + clip scale + non-finite flag + one fused two-group launch)
 //                   -> scalars sumsq, flag
 //   global_norm     buf g -> scalars sumsq, flag
@@ -180,18 +180,24 @@ Status dispatch(const std::string& n, KernelArgs& a, float* const* b, std::vecto
       ms.step = a.i[0];
       ms.beta1 = float(a.f[3]); ms.beta2 = float(a.f[4]); ms.eps = float(a.f[5]);
       ms.ngroups = 2;
-      const int64_t split = a.i[1];
+      // Optional: lo, the first element updated (the elements before it are a frozen range), and
+      // shift (0 or 1), the arrays handed over at that element offset (then only 4-byte aligned:
+      // the kernel's one-element path), the group ranges shifted with them.
+      const int64_t split = a.i[1], lo = a.ni > 3 ? a.i[3] : 0, shift = a.ni > 4 ? a.i[4] : 0;
+      if (shift < 0 || shift > 1 || lo < shift || lo > split)
+        return InvalidArgument("Expected shift 0 or 1 and shift <= lo <= split for multi_adam but received lo " +
+                               std::to_string(lo) + ", shift " + std::to_string(shift));
       for (int k = 0; k < 2; ++k) {
         GroupStep& gp = ms.groups[k];
-        gp.begin = k == 0 ? 0 : split;
-        gp.end = k == 0 ? split : L(0);
+        gp.begin = (k == 0 ? lo : split) - shift;
+        gp.end = (k == 0 ? split : L(0)) - shift;
         gp.lr = float(a.f[k]);
         gp.weight_decay = float(a.f[2]);
         const double t = double(ms.step);
         gp.c1 = float(gp.lr / (1.0 - std::pow(double(ms.beta1), t)));
         gp.c2 = float(std::sqrt(1.0 - std::pow(double(ms.beta2), t)));
       }
-      NT_RETURN_IF_ERROR(multi_step(ms, b[0], b[1], b[2], b[3], nullptr, dscale, s.flag()));
+      NT_RETURN_IF_ERROR(multi_step(ms, b[0] + shift, b[1] + shift, b[2] + shift, b[3] + shift, nullptr, dscale, s.flag()));
     }
     return s.read(out);
   }
@@ -317,6 +323,7 @@ Status bench(const std::string& what, const std::vector<int64_t>& iv, double* ms
     // the device, no host synchronisation inside a step: the fused plan a compiled model runs.
     const int64_t B = I(0, 1024), D = I(1, 784), H = I(2, 2048), O = I(3, 10), steps = I(5, 20);
     const auto prec = static_cast<GemmPrecision>(I(4, 1));
+    const auto impl = static_cast<GemmImpl>(I(6, 1));
     const int64_t sizes[6] = {D * H, H, H * H, H, H * O, O};
     int64_t off[7] = {0};
     for (int q = 0; q < 6; ++q) off[q + 1] = off[q] + sizes[q];
@@ -346,18 +353,18 @@ Status bench(const std::string& what, const std::vector<int64_t>& iv, double* ms
       GemmArgs g;
       g.m = B; g.n = n; g.k = k; g.a = in; g.lda = k; g.b = W + off[w]; g.ldb = n; g.c = out; g.ldc = n;
       g.bias = W + off[w + 1]; g.act = act;
-      return gemm(g, prec, GemmImpl::kOwn);
+      return gemm(g, prec, impl);
     };
     auto wgrad = [&](const float* in, int64_t k, int64_t n, const float* dout, int w) {
       GemmArgs g;  // dW = in^T dout: [k, n] over the batch
       g.trans_a = true; g.m = k; g.n = n; g.k = B; g.a = in; g.lda = k; g.b = dout; g.ldb = n; g.c = G + off[w]; g.ldc = n;
-      NT_RETURN_IF_ERROR(gemm(g, prec, GemmImpl::kOwn));
+      NT_RETURN_IF_ERROR(gemm(g, prec, impl));
       return col_sum_f32_cuda(dout, B, n, n, G + off[w + 1], false);
     };
     auto dgrad = [&](const float* dout, int64_t n, int64_t k, int w, float* din) {
       GemmArgs g;  // din = dout W^T: [B, k]
       g.trans_b = true; g.m = B; g.n = k; g.k = n; g.a = dout; g.lda = n; g.b = W + off[w]; g.ldb = n; g.c = din; g.ldc = k;
-      return gemm(g, prec, GemmImpl::kOwn);
+      return gemm(g, prec, impl);
     };
     auto step = [&]() -> Status {
       NT_RETURN_IF_ERROR(dense(x, D, H, 0, h1, Act::kRelu));

@@ -33,6 +33,17 @@ inline RowRange gemm_row_launch(int64_t m, int64_t tile_rows, int64_t i) {
 // stored transposed (A^T is [K, M], row-major with leading dimension lda).
 inline int64_t gemm_a_row_offset(bool trans_a, int64_t begin, int64_t lda) { return trans_a ? begin : begin * lda; }
 
+// Which GEMM runs: impl 0 (auto: cuBLAS when it was loaded, the project's kernels otherwise), 1 (the
+// project's kernels), 2 (cuBLAS, an error when it is not loaded). An empty sum (k = 0) always takes
+// the project's kernels: cuBLAS rejects the zero leading dimensions such a product may have, and
+// the result (beta C, then the epilogue) needs no library.
+enum class GemmRoute : int { kOwn = 0, kCublas = 1, kCublasMissing = 2 };
+inline GemmRoute gemm_route(int impl, bool cublas_loaded, int64_t k) {
+  if (impl == 2 && !cublas_loaded) return GemmRoute::kCublasMissing;
+  if (k <= 0 || impl == 1) return GemmRoute::kOwn;
+  return cublas_loaded ? GemmRoute::kCublas : GemmRoute::kOwn;
+}
+
 // The device-to-device copy the fused-Adam benchmark compares with: the bytes one Adam step moves
 // over n parameters (read p, g, m, v and write p, m, v: 7 n floats) as one copy of 3.5 n floats
 // read and written. Both of the copy's buffers hold this many bytes.

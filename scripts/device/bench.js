@@ -29,13 +29,20 @@ const copy = nt.cudaBench('copy', [N]);
 const bytes = 28 * N;
 res.adam = { params: N, own_ms: adam, own_gbs: bytes / adam / 1e6, copy_ms: copy, copy_gbs: bytes / copy / 1e6, torch_fused_ms: torch?.adam?.torch_fused_ms, torch_copy_ms: torch?.adam?.copy_ms };
 rows.push(`| fused Adam 100M params | ${fmt(res.adam.own_gbs)} GB/s (own) | ${fmt(res.adam.copy_gbs)} GB/s (copy, same bytes) | ${fmt(res.adam.torch_fused_ms ? bytes / res.adam.torch_fused_ms / 1e6 : null)} GB/s (torch fused Adam) | ${fmt(copy / adam, 2)}x of copy |`);
+// The step with the project's GEMMs (impl 1) and, when cuBLAS was loaded, with cuBLAS's (impl 2:
+// what the table's slots use then); everything else in the step is the same fused plan.
 for (const p of [0, 1]) {
-  const ms = nt.cudaBench('mlp', [1024, 784, 2048, 10, p, 20]);
   const key = p ? 'tf32' : 'fp32';
-  const rate = 1024 / (ms / 1000);
   const eager = torch?.mlp?.[`eager_${key}_samples_per_s`], comp = torch?.mlp?.[`compile_${key}_samples_per_s`];
-  res.mlp[key] = { own_samples_per_s: rate, torch_eager: eager, torch_compile: comp, ratio_vs_eager: eager ? rate / eager : null };
-  rows.push(`| MLP 784-2048-2048-10 b1024 ${key} | ${fmt(rate, 0)} samples/s (own plan) | ${fmt(eager, 0)} (torch eager) | ${fmt(comp, 0)} (torch.compile) | ${fmt(eager ? rate / eager : null, 2)}x of eager |`);
+  res.mlp[key] = { torch_eager: eager, torch_compile: comp };
+  for (const impl of info.cublas ? [1, 2] : [1]) {
+    const ms = nt.cudaBench('mlp', [1024, 784, 2048, 10, p, 20, impl]);
+    const rate = 1024 / (ms / 1000);
+    const which = impl === 1 ? 'own' : 'cublas';
+    res.mlp[key][`${which}_samples_per_s`] = rate;
+    res.mlp[key][`${which}_ratio_vs_eager`] = eager ? rate / eager : null;
+    rows.push(`| MLP 784-2048-2048-10 b1024 ${key} | ${fmt(rate, 0)} samples/s (plan, ${impl === 1 ? 'own GEMM' : 'cuBLAS GEMM'}) | ${fmt(eager, 0)} (torch eager) | ${fmt(comp, 0)} (torch.compile) | ${fmt(eager ? rate / eager : null, 2)}x of eager |`);
+  }
 }
 const md = [`CUDA check on ${info.devices[0]?.name} (${info.devices[0]?.computeCapability}), torch ${torch?.torch ?? 'not run'}`, '',
   '| what | nodetrain | second | reference | ratio |', '| --- | --- | --- | --- | --- |', ...rows, ''].join('\n');

@@ -17,6 +17,9 @@ const gemmCases: Array<[number, number]> = [
   [1, 128], [65535 * 128 - 1, 128], [65535 * 128, 128], [65535 * 128 + 5, 128], [2 ** 31 - 1, 128],
 ];
 const copyCases = [1, 2, 3, 7, 100000000, 2 ** 31 + 1];
+// [impl (0 auto, 1 own, 2 cuBLAS), cuBLAS loaded, k]
+const routeCases: Array<[number, boolean, number]> = [];
+for (const impl of [0, 1, 2]) for (const loaded of [false, true]) for (const k of [0, 1, 4096]) routeCases.push([impl, loaded, k]);
 
 function runProgram(): string[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-launch-plan-'));
@@ -34,6 +37,7 @@ function runProgram(): string[] {
     ),
     ...copyCases.map((n) => `  std::printf("copy %llu\\n", (unsigned long long)copy_bench_bytes(${n}LL));`),
     '  std::printf("aoff %lld %lld\\n", (long long)gemm_a_row_offset(false, 7, 33), (long long)gemm_a_row_offset(true, 7, 33));',
+    ...routeCases.map(([impl, loaded, k]) => `  std::printf("route %d\\n", (int)gemm_route(${impl}, ${loaded}, ${k}LL));`),
     '  return 0;',
     '}',
   ];
@@ -69,8 +73,18 @@ describe('CUDA launch plan (host arithmetic)', () => {
     });
   });
 
+  it('routes the GEMM: cuBLAS when asked or (auto) when loaded, own kernels otherwise and for k = 0, an error when cuBLAS is asked for and missing', () => {
+    const routes = out.filter((l) => l.startsWith('route ')).map((l) => Number(l.split(' ')[1]));
+    expect(routes.length).toBe(routeCases.length);
+    routeCases.forEach(([impl, loaded, k], c) => {
+      // 0 own, 1 cuBLAS, 2 cuBLAS missing
+      const want = impl === 2 && !loaded ? 2 : impl === 1 || k === 0 || !loaded ? 0 : 1;
+      expect([impl, loaded, k, routes[c]]).toEqual([impl, loaded, k, want]);
+    });
+  });
+
   it("offsets op(A)'s rows by lda when A is stored as is, by one element when transposed", () => {
-    expect(out[out.length - 1]).toBe(`aoff ${7 * 33} 7`);
+    expect(out.find((l) => l.startsWith('aoff '))).toBe(`aoff ${7 * 33} 7`);
   });
 
   it('sizes the fused-Adam copy benchmark at 3.5 n floats per buffer (28 n bytes read and written)', () => {
