@@ -2,13 +2,15 @@
 // nodetrain/kernels.h (row-major, leading dimensions, transposes, fused bias + activation epilogue).
 //
 // Three implementations:
-//  * gemm_f32_simt_64x64: plain FP32 FMA tiles, 64x64 per 256-thread block, 4x4 per thread, BK=16.
+//  * FP32 FMA tiles: gemm_f32_simt_128x128 (8x8 per thread, BK=8) for C large enough to fill the
+//    chip with 128x128 tiles, gemm_f32_simt_64x64 (4x4 per thread, BK=16) below that
+//    (launch_plan.h simt_tile), 256-thread blocks.
 //  * gemm_mma_128x128<kTf32|kBf16>: tensor cores through warp-level `mma.sync` (sm_80+), FP32
 //    accumulation. 128x128x32 block tiles, 8 warps as 2 (M) x 4 (N), each warp 64x32 = 4x4 MMA
 //    tiles; the next K tile is prefetched into registers while the current one is multiplied
-//    (a register double buffer). Operands stay float32 in shared memory and are rounded when the
-//    fragments are built (cvt.rna.tf32.f32, or __floats2bfloat162_rn), since the API's storage is
-//    float32.
+//    (a register double buffer). The API's storage is float32: operands are rounded when a K tile
+//    is stored to shared memory (cvt.rna.tf32.f32, or round-to-nearest-even bf16), once per
+//    element, and fragments read the rounded words.
 //  * cuBLAS (cublasGemmEx, COMPUTE_32F / _FAST_TF32 / _FAST_16BF), loaded with dlopen at run time
 //    when present (cublas_loader.cc): the addon links only the CUDA runtime. The epilogue then runs
 //    as a separate bias+activation kernel. The table's slots (the fit loop, predict) take cuBLAS
@@ -123,6 +125,67 @@ __global__ void __launch_bounds__(256) gemm_f32_simt_64x64(const Dev p) {
     for (int j = 0; j < 4; ++j) store_c(p, m0 + ty * 4 + i, n0 + tx * 4 + j, acc[i][j]);
 }
 
+// 128x128 C tile per 256-thread block, 8x8 per thread as four 4x4 quarters (rows ty*4 and 64 + ty*4,
+// columns tx*4 and 64 + tx*4), BK = 8: four 16-byte shared-memory reads feed 64 FMAs, where the
+// 64x64 kernel's eight 4-byte reads feed 16. The next K tile is fetched into registers while the
+// current one is multiplied. Rows padded by 4 floats: the transposing stores of a warp hit 32
+// different banks, and the float4 reads stay 16-byte aligned.
+constexpr int kLB = 128, kLK = 8, kLP = kLB + 4;
+__global__ void __launch_bounds__(256) gemm_f32_simt_128x128(const Dev p) {
+  __shared__ __align__(16) float As[kLK][kLP];
+  __shared__ __align__(16) float Bs[kLK][kLP];
+  const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+  const int m0 = blockIdx.y * kLB, n0 = blockIdx.x * kLB;
+  float acc[8][8] = {};
+  float ra[4], rb[4];
+  auto fetch = [&](int k0) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      int r, kk, cc;
+      a_index<kLB, kLK>(p.ta, tid + i * 256, &r, &kk);
+      ra[i] = load_a(p, m0 + r, k0 + kk);
+      b_index<kLB, kLK>(p.tb, tid + i * 256, &kk, &cc);
+      rb[i] = load_b(p, k0 + kk, n0 + cc);
+    }
+  };
+  auto stash = [&]() {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      int r, kk, cc;
+      a_index<kLB, kLK>(p.ta, tid + i * 256, &r, &kk);
+      As[kk][r] = ra[i];
+      b_index<kLB, kLK>(p.tb, tid + i * 256, &kk, &cc);
+      Bs[kk][cc] = rb[i];
+    }
+  };
+  fetch(0);
+  for (int k0 = 0; k0 < p.k; k0 += kLK) {
+    stash();
+    __syncthreads();
+    if (k0 + kLK < p.k) fetch(k0 + kLK);  // global loads in flight during the FMAs below
+#pragma unroll
+    for (int kk = 0; kk < kLK; ++kk) {
+      const float4 a0 = *reinterpret_cast<const float4*>(&As[kk][ty * 4]);
+      const float4 a1 = *reinterpret_cast<const float4*>(&As[kk][64 + ty * 4]);
+      const float4 b0 = *reinterpret_cast<const float4*>(&Bs[kk][tx * 4]);
+      const float4 b1 = *reinterpret_cast<const float4*>(&Bs[kk][64 + tx * 4]);
+      const float av[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+      const float bv[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+      for (int i = 0; i < 8; ++i)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const int r = m0 + (i < 4 ? ty * 4 + i : 64 + ty * 4 + i - 4);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) store_c(p, r, n0 + (j < 4 ? tx * 4 + j : 64 + tx * 4 + j - 4), acc[i][j]);
+  }
+}
+
 // ---------------------------------------------------------------- tensor cores (mma.sync)
 constexpr int kBM = 128, kBN = 128, kBK = 32, kAP = kBK + 4, kBP = kBN + 8;
 constexpr int kLoads = kBM * kBK / 256;  // 16 elements of A and of B per thread per K tile
@@ -132,16 +195,25 @@ __device__ __forceinline__ uint32_t tf32(float x) {
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
   return r;
 }
-__device__ __forceinline__ uint32_t bf16x2(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);  // .x (low half) = lo
-  return *reinterpret_cast<const uint32_t*>(&v);
+// Operands are rounded once, when a K tile is stored to shared memory: TF32 as cvt.rna's 32-bit
+// pattern, BF16 as the bf16 bits in the high half of a word (the float32 the bf16 value is). A
+// fragment register then takes the word as is (TF32) or the two high halves (BF16, lower k in the
+// low half): the same roundings as converting at each fragment read, once per element instead of
+// once per read.
+template <int PREC>
+__device__ __forceinline__ uint32_t round_operand(float x) {
+  if (PREC == static_cast<int>(GemmPrecision::kTf32)) return tf32(x);
+  return static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16_rn(x))) << 16;
+}
+__device__ __forceinline__ uint32_t bf16_pair(uint32_t lo, uint32_t hi) {
+  return __byte_perm(lo, hi, 0x7632);  // (lo >> 16) | (hi & 0xffff0000)
 }
 
 template <int PREC>
 __global__ void __launch_bounds__(256) gemm_mma_128x128(const Dev p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  __shared__ float As[kBM][kAP];
-  __shared__ float Bs[kBK][kBP];
+  __shared__ uint32_t As[kBM][kAP];
+  __shared__ uint32_t Bs[kBK][kBP];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int g = lane >> 2, t = lane & 3;
   const int wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
@@ -163,9 +235,9 @@ __global__ void __launch_bounds__(256) gemm_mma_128x128(const Dev p) {
     for (int i = 0; i < kLoads; ++i) {
       int r, kk, cc;
       a_index<kBM, kBK>(p.ta, tid + i * 256, &r, &kk);
-      As[r][kk] = ra[i];
+      As[r][kk] = round_operand<PREC>(ra[i]);
       b_index<kBN, kBK>(p.tb, tid + i * 256, &kk, &cc);
-      Bs[kk][cc] = rb[i];
+      Bs[kk][cc] = round_operand<PREC>(rb[i]);
     }
   };
   fetch(0);
@@ -180,16 +252,16 @@ __global__ void __launch_bounds__(256) gemm_mma_128x128(const Dev p) {
 #pragma unroll
         for (int mi = 0; mi < 4; ++mi) {
           const int r = wm + mi * 16 + g;
-          af[mi][0] = tf32(As[r][ks + t]);
-          af[mi][1] = tf32(As[r + 8][ks + t]);
-          af[mi][2] = tf32(As[r][ks + t + 4]);
-          af[mi][3] = tf32(As[r + 8][ks + t + 4]);
+          af[mi][0] = As[r][ks + t];
+          af[mi][1] = As[r + 8][ks + t];
+          af[mi][2] = As[r][ks + t + 4];
+          af[mi][3] = As[r + 8][ks + t + 4];
         }
 #pragma unroll
         for (int ni = 0; ni < 4; ++ni) {
           const int c = wn + ni * 8 + g;
-          bfr[ni][0] = tf32(Bs[ks + t][c]);
-          bfr[ni][1] = tf32(Bs[ks + t + 4][c]);
+          bfr[ni][0] = Bs[ks + t][c];
+          bfr[ni][1] = Bs[ks + t + 4][c];
         }
 #pragma unroll
         for (int mi = 0; mi < 4; ++mi)
@@ -210,16 +282,16 @@ __global__ void __launch_bounds__(256) gemm_mma_128x128(const Dev p) {
 #pragma unroll
         for (int mi = 0; mi < 4; ++mi) {
           const int r = wm + mi * 16 + g;
-          af[mi][0] = bf16x2(As[r][ks + 2 * t], As[r][ks + 2 * t + 1]);
-          af[mi][1] = bf16x2(As[r + 8][ks + 2 * t], As[r + 8][ks + 2 * t + 1]);
-          af[mi][2] = bf16x2(As[r][ks + 2 * t + 8], As[r][ks + 2 * t + 9]);
-          af[mi][3] = bf16x2(As[r + 8][ks + 2 * t + 8], As[r + 8][ks + 2 * t + 9]);
+          af[mi][0] = bf16_pair(As[r][ks + 2 * t], As[r][ks + 2 * t + 1]);
+          af[mi][1] = bf16_pair(As[r + 8][ks + 2 * t], As[r + 8][ks + 2 * t + 1]);
+          af[mi][2] = bf16_pair(As[r][ks + 2 * t + 8], As[r][ks + 2 * t + 9]);
+          af[mi][3] = bf16_pair(As[r + 8][ks + 2 * t + 8], As[r + 8][ks + 2 * t + 9]);
         }
 #pragma unroll
         for (int ni = 0; ni < 4; ++ni) {
           const int c = wn + ni * 8 + g;
-          bfr[ni][0] = bf16x2(Bs[ks + 2 * t][c], Bs[ks + 2 * t + 1][c]);
-          bfr[ni][1] = bf16x2(Bs[ks + 2 * t + 8][c], Bs[ks + 2 * t + 9][c]);
+          bfr[ni][0] = bf16_pair(Bs[ks + 2 * t][c], Bs[ks + 2 * t + 1][c]);
+          bfr[ni][1] = bf16_pair(Bs[ks + 2 * t + 8][c], Bs[ks + 2 * t + 9][c]);
         }
 #pragma unroll
         for (int mi = 0; mi < 4; ++mi)
@@ -287,6 +359,18 @@ Dev to_dev(const GemmArgs& a) {
              a.act};
 }
 
+int device_multiprocessors() {
+  static const int sms = [] {
+    int dev = 0, n = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+      cudaGetLastError();
+      return 1;
+    }
+    return n;
+  }();
+  return sms;
+}
+
 bool device_has_mma() {
   static const bool has = [] {
     int dev = 0, major = 0;
@@ -320,7 +404,8 @@ Status gemm(const GemmArgs& a, GemmPrecision prec, GemmImpl impl) {
   }
   // FP32 (or a device without mma.sync for TF32/BF16: the FP32 result is the more accurate one).
   const bool mma = prec != GemmPrecision::kF32 && device_has_mma();
-  const int64_t tile_m = mma ? kBM : kSB, tile_n = mma ? kBN : kSB;
+  const int64_t simt = mma ? 0 : simt_tile(a.m, a.n, device_multiprocessors());
+  const int64_t tile_m = mma ? kBM : simt, tile_n = mma ? kBN : simt;
   // Row tiles go on gridDim.y (at most 65535): a taller C runs as several launches over row ranges.
   const int64_t launches = gemm_row_launches(a.m, tile_m);
   for (int64_t i = 0; i < launches; ++i) {
@@ -330,13 +415,15 @@ Status gemm(const GemmArgs& a, GemmPrecision prec, GemmImpl impl) {
     q.a = p.a + gemm_a_row_offset(p.ta, rr.begin, p.lda);
     q.c = p.c + rr.begin * static_cast<int64_t>(p.ldc);
     const dim3 grid(static_cast<unsigned>((a.n + tile_n - 1) / tile_n), static_cast<unsigned>((rr.rows + tile_m - 1) / tile_m));
-    if (!mma)
+    if (!mma && simt == kLB)
+      gemm_f32_simt_128x128<<<grid, 256, 0, cur_stream()>>>(q);
+    else if (!mma)
       gemm_f32_simt_64x64<<<grid, 256, 0, cur_stream()>>>(q);
     else if (prec == GemmPrecision::kTf32)
       gemm_mma_128x128<static_cast<int>(GemmPrecision::kTf32)><<<grid, 256, 0, cur_stream()>>>(q);
     else
       gemm_mma_128x128<static_cast<int>(GemmPrecision::kBf16)><<<grid, 256, 0, cur_stream()>>>(q);
-    NT_RETURN_IF_ERROR(last_error(mma ? "gemm_mma_128x128" : "gemm_f32_simt_64x64"));
+    NT_RETURN_IF_ERROR(last_error(mma ? "gemm_mma_128x128" : simt == kLB ? "gemm_f32_simt_128x128" : "gemm_f32_simt_64x64"));
   }
   return Status::Ok();
 }

@@ -17,6 +17,11 @@ const gemmCases: Array<[number, number]> = [
   [1, 128], [65535 * 128 - 1, 128], [65535 * 128, 128], [65535 * 128 + 5, 128], [2 ** 31 - 1, 128],
 ];
 const copyCases = [1, 2, 3, 7, 100000000, 2 ** 31 + 1];
+// [m, n, multiprocessors]
+const tileCases: Array<[number, number, number]> = [
+  [1, 1, 132], [1024, 1024, 132], [1283, 1301, 132], [1280, 1280, 132], [1152, 1408, 132], [4096, 4096, 132],
+  [128, 128, 1], [127, 1, 2], [300, 200, 4], [1 << 20, 10, 132],
+];
 // [impl (0 auto, 1 own, 2 cuBLAS), cuBLAS loaded, k]
 const routeCases: Array<[number, boolean, number]> = [];
 for (const impl of [0, 1, 2]) for (const loaded of [false, true]) for (const k of [0, 1, 4096]) routeCases.push([impl, loaded, k]);
@@ -37,6 +42,7 @@ function runProgram(): string[] {
     ),
     ...copyCases.map((n) => `  std::printf("copy %llu\\n", (unsigned long long)copy_bench_bytes(${n}LL));`),
     '  std::printf("aoff %lld %lld\\n", (long long)gemm_a_row_offset(false, 7, 33), (long long)gemm_a_row_offset(true, 7, 33));',
+    ...tileCases.map(([m, n, sms]) => `  std::printf("tile %lld\\n", (long long)simt_tile(${m}LL, ${n}LL, ${sms}));`),
     ...routeCases.map(([impl, loaded, k]) => `  std::printf("route %d\\n", (int)gemm_route(${impl}, ${loaded}, ${k}LL));`),
     '  return 0;',
     '}',
@@ -81,6 +87,17 @@ describe('CUDA launch plan (host arithmetic)', () => {
       const want = impl === 2 && !loaded ? 2 : impl === 1 || k === 0 || !loaded ? 0 : 1;
       expect([impl, loaded, k, routes[c]]).toEqual([impl, loaded, k, want]);
     });
+  });
+
+  it("picks the FP32 kernel's 128 tile only when its grid gives three quarters of the multiprocessors a block", () => {
+    const tiles = out.filter((l) => l.startsWith('tile ')).map((l) => Number(l.split(' ')[1]));
+    expect(tiles.length).toBe(tileCases.length);
+    tileCases.forEach(([m, n, sms], c) => {
+      const blocks = Math.ceil(m / 128) * Math.ceil(n / 128);
+      expect([m, n, sms, tiles[c]]).toEqual([m, n, sms, blocks >= 0.75 * sms ? 128 : 64]);
+    });
+    // the parity shape meant for the 128 kernel gets it on an H200 (132 multiprocessors)
+    expect(tiles[tileCases.findIndex(([m]) => m === 1283)]).toBe(128);
   });
 
   it("offsets op(A)'s rows by lda when A is stored as is, by one element when transposed", () => {
