@@ -1,10 +1,11 @@
 // cuBLAS through dlopen: the few entry points the GEMM needs, declared here with the library's
 // documented signatures and enum values (cublas_api.h), so the build needs neither cuBLAS headers
 // nor its library. Tried in order: $NODETRAIN_CUBLAS, libcublas.so.13, .so.12, .so;
-// NODETRAIN_CUBLAS=off (or 0, none) opens none.
+// NODETRAIN_CUBLAS=off (or 0, none, false; any case) opens none.
 // Thread-safe lazy load; one handle per process, bound to the backend's stream on each call.
 #include <dlfcn.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -38,9 +39,10 @@ Lib& lib() {
     auto* k = new Lib();
     std::string names[4] = {"", "libcublas.so.13", "libcublas.so.12", "libcublas.so"};
     if (const char* env = std::getenv("NODETRAIN_CUBLAS")) {
-      const std::string e = env;
-      if (e == "off" || e == "0" || e == "none") return k;  // the project's kernels only
-      names[0] = e;
+      std::string e = env, lower = env;
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lower == "off" || lower == "0" || lower == "none" || lower == "false") return k;  // own kernels only
+      names[0] = e;  // "" (set but empty): the default names
     }
     for (const std::string& n : names) {
       if (n.empty()) continue;

@@ -388,6 +388,9 @@ bool device_has_mma() {
 void set_default_gemm_precision(GemmPrecision p) { g_default_prec.store(static_cast<int>(p)); }
 
 Status gemm(const GemmArgs& a, GemmPrecision prec, GemmImpl impl) {
+  const int pi = static_cast<int>(prec), ii = static_cast<int>(impl);
+  if (pi < 0 || pi > 2) return InvalidArgument("Expected precision 0 (f32), 1 (tf32) or 2 (bf16) for gemm but received " + std::to_string(pi));
+  if (ii < 0 || ii > 2) return InvalidArgument("Expected impl 0 (auto), 1 (own) or 2 (cuBLAS) for gemm but received " + std::to_string(ii));
   NT_RETURN_IF_ERROR(check_args(a));
   if (a.m == 0 || a.n == 0) return Status::Ok();
   const Dev p = to_dev(a);

@@ -33,10 +33,12 @@ inline RowRange gemm_row_launch(int64_t m, int64_t tile_rows, int64_t i) {
 // stored transposed (A^T is [K, M], row-major with leading dimension lda).
 inline int64_t gemm_a_row_offset(bool trans_a, int64_t begin, int64_t lda) { return trans_a ? begin : begin * lda; }
 
-// The FP32 FMA kernel's square tile: 128 (8x8 per thread) when that grid of one block per tile
-// still gives three quarters of the multiprocessors a block, else 64 (4x4 per thread), whose four
-// times as many tiles spread a small C over more of the chip.
+// The FP32 FMA kernel's square tile: 128 (8x8 per thread) when C is at least 128 on both sides
+// and that grid of one block per tile still gives three quarters of the multiprocessors a block,
+// else 64 (4x4 per thread), whose four times as many tiles spread a small C over more of the chip
+// and waste less of a tile on a narrow one.
 inline int64_t simt_tile(int64_t m, int64_t n, int multiprocessors) {
+  if (m < 128 || n < 128) return 64;
   const int64_t tiles = ((m + 127) / 128) * ((n + 127) / 128);
   return 4 * tiles >= 3 * static_cast<int64_t>(multiprocessors) ? 128 : 64;
 }

@@ -180,12 +180,20 @@ Status launch(const MultiStep& ms, float host_scale, float* p, const float* g, f
                              std::to_string(k) + " at [" + std::to_string(gp.begin) + ", " + std::to_string(gp.end) + ")");
   }
   if (ms.step < 1) return InvalidArgument("Expected an integer >= 1 for step but received " + std::to_string(ms.step));
+  if (ms.groups[0].begin < 0)
+    return InvalidArgument("Expected group ranges at element >= 0 for the fused step but received " +
+                           std::to_string(ms.groups[0].begin));
   const int64_t n = ms.groups[ms.ngroups - 1].end - ms.groups[0].begin;
   if (n <= 0) return Status::Ok();
+  const Uses u = uses_of(ms);
+  if (!p || !g || (u.s1 && !s1) || (u.s2 && !s2) || (u.s3 && !s3))
+    return InvalidArgument(std::string("Expected the parameter, gradient and every state array this optimizer keeps (") +
+                           (u.s1 ? "s1 " : "") + (u.s2 ? "s2 " : "") + (u.s3 ? "s3" : "") +
+                           ") for the fused step but received a null one");
   KernelStep ks{ms, host_scale};
-  // A few waves of resident blocks: each thread walks the arena with a grid stride. Null state
-  // arrays are never read (uses_of) and count as aligned.
-  if (aligned16(p) && aligned16(g) && aligned16(s1) && aligned16(s2) && aligned16(s3))
+  // A few waves of resident blocks: each thread walks the arena with a grid stride. State arrays
+  // the optimizer does not keep (uses_of) are never touched and do not count.
+  if (aligned16(p) && aligned16(g) && (!u.s1 || aligned16(s1)) && (!u.s2 || aligned16(s2)) && (!u.s3 || aligned16(s3)))
     multi_step_k<4><<<grid_for((n + 3) / 4 + 1, kThreads, 132 * 16), kThreads, 0, cur_stream()>>>(ks, p, g, s1, s2, s3,
                                                                                                    dev_scale, dev_flag);
   else

@@ -20,7 +20,7 @@ const copyCases = [1, 2, 3, 7, 100000000, 2 ** 31 + 1];
 // [m, n, multiprocessors]
 const tileCases: Array<[number, number, number]> = [
   [1, 1, 132], [1024, 1024, 132], [1283, 1301, 132], [1280, 1280, 132], [1152, 1408, 132], [4096, 4096, 132],
-  [128, 128, 1], [127, 1, 2], [300, 200, 4], [1 << 20, 10, 132],
+  [128, 128, 1], [127, 1, 2], [300, 200, 4], [1 << 20, 10, 132], [127, 1 << 20, 1], [128, 1 << 20, 132],
 ];
 // [impl (0 auto, 1 own, 2 cuBLAS), cuBLAS loaded, k]
 const routeCases: Array<[number, boolean, number]> = [];
@@ -89,12 +89,12 @@ describe('CUDA launch plan (host arithmetic)', () => {
     });
   });
 
-  it("picks the FP32 kernel's 128 tile only when its grid gives three quarters of the multiprocessors a block", () => {
+  it("picks the FP32 kernel's 128 tile only for C of 128 or more on both sides whose grid gives three quarters of the multiprocessors a block", () => {
     const tiles = out.filter((l) => l.startsWith('tile ')).map((l) => Number(l.split(' ')[1]));
     expect(tiles.length).toBe(tileCases.length);
     tileCases.forEach(([m, n, sms], c) => {
       const blocks = Math.ceil(m / 128) * Math.ceil(n / 128);
-      expect([m, n, sms, tiles[c]]).toEqual([m, n, sms, blocks >= 0.75 * sms ? 128 : 64]);
+      expect([m, n, sms, tiles[c]]).toEqual([m, n, sms, m >= 128 && n >= 128 && blocks >= 0.75 * sms ? 128 : 64]);
     });
     // the parity shape meant for the 128 kernel gets it on an H200 (132 multiprocessors)
     expect(tiles[tileCases.findIndex(([m]) => m === 1283)]).toBe(128);
