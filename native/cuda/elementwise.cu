@@ -6,6 +6,7 @@
 // reproduces the mask on any grid. Grid-stride loops; every size including 0 is valid.
 #include "cuda/common.cuh"
 #include "cuda/cuda_kernels.h"
+#include "cuda/philox.h"
 
 namespace nt {
 namespace cuda {
@@ -57,44 +58,17 @@ __global__ void dropout_fwd_k(const float* x, const float* u, int64_t n, float k
 }
 __global__ void mul_k(const float* a, const float* b, int64_t n, float* o) { NT_GRID_STRIDE(i, n) o[i] = a[i] * b[i]; }
 
-// ---- Philox4x32-10
-struct U4 {
-  uint32_t x, y, z, w;
-};
-__device__ __forceinline__ U4 philox_round(U4 c, uint32_t k0, uint32_t k1) {
-  const uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;
-  const uint32_t hi0 = __umulhi(M0, c.x), lo0 = M0 * c.x;
-  const uint32_t hi1 = __umulhi(M1, c.z), lo1 = M1 * c.z;
-  return U4{hi1 ^ c.y ^ k0, lo1, hi0 ^ c.w ^ k1, lo0};
-}
-__device__ __forceinline__ U4 philox(uint64_t seed, uint64_t counter) {
-  U4 c{static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32), 0u, 0u};
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-#pragma unroll
-  for (int r = 0; r < 10; ++r) {
-    c = philox_round(c, k0, k1);
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  return c;
-}
-// [0, 1) with 24 random bits (exactly representable).
-__device__ __forceinline__ float to_unit(uint32_t v) { return static_cast<float>(v >> 8) * (1.0f / 16777216.0f); }
-
-// Draw j of the stream is component (j % 4) of philox(seed, j / 4): each thread makes 4 draws.
+// ---- Philox dropout (philox.h: the generator and the stream layout, tested on the host)
 __global__ void philox_dropout_k(const float* x, int64_t n, float keep, uint64_t seed, uint64_t offset, float* mask,
                                  float* y, float* u_out) {
   const float inv = 1.f / keep;
-  const int64_t first = static_cast<int64_t>(offset & ~3ull);
-  const int64_t span = n + static_cast<int64_t>(offset - first);
-  NT_GRID_STRIDE(q, (span + 3) / 4) {
-    const U4 r = philox(seed, static_cast<uint64_t>(first / 4 + q));
-    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+  NT_GRID_STRIDE(q, philox_groups(n, offset)) {
+    const U4 r = philox(seed, philox_counter(q, offset));
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
-      const int64_t i = q * 4 + k - static_cast<int64_t>(offset - first);
+      const int64_t i = philox_out_index(q, k, offset);
       if (i < 0 || i >= n) continue;
-      const float u = to_unit(w[k]);
+      const float u = to_unit(philox_word(r, k));
       if (u_out) {
         u_out[i] = u;
       } else {
