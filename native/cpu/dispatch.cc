@@ -76,12 +76,13 @@ void fill_portable(Backend* b) {
   b->adam_step = adam_step_f32_portable;
   b->rmsprop_step = rmsprop_step_f32_portable;
   b->adagrad_step = adagrad_step_f32_portable;
-  // The engine's loops (nodetrain/loops.h): one variant for every ISA level (inherited below).
+  // The engine's loops (nodetrain/loops.h): one variant for every ISA level (inherited below),
+  // except the dropout draws, whose Philox fill has an AVX2 build (the AVX-512 table keeps it).
   b->loss = loss_f32_ref;
   b->metric = metric_f32_ref;
   b->gather_rows = gather_rows_f32;
   b->hyper_direction = hyper_direction_f32_ref;
-  b->uniform = uniform_xoshiro_f32_ref;
+  b->uniform = uniform_philox_f32_ref;
 }
 
 bool fill_avx2(Backend* b) {
@@ -100,6 +101,7 @@ bool fill_avx2(Backend* b) {
   b->softmax = softmax_f32_avx2;
   b->act_backward_from_output = act_backward_from_output_f32_avx2;
   b->softmax_xent = softmax_xent_f32_avx2;
+  b->uniform = uniform_philox_f32_avx2;
   return true;
 #else
   (void)b;

@@ -6,7 +6,7 @@
 // reproduces the mask on any grid. Grid-stride loops; every size including 0 is valid.
 #include "cuda/common.cuh"
 #include "cuda/cuda_kernels.h"
-#include "cuda/philox.h"
+#include "kernels/philox.h"
 
 namespace nt {
 namespace cuda {
@@ -58,7 +58,7 @@ __global__ void dropout_fwd_k(const float* x, const float* u, int64_t n, float k
 }
 __global__ void mul_k(const float* a, const float* b, int64_t n, float* o) { NT_GRID_STRIDE(i, n) o[i] = a[i] * b[i]; }
 
-// ---- Philox dropout (philox.h: the generator and the stream layout, tested on the host)
+// ---- Philox dropout (kernels/philox.h: the generator and the stream layout, shared with the CPU)
 __global__ void philox_dropout_k(const float* x, int64_t n, float keep, uint64_t seed, uint64_t offset, float* mask,
                                  float* y, float* u_out) {
   const float inv = 1.f / keep;

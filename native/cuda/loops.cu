@@ -358,17 +358,10 @@ Status hyper_direction_f32_cuda(const float* old, const float* param, float inv_
 }
 
 // The draws come from Philox (philox_uniform) keyed by the host generator's state, which then
-// advances, so successive calls draw fresh masks and a seed reproduces them. They differ from the
-// CPU's xoshiro draws: a model with dropout does not match the CPU backend step for step.
+// advances (take_philox_key), so successive calls draw fresh masks and a seed reproduces them: the
+// same stream as the CPU's uniform slot (kernels/loops.cc), so dropout masks match across devices.
 Status uniform_philox_f32_cuda(uint32_t* state, float* out, int64_t n) {
-  const uint64_t seed = (static_cast<uint64_t>(state[0]) << 32 | state[1]) ^
-                        (static_cast<uint64_t>(state[2]) << 32 | state[3]) * 0x9E3779B97F4A7C15ull;
-  Rng rng;
-  rng.set_state(state);
-  rng.next();
-  rng.next();
-  std::memcpy(state, rng.state(), 4 * sizeof(uint32_t));
-  return philox_uniform(seed, 0, n, out);
+  return philox_uniform(take_philox_key(state), 0, n, out);
 }
 
 }  // namespace cuda

@@ -1,5 +1,5 @@
-// Small deterministic PRNG (xoshiro128**, Blackman & Vigna 2018) for shuffling and dropout masks,
-// so the same seed and thread count give bit-identical training runs.
+// Small deterministic PRNG (xoshiro128**, Blackman & Vigna 2018) for shuffling and for keying the
+// dropout masks' Philox stream, so the same seed and thread count give bit-identical training runs.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -43,5 +43,19 @@ class Rng {
   static uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
   uint32_t s_[4];
 };
+
+// The key of the counter-based dropout stream (kernels/philox.h) that one call of a Backend's
+// uniform slot draws from, taken from the generator's state, which then advances two steps: the
+// CPU and CUDA slots both use it, so the same state gives the same draws on either device.
+inline uint64_t take_philox_key(uint32_t* state) {
+  const uint64_t key = ((static_cast<uint64_t>(state[0]) << 32) | state[1]) ^
+                       ((static_cast<uint64_t>(state[2]) << 32) | state[3]) * 0x9E3779B97F4A7C15ull;
+  Rng rng;
+  rng.set_state(state);
+  rng.next();
+  rng.next();
+  std::memcpy(state, rng.state(), 4 * sizeof(uint32_t));
+  return key;
+}
 
 }  // namespace nt

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/rng.h"
+#include "kernels/philox_fill.h"
 #include "nodetrain/backend.h"
 #include "nodetrain/loops.h"
 #include "nodetrain/parallel.h"
@@ -356,13 +357,18 @@ Status hyper_direction_f32_ref(const float* old, const float* param, float inv_l
   return Status::Ok();
 }
 
-Status uniform_xoshiro_f32_ref(uint32_t* state, float* out, int64_t n) {
-  Rng rng;
-  rng.set_state(state);
-  for (int64_t i = 0; i < n; ++i) out[i] = rng.uniform();
-  std::memcpy(state, rng.state(), 4 * sizeof(uint32_t));
+Status uniform_philox_f32_ref(uint32_t* state, float* out, int64_t n) {
+  if (n > 0 && out == nullptr) return InvalidArgument("Expected an output array for the dropout draws but received null");
+  philox_fill(take_philox_key(state), out, n);
   return Status::Ok();
 }
+#if defined(NT_HAVE_AVX2_KERNELS)
+Status uniform_philox_f32_avx2(uint32_t* state, float* out, int64_t n) {
+  if (n > 0 && out == nullptr) return InvalidArgument("Expected an output array for the dropout draws but received null");
+  philox_fill_avx2(take_philox_key(state), out, n);
+  return Status::Ok();
+}
+#endif
 
 // ---- the same loops by name (NT_REGISTER_KERNEL), for the parity tests. Int32/uint32 buffers
 // travel as Float32Array bit patterns; double results come back rounded to float.
@@ -484,14 +490,17 @@ Status hyper_call(const KernelArgs& a) {
   return Status::Ok();
 }
 
-Status uniform_call(const KernelArgs& a) {
+Status uniform_call(const KernelArgs& a, bool ref) {
   NT_RETURN_IF_ERROR(counts(a, 1, 0));
   const int64_t n = a.i[0];
   if (n < 0) return InvalidArgument("Expected n >= 0 for loop_uniform_f32 but received " + std::to_string(n));
   NT_RETURN_IF_ERROR(need(a, 0, 4, "state"));
   NT_RETURN_IF_ERROR(need(a, 1, n, "out"));
-  return uniform_xoshiro_f32_ref(reinterpret_cast<uint32_t*>(a.buf[0]), a.buf[1], n);
+  uint32_t* state = reinterpret_cast<uint32_t*>(a.buf[0]);
+  return ref ? uniform_philox_f32_ref(state, a.buf[1], n) : cpu_backend().uniform(state, a.buf[1], n);
 }
+Status uniform_call_fast(const KernelArgs& a) { return uniform_call(a, false); }
+Status uniform_call_ref(const KernelArgs& a) { return uniform_call(a, true); }
 
 }  // namespace
 
@@ -499,6 +508,6 @@ NT_REGISTER_KERNEL(KernelVariants{"loop_loss_f32", loss_call_fast, loss_call_ref
 NT_REGISTER_KERNEL(KernelVariants{"loop_metric_f32", metric_call, metric_call});
 NT_REGISTER_KERNEL(KernelVariants{"loop_gather_rows_f32", gather_call_fast, gather_call_ref});
 NT_REGISTER_KERNEL(KernelVariants{"loop_hyper_direction_f32", hyper_call, hyper_call});
-NT_REGISTER_KERNEL(KernelVariants{"loop_uniform_f32", uniform_call, uniform_call});
+NT_REGISTER_KERNEL(KernelVariants{"loop_uniform_f32", uniform_call_fast, uniform_call_ref});
 
 }  // namespace nt

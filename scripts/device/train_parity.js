@@ -2,10 +2,12 @@
 // Device-resident training parity on a GPU machine: the same model, from the same initial weights,
 // trained on the CPU backend and on the CUDA backend (compile({ device: 'cuda' }) builds the same
 // plan on the CUDA table), through trainBatch steps and through the native fit loop (same shuffle
-// seed: the permutation is drawn on the host for both). Dropout-free models: CUDA draws dropout
-// masks from Philox, the CPU from xoshiro, so masks differ by design.
-// Tolerance. TF32 is off (the CUDA table's GEMM is FP32 FMA unless NODETRAIN_CUDA_GEMM is set,
-// which this script refuses), so every difference is float32 rounding in another order: a dot
+// seed: the permutation is drawn on the host for both). Dropout draws the same Philox stream on
+// both tables (kernels/philox.h), keyed from the plan's generator, so a model with dropout gets the
+// same masks on both and is compared like the others.
+// Tolerance. TF32 is off (the CUDA table's GEMM is FP32: cuBLAS with COMPUTE_32F when it was found,
+// the FMA kernels otherwise; NODETRAIN_CUDA_GEMM would change that, and this script refuses it),
+// so every difference is float32 rounding in another order: a dot
 // product of length K differs by at most about K * 2^-24 relative (K <= 64 here: 4e-6), and the
 // loss/softmax and reductions add a few ulps. One step's gradient then differs by eps_g ~ 1e-5
 // relative; SGD with momentum mu moves the weights by lr * g / (1 - mu), so after N steps the
@@ -42,14 +44,16 @@ const buf = (a, dtype = 0) => {
   b.write(a);
   return b;
 };
-// act 'prelu': linear dense layers, each hidden one followed by a prelu node.
-function mlp(widths, act, out) {
+// act 'prelu': linear dense layers, each hidden one followed by a prelu node. dropout: a dropout
+// node of that rate after each hidden layer.
+function mlp(widths, act, out, dropout = 0) {
   const nodes = [{ op: 'input', name: 'in', inputs: [], attrs: { units: widths[0] } }];
   for (let i = 1; i < widths.length; i++) {
     const last = i === widths.length - 1;
     const a = last ? (out === 'softmax' ? 'linear' : out) : act === 'prelu' ? 'linear' : act;
     nodes.push({ op: 'dense', name: `d${i}`, inputs: [nodes.length - 1], attrs: { units: widths[i], activation: a } });
     if (!last && act === 'prelu') nodes.push({ op: 'prelu', name: `p${i}`, inputs: [nodes.length - 1], attrs: {} });
+    if (!last && dropout > 0) nodes.push({ op: 'dropout', name: `r${i}`, inputs: [nodes.length - 1], attrs: { rate: dropout } });
   }
   if (out === 'softmax') nodes.push({ op: 'softmax', name: 'sm', inputs: [nodes.length - 1] });
   return nodes;
@@ -61,6 +65,8 @@ const cases = [
     metrics: ['meanAbsoluteError'], opt: { kind: 'sgd', lr: 0.05, momentum: 0.9 }, tol: 2e-5 },
   { name: '32-64-64-10 adam cce', widths: [32, 64, 64, 10], act: 'relu', out: 'softmax', loss: 'categoricalCrossentropy',
     metrics: ['categoricalAccuracy'], opt: { kind: 'adam', lr: 0.003 }, tol: 1e-4 },
+  { name: '32-64-64-10 dropout 0.3 adam sparse-cce', widths: [32, 64, 64, 10], act: 'relu', dropout: 0.3, out: 'softmax',
+    loss: 'sparseCategoricalCrossentropy', metrics: ['sparseCategoricalAccuracy'], opt: { kind: 'adam', lr: 0.003 }, tol: 1e-4 },
 ];
 const { results, check, failed: failures } = checker();
 (async () => {
@@ -70,7 +76,7 @@ const { results, check, failed: failures } = checker();
     const x = randn(rows * d);
     const labels = Int32Array.from({ length: rows }, () => Math.floor(rand() * k));
     const yf = sparse ? null : c.loss === 'meanSquaredError' ? randn(rows * k) : Float32Array.from({ length: rows * k }, (_, t) => (labels[Math.floor(t / k)] === t % k ? 1 : 0));
-    const nodes = mlp(c.widths, c.act, c.out);
+    const nodes = mlp(c.widths, c.act, c.out, c.dropout);
     const spec = (device) => ({ nodes, output: nodes.length - 1, loss: { kind: c.loss }, metrics: c.metrics,
       optimizer: c.opt, targetWidth: sparse ? 1 : k, sparseLabels: sparse, seed: 7, device });
     const cpu = new nt.NativeModel(spec('cpu'), batch), gpu = new nt.NativeModel(spec(DEVICE), batch);

@@ -1,6 +1,6 @@
 /**
- * The CUDA backend's random numbers (native/cuda/philox.h: Philox4x32-10 and the draw-stream
- * layout of the dropout kernels), on the host: the header is plain C++, compiled here into a small
+ * The dropout draws' generator on both devices (native/kernels/philox.h: Philox4x32-10 and the
+ * draw-stream layout of the CPU's uniform slot and the CUDA dropout kernels), on the host: the header is plain C++, compiled here into a small
  * program. Checked against Random123's published known-answer vectors, against an independent
  * BigInt implementation in this file on random counters and keys, and for the layout: a launch of
  * n draws from any offset writes each output once, with draw offset + i of the stream. No GPU needed.
@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 const root = path.join(__dirname, '..', '..');
-const header = path.join(root, 'native', 'cuda', 'philox.h');
+const header = path.join(root, 'native', 'kernels', 'philox.h');
 
 // Random123 tests/kat_vectors, philox4x32 with 10 rounds: counter, key, result.
 const KAT: Array<[number[], number[], number[]]> = [
@@ -67,7 +67,7 @@ function runProgram(): string[] {
     '#include <cstdio>',
     '#include <vector>',
     `#include ${JSON.stringify(header)}`,
-    'using namespace nt::cuda;',
+    'using namespace nt;',
     'int main() {',
     ...all.map(([c, k]) => `  { U4 o = philox4x32_10(U4{${c.map(hex).join(', ')}}, ${hex(k[0])}, ${hex(k[1])}); std::printf("px %u %u %u %u\\n", o.x, o.y, o.z, o.w); }`),
     // the seeded 64-bit form: counter in the low words, seed as the key
@@ -102,7 +102,7 @@ function runProgram(): string[] {
   }
 }
 
-describe('CUDA Philox4x32-10 and the dropout draw stream (host)', () => {
+describe('Philox4x32-10 and the dropout draw stream (host)', () => {
   const out = runProgram();
   const words = (line: string) => line.split(' ').slice(1).map(Number);
 

@@ -1,8 +1,8 @@
 /**
  * The engine's loops as Backend slots (native/kernels/loops.cc, nodetrain/loops.h): the loss of a
  * batch and its gradient for every loss kind, with and without per-row weights; the metric sums;
- * the row gather; the hypergradient direction; the dropout draws. Each against float64 (or exact)
- * references on fresh random inputs of awkward shapes. A device backend (CUDA) fills the same
+ * the row gather; the hypergradient direction; the dropout draws (Philox, the CUDA table's
+ * stream). Each against float64 (or exact) references on fresh random inputs of awkward shapes. A device backend (CUDA) fills the same
  * slots; its parity runs on a GPU machine (scripts/device/check.sh).
  */
 import { makeRng, randNormal, randUniform, relErr } from '../helpers/numerics';
@@ -14,6 +14,20 @@ type Loss = (typeof LOSSES)[number];
 const EPS = 1e-7;
 
 const bits = (a: Int32Array | Uint32Array): Float32Array => new Float32Array(a.buffer.slice(0));
+
+/** Philox4x32-10 (Salmon et al. 2011) of the counter (q, 0, 0, 0) under a 64-bit key, in BigInt. */
+function philox4x32(q: number, key: bigint): number[] {
+  const M = 0xffffffffn;
+  let [c0, c1, c2, c3] = [BigInt(q) & M, BigInt(q) >> 32n, 0n, 0n];
+  let [k0, k1] = [key & M, key >> 32n];
+  for (let r = 0; r < 10; r++) {
+    const p0 = 0xd2511f53n * c0, p1 = 0xcd9e8d57n * c2;
+    [c0, c1, c2, c3] = [((p1 >> 32n) ^ c1 ^ k0) & M, p1 & M, ((p0 >> 32n) ^ c3 ^ k1) & M, p0 & M];
+    k0 = (k0 + 0x9e3779b9n) & M;
+    k1 = (k1 + 0xbb67ae85n) & M;
+  }
+  return [c0, c1, c2, c3].map(Number);
+}
 
 /** Per-row float64 loss and dloss/dp (unscaled by the batch mean) of one loss kind. */
 function rowLoss(kind: Loss, p: Float32Array, y: Float32Array | null, label: number, delta: number): { l: number; g: number[] } {
@@ -207,29 +221,37 @@ describeVariants('engine loop slots', () => {
     expect(relErr([read(ob, 1)[0]], [dir.reduce((a, d) => a + d * d, 0)], 1e-6)).toBeLessThan(1e-6);
   });
 
-  it('dropout draws are xoshiro128** from the given state, which advances', () => {
+  it('dropout draws are the Philox stream keyed from the given state, which advances two xoshiro128** steps', () => {
     const rng = makeRng();
-    const s = Uint32Array.from({ length: 4 }, () => (rng.next() * 2 ** 32) >>> 0);
-    const st = nbuf(bits(s));
-    const n = 37;
-    const out = nbuf(n);
-    call('loop_uniform_f32', false, [st, out], [n]);
-    // xoshiro128** (Blackman & Vigna), uniform = (next >>> 8) / 2^24.
-    const x = Uint32Array.from(s);
-    const rotl = (v: number, k: number) => ((v << k) | (v >>> (32 - k))) >>> 0;
-    const want = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const r = Math.imul(rotl(Math.imul(x[1], 5) >>> 0, 7), 9) >>> 0;
-      const t = (x[1] << 9) >>> 0;
-      x[2] ^= x[0];
-      x[3] ^= x[1];
-      x[1] ^= x[2];
-      x[0] ^= x[3];
-      x[2] ^= t;
-      x[3] = rotl(x[3], 11);
-      want[i] = (r >>> 8) / 16777216;
+    for (const n of [0, 1, 3, 4, 37, 1031]) {
+      const s = Uint32Array.from({ length: 4 }, () => (rng.next() * 2 ** 32) >>> 0);
+      for (const useRef of [false, true]) {
+        const st = nbuf(bits(s));
+        const out = nbuf(n);
+        call('loop_uniform_f32', useRef, [st, out], [n]);
+        // The key (engine/rng.h take_philox_key), then two xoshiro128** (Blackman & Vigna) steps.
+        const b = (v: number) => BigInt(v >>> 0);
+        const key = (((b(s[0]) << 32n) | b(s[1])) ^ (((b(s[2]) << 32n) | b(s[3])) * 0x9e3779b97f4a7c15n)) & 0xffffffffffffffffn;
+        const x = Uint32Array.from(s);
+        const rotl = (v: number, k: number) => ((v << k) | (v >>> (32 - k))) >>> 0;
+        for (let i = 0; i < 2; i++) {
+          const t = (x[1] << 9) >>> 0;
+          x[2] ^= x[0];
+          x[3] ^= x[1];
+          x[1] ^= x[2];
+          x[0] ^= x[3];
+          x[2] ^= t;
+          x[3] = rotl(x[3], 11);
+        }
+        // Draw i: word i % 4 of Philox4x32-10(counter i / 4, key), as (word >>> 8) / 2^24.
+        const want = new Float32Array(n);
+        for (let q = 0; q * 4 < n; q++) {
+          const w = philox4x32(q, key);
+          for (let k = 0; k < 4 && q * 4 + k < n; k++) want[q * 4 + k] = (w[k] >>> 8) / 16777216;
+        }
+        expect(Array.from(read(out, n))).toEqual(Array.from(want));
+        expect(Array.from(new Uint32Array(Float32Array.from(read(st, 4)).buffer))).toEqual(Array.from(x));
+      }
     }
-    expect(Array.from(read(out, n))).toEqual(Array.from(want));
-    expect(Array.from(new Uint32Array(Float32Array.from(read(st, 4)).buffer))).toEqual(Array.from(x));
   });
 });

@@ -2,7 +2,7 @@
 // gather_rows, hyper_direction, uniform). These loops used to run inside the engine over host
 // memory; as slots they run on whichever device holds the buffers. Each is scalar C++ and is its
 // own _ref (the same function at every ISA level), except the row gather, whose fast variant
-// splits rows over the thread pool.
+// splits rows over the thread pool, and the dropout draws, which have an AVX2 fill.
 #pragma once
 #include <cstdint>
 
@@ -16,7 +16,15 @@ Status gather_rows_f32(const float* src, int64_t cols, const uint32_t* idx, int6
 Status gather_rows_f32_ref(const float* src, int64_t cols, const uint32_t* idx, int64_t n, float* dst);
 Status hyper_direction_f32_ref(const float* old, const float* param, float inv_lr, int64_t n, float* dir,
                                double* sum_sq);
-Status uniform_xoshiro_f32_ref(uint32_t* state, float* out, int64_t n);
+// Dropout draws: the Philox stream (kernels/philox.h) keyed from the generator's state, which
+// advances (engine/rng.h take_philox_key): the same draws as the CUDA table's slot. The portable
+// fill is scalar; the AVX2 one (cpu/x86/philox_avx2.cc, eight counters per vector) serves the
+// AVX2 and AVX-512 tables.
+Status uniform_philox_f32_ref(uint32_t* state, float* out, int64_t n);
+#if defined(NT_HAVE_AVX2_KERNELS)
+void philox_fill_avx2(uint64_t key, float* out, int64_t n);
+Status uniform_philox_f32_avx2(uint32_t* state, float* out, int64_t n);
+#endif
 
 // Host twins of the device-resident update slots (Backend::health_reset, flag_nonfinite,
 // fused_update; native/kernels/update_host.cc). The CPU tables leave those slots null (the engine

@@ -1,8 +1,9 @@
 // Philox4x32-10 (Salmon, Moraes, Dror and Shaw, "Parallel Random Numbers: As Easy as 1, 2, 3",
 // SC 2011; the constants of Random123 and of cuRAND's curand_philox4x32_x.h) and the layout of the
-// draw stream the dropout kernels use, in plain C++ that nvcc and the host compiler both build:
-// test/device/philox.test.ts checks it on the host against Random123's known-answer vectors and
-// checks the layout, so the GPU's random numbers are verified without a GPU.
+// draw stream of dropout, in plain C++ that nvcc and the host compiler both build: the CPU's uniform
+// slot (kernels/loops.cc) and the CUDA kernels (cuda/elementwise.cu) draw the same stream, so a
+// model with dropout gets the same masks on either device. test/device/philox.test.ts checks it
+// against Random123's known-answer vectors and checks the layout.
 //
 // Stream layout: draw j of (seed, .) is to_unit(word j % 4 of philox(seed, j / 4)). A launch that
 // makes n draws starting at draw `offset` runs philox_groups(n, offset) groups of four; group q,
@@ -10,14 +11,16 @@
 #pragma once
 #include <cstdint>
 
+// Internal linkage on the host: the header is compiled into translation units of several ISA
+// levels (kernels/loops.cc, cpu/x86/philox_avx2.cc), and a shared inline copy could be swapped
+// across them by the linker.
 #if defined(__CUDACC__)
-#define NT_PX_FN __host__ __device__ __forceinline__
+#define NT_PX_FN static __host__ __device__ __forceinline__
 #else
-#define NT_PX_FN inline
+#define NT_PX_FN static inline
 #endif
 
 namespace nt {
-namespace cuda {
 
 struct U4 {
   uint32_t x, y, z, w;
@@ -40,7 +43,11 @@ NT_PX_FN U4 philox_round(U4 c, uint32_t k0, uint32_t k1) {
 
 // Ten rounds, the key bumped by the Weyl constants between them.
 NT_PX_FN U4 philox4x32_10(U4 c, uint32_t k0, uint32_t k1) {
+#if defined(__CUDACC__)
 #pragma unroll
+#else
+#pragma GCC unroll 10
+#endif
   for (int r = 0; r < 10; ++r) {
     c = philox_round(c, k0, k1);
     k0 += 0x9E3779B9u;
@@ -71,5 +78,4 @@ NT_PX_FN int64_t philox_out_index(int64_t q, int k, uint64_t offset) {
   return q * 4 + k - static_cast<int64_t>(offset & 3u);
 }
 
-}  // namespace cuda
 }  // namespace nt
