@@ -238,9 +238,10 @@ struct Backend {
   // in double.
   Status (*hyper_direction)(const float* old, const float* param, float inv_lr, int64_t n, float* dir,
                             double* sum_sq) = nullptr;
-  // Dropout draws: out[i] = uniform [0, 1) for i < n from the generator whose xoshiro128** state
-  // (engine/rng.h) is state[0..4) (host memory), advanced. A device backend may draw from its own
-  // counter-based generator seeded from that state (then the draws differ from the host's).
+  // Dropout draws: out[i] = draw i of the Philox stream (kernels/philox.h) keyed by
+  // take_philox_key(state) (engine/rng.h: from the xoshiro128** state[0..4), host memory, which
+  // advances two steps), uniform in [0, 1). Every table draws this same stream, so the masks of a
+  // seeded model are the same on every device and ISA level.
   Status (*uniform)(uint32_t* state, float* out, int64_t n) = nullptr;
 
   // ---- the device-resident update (null on host tables; see UpdateHealth above). health: backend
