@@ -5,30 +5,18 @@
  * groups, boundaries off the four-element chunks, arenas that start past 0) and prints, per element,
  * how it was visited. This file checks the visits against the groups it drew. No GPU needed.
  */
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { runHostProgram } from '../helpers/host-cxx';
+import { makeRng } from '../helpers/numerics';
 
 const root = path.join(__dirname, '..', '..');
 const header = path.join(root, 'native', 'cuda', 'group_walk.h');
 
 type Case = { w: 1 | 4; threads: number; groups: Array<[number, number]>; span: number };
 
-// A seeded generator (mulberry32), so a failure names a layout that can be rebuilt.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+// Seeded, so a failure names a layout that can be rebuilt.
 function drawCases(seed: number): Case[] {
-  const r = rng(seed);
+  const r = makeRng(seed).next;
   const cases: Case[] = [];
   // hand-picked edges first: one element; one group exactly on chunks; a group ending mid-chunk;
   // an empty group between two; a gap inside one chunk
@@ -54,9 +42,6 @@ function drawCases(seed: number): Case[] {
 }
 
 function runProgram(cases: Case[]): string[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-group-walk-'));
-  const src = path.join(dir, 'walk.cc');
-  const exe = path.join(dir, 'walk');
   const body = cases.map((c, idx) => {
     const gs = c.groups.map(([b, e]) => `{${b}, ${e}}`).join(', ');
     return `  {
@@ -87,13 +72,7 @@ function runProgram(cases: Case[]): string[] {
     '  return 0;',
     '}',
   ];
-  fs.writeFileSync(src, lines.join('\n'));
-  try {
-    execFileSync(process.env.CXX || 'c++', ['-std=c++17', '-O1', '-o', exe, src], { stdio: 'pipe' });
-    return execFileSync(exe, { encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return runHostProgram(lines);
 }
 
 describe('fused optimizer step: the walk over the parameter arena (host)', () => {

@@ -3,10 +3,8 @@
  * C++, compiled here with the host compiler into a small program that prints its answers for a list
  * of cases, checked against independent arithmetic in this file. No GPU and no CUDA build needed.
  */
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { runHostProgram } from '../helpers/host-cxx';
 
 const root = path.join(__dirname, '..', '..');
 const header = path.join(root, 'native', 'cuda', 'launch_plan.h');
@@ -27,9 +25,6 @@ const routeCases: Array<[number, boolean, number]> = [];
 for (const impl of [0, 1, 2]) for (const loaded of [false, true]) for (const k of [0, 1, 4096]) routeCases.push([impl, loaded, k]);
 
 function runProgram(): string[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-launch-plan-'));
-  const src = path.join(dir, 'plan.cc');
-  const exe = path.join(dir, 'plan');
   const lines = [
     '#include <cstdio>',
     `#include ${JSON.stringify(header)}`,
@@ -47,13 +42,7 @@ function runProgram(): string[] {
     '  return 0;',
     '}',
   ];
-  fs.writeFileSync(src, lines.join('\n'));
-  try {
-    execFileSync(process.env.CXX || 'c++', ['-std=c++17', '-O1', '-o', exe, src], { stdio: 'pipe' });
-    return execFileSync(exe, { encoding: 'utf8' }).trim().split('\n');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return runHostProgram(lines);
 }
 
 describe('CUDA launch plan (host arithmetic)', () => {

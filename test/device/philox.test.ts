@@ -5,10 +5,9 @@
  * BigInt implementation in this file on random counters and keys, and for the layout: a launch of
  * n draws from any offset writes each output once, with draw offset + i of the stream. No GPU needed.
  */
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { runHostProgram } from '../helpers/host-cxx';
+import { makeRng } from '../helpers/numerics';
 
 const root = path.join(__dirname, '..', '..');
 const header = path.join(root, 'native', 'kernels', 'philox.h');
@@ -35,18 +34,8 @@ function philoxRef(ctr: number[], key: number[]): number[] {
   return [c0, c1, c2, c3].map(Number);
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-const r = rng(424242);
+const rng = makeRng(424242);
+const r = () => Math.floor(rng.next() * 2 ** 32) >>> 0;
 const randomCases: Array<[number[], number[]]> = Array.from({ length: 40 }, () => [[r(), r(), r(), r()], [r(), r()]]);
 // [n, offset, seed as two 32-bit halves]: offsets on and off the groups of four, counters past 2^32
 const layoutCases: Array<[number, string, number, number]> = [
@@ -59,9 +48,6 @@ function hex(v: number): string {
 }
 
 function runProgram(): string[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nt-philox-'));
-  const src = path.join(dir, 'philox.cc');
-  const exe = path.join(dir, 'philox');
   const all = [...KAT.map(([c, k]) => [c, k]), ...randomCases];
   const lines = [
     '#include <cstdio>',
@@ -93,13 +79,7 @@ function runProgram(): string[] {
     '  return 0;',
     '}',
   ];
-  fs.writeFileSync(src, lines.join('\n'));
-  try {
-    execFileSync(process.env.CXX || 'c++', ['-std=c++17', '-O1', '-o', exe, src], { stdio: 'pipe' });
-    return execFileSync(exe, { encoding: 'utf8' }).trim().split('\n');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  return runHostProgram(lines);
 }
 
 describe('Philox4x32-10 and the dropout draw stream (host)', () => {
