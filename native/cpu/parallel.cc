@@ -88,7 +88,7 @@ class Pool {
     // microseconds of ours, and a futex wake-up costs more than that.
     using clock = std::chrono::steady_clock;
     const auto until = clock::now() + std::chrono::microseconds(kSpinMicros);
-    for (int i = 0; job.remaining.load(std::memory_order_acquire) > 0; ++i) {
+    for (unsigned i = 0; job.remaining.load(std::memory_order_acquire) > 0; ++i) {
       Chunk c;
       if (queued_.load(std::memory_order_acquire) > 0 && try_pop(&c)) {
         execute(c);

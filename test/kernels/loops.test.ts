@@ -223,11 +223,12 @@ describeVariants('engine loop slots', () => {
 
   it('dropout draws are the Philox stream keyed from the given state, which advances two xoshiro128** steps', () => {
     const rng = makeRng();
-    for (const n of [0, 1, 3, 4, 37, 1031]) {
+    const G = 40; // guard floats past n, which the fill must leave alone
+    for (const n of [0, 1, 3, 4, 32, 35, 37, 1031]) {
       const s = Uint32Array.from({ length: 4 }, () => (rng.next() * 2 ** 32) >>> 0);
       for (const useRef of [false, true]) {
         const st = nbuf(bits(s));
-        const out = nbuf(n);
+        const out = nbuf(new Float32Array(n + G).fill(-1));
         call('loop_uniform_f32', useRef, [st, out], [n]);
         // The key (engine/rng.h take_philox_key), then two xoshiro128** (Blackman & Vigna) steps.
         const b = (v: number) => BigInt(v >>> 0);
@@ -249,7 +250,9 @@ describeVariants('engine loop slots', () => {
           const w = philox4x32(q, key);
           for (let k = 0; k < 4 && q * 4 + k < n; k++) want[q * 4 + k] = (w[k] >>> 8) / 16777216;
         }
-        expect(Array.from(read(out, n))).toEqual(Array.from(want));
+        const all = read(out, n + G);
+        expect(Array.from(all.subarray(0, n))).toEqual(Array.from(want));
+        expect(Array.from(all.subarray(n))).toEqual(new Array(G).fill(-1));
         expect(Array.from(new Uint32Array(Float32Array.from(read(st, 4)).buffer))).toEqual(Array.from(x));
       }
     }
