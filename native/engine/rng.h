@@ -34,8 +34,6 @@ class Rng {
   // The generator's state (4 words): the Backend's uniform slot advances it in place.
   uint32_t* state() { return s_; }
   void set_state(const uint32_t* s) { std::memcpy(s_, s, sizeof s_); }
-  // Uniform in [0, 1).
-  float uniform() { return static_cast<float>(next() >> 8) * (1.0f / 16777216.0f); }
   // Uniform integer in [0, n) (n > 0), Lemire's multiply-shift (bias negligible for our n).
   uint32_t below(uint32_t n) { return static_cast<uint32_t>((static_cast<uint64_t>(next()) * n) >> 32); }
 
