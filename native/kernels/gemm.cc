@@ -203,6 +203,7 @@ struct Kernels {
   gemm_detail::PairsBFn pairs_b = nullptr;  // kBf16Pairs: float32 B panel -> bf16 pairs along k
   int64_t kd_align = 1;  // kBf16Pairs: the pair count per block is padded (with zeros) to a multiple of this
   gemm_detail::SmallFn small = nullptr;  // kF32: the direct kernel for small products (gemm_small.h)
+  gemm_detail::PairsBRowsFn pairs_b_rows = nullptr;  // kBf16Pairs: B stored as is -> pairs, no panel
 };
 constexpr Kernels with_small(Kernels k, gemm_detail::SmallFn f) {
   k.small = f;
@@ -247,13 +248,17 @@ constexpr Kernels kAvx512Bf16Kernels = {gemm_detail::kGemmMR512, gemm_detail::kG
                                         gemm_detail::gemm_bf16_avx512_14x32, gemm_detail::gemm_epilogue_f32_avx512,
                                         gemm_detail::gemm_pack_a14_avx512, gemm_detail::gemm_pack_bt32_avx512,
                                         {168, 512, 4064}, Operands::kBf16Pairs,
-                                        gemm_detail::gemm_bf16_pairs_a_avx512, gemm_detail::gemm_bf16_pairs_b_avx512};
-// AMX-BF16 32x32 (four 16x16 fp32 accumulator tiles); k in steps of 32 (one tile row of A).
+                                        gemm_detail::gemm_bf16_pairs_a_avx512, gemm_detail::gemm_bf16_pairs_b_avx512, 1,
+                                        nullptr, gemm_detail::gemm_bf16_pairs_b_rows_avx512};
+// AMX-BF16 32x32 (four 16x16 fp32 accumulator tiles); k in steps of 32 (one tile row of A). Its B
+// layout is the vdpbf16ps kernel's, 32 columns wide, so it shares that kernel's B converters.
+static_assert(gemm_detail::kGemmNRAmx == gemm_detail::kGemmNR512, "the AMX kernel shares the 32-wide B pair layout");
 constexpr Kernels kAmxBf16Kernels = {gemm_detail::kGemmMRAmx, gemm_detail::kGemmNRAmx,
                                      gemm_detail::gemm_bf16_amx_32x32, gemm_detail::gemm_epilogue_f32_avx512,
                                      gemm_detail::gemm_pack_a32_amx_f32, gemm_detail::gemm_pack_bt32_avx512,
                                      {160, 512, 4064}, Operands::kBf16Pairs,
-                                     gemm_detail::gemm_bf16_pairs_a_amx, gemm_detail::gemm_bf16_pairs_b_avx512, 16};
+                                     gemm_detail::gemm_bf16_pairs_a_amx, gemm_detail::gemm_bf16_pairs_b_avx512, 16,
+                                     nullptr, gemm_detail::gemm_bf16_pairs_b_rows_avx512};
 // The same set with the microkernel run on the software tile unit (tests on CPUs without AMX).
 constexpr Kernels with_microkernel(Kernels k, MicroKernelFn uk) {
   k.uk = uk;
@@ -426,7 +431,11 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
       const int64_t kd = depth(kc);
       const bool last_k = pc + kc == g.k;
       const float beta = pc == 0 ? g.beta : 1.0f;
-      if (pairs) {
+      if (pairs && !g.trans_b && kern.pairs_b_rows) {
+        // B as is: each tile's pairs straight from its rows, without the float32 panel.
+        for (int64_t jr = 0; jr < nc; jr += kNR)
+          kern.pairs_b_rows(g.b + pc * g.ldb + jc + jr, g.ldb, kc, kd, std::min(kNR, nc - jr), pb.b + jr * kd);
+      } else if (pairs) {
         pack_b(g, kern, pc, kc, jc, nc, pb.sb);
         for (int64_t jr = 0; jr < nc_pad; jr += kNR) kern.pairs_b(pb.sb + jr * kc, kc, kd, pb.b + jr * kd);
       } else {

@@ -42,6 +42,10 @@ using PackBT16Fn = void (*)(const float* b, int64_t ldb, int64_t kc, float* dst)
 // tile width) and write kd steps (kd >= ceil(kc/2)) of the kernel's bf16 layout.
 using PairsAFn = void (*)(const float* panel, int64_t kc, int64_t kd, float* dst);
 using PairsBFn = void (*)(const float* panel, int64_t kc, int64_t kd, float* dst);
+// The B converter without the float32 panel, for a B stored as is: row p of op(B)'s block at
+// src + p * ld, its first `cols` floats (<= the tile width) valid; writes the same kd steps of the
+// tile width as PairsBFn over the panel the packer would have made (zero beyond cols and kc).
+using PairsBRowsFn = void (*)(const float* src, int64_t ld, int64_t kc, int64_t kd, int64_t cols, float* dst);
 
 // The direct GEMM for small products (native/kernels/gemm_small.h): the whole validated product
 // (m, n, k >= 1, bias + activation included) without packing; bt is scratch of k*n floats for a
@@ -76,6 +80,7 @@ void gemm_bf16_avx512_14x32(int64_t kd, const float* a, const float* b, float* c
 // [kc][14] floats -> kd x 14 pairs; [kc][32] floats -> kd x 32 pairs (w taken from the kernel set).
 void gemm_bf16_pairs_a_avx512(const float* panel, int64_t kc, int64_t kd, float* dst);
 void gemm_bf16_pairs_b_avx512(const float* panel, int64_t kc, int64_t kd, float* dst);
+void gemm_bf16_pairs_b_rows_avx512(const float* src, int64_t ld, int64_t kc, int64_t kd, int64_t cols, float* dst);
 
 // AMX-BF16 (native/cpu/avx512/gemm_bf16_amx.cc; call only after amx_ready() returned true):
 // C[32x32] = alpha * A~ B~ + beta * C, kd a multiple of 16 pair steps. A~ holds, per block of 16

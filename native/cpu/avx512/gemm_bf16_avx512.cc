@@ -10,6 +10,8 @@
 //
 // gemm_bf16_pairs_{a,b}_avx512: the float32 panel ([kc][w], from the f32 packers) to pair words
 // with vcvtne2ps2bf16 (nearest even; subnormals flushed) and a 16-bit interleave.
+// gemm_bf16_pairs_b_rows_avx512: the same for a B stored as is, read straight from its rows,
+// without the float32 panel (one pass over B~ instead of a copy and a conversion).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -33,26 +35,30 @@ NT_BF16_TARGET inline __m512i pack_pair(__m512 lo, __m512 hi) {
   return _mm512_permutexvar_epi16(idx, both);
 }
 
-// [kc][w] floats (w <= 32) -> kd steps of w pair words, zero beyond kc.
-NT_BF16_TARGET inline void to_pairs(const float* panel, int64_t kc, int64_t kd, int w, float* dst_f) {
+// kd steps of w pair words (w <= 32) from rows p = 0..kc-1 at src + p * ld, of which the first
+// `valid` floats are read (the rest of each step, and every step past kc, is zero).
+NT_BF16_TARGET inline void to_pairs(const float* src, int64_t ld, int64_t kc, int64_t kd, int valid, int w, float* dst_f) {
   uint32_t* dst = reinterpret_cast<uint32_t*>(dst_f);
-  const __mmask16 m0 = w >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << w) - 1u);
-  const __mmask16 m1 = w >= 32 ? static_cast<__mmask16>(0xFFFF)
-                       : w > 16 ? static_cast<__mmask16>((1u << (w - 16)) - 1u)
-                                : static_cast<__mmask16>(0);
+  const auto mask = [](int n, int from) {
+    return n - from >= 16 ? static_cast<__mmask16>(0xFFFF)
+           : n > from     ? static_cast<__mmask16>((1u << (n - from)) - 1u)
+                          : static_cast<__mmask16>(0);
+  };
+  const __mmask16 l0 = mask(valid, 0), l1 = mask(valid, 16);  // loads
+  const __mmask16 s0 = mask(w, 0), s1 = mask(w, 16);          // stores
   for (int64_t q = 0; q < kd; ++q) {
     const int64_t p = 2 * q;
-    const float* r0 = panel + p * w;
-    const float* r1 = panel + (p + 1) * w;
+    const float* r0 = src + p * ld;
+    const float* r1 = src + (p + 1) * ld;
     const bool has0 = p < kc, has1 = p + 1 < kc;
     uint32_t* d = dst + q * w;
-    const __m512 lo0 = has0 ? _mm512_maskz_loadu_ps(m0, r0) : _mm512_setzero_ps();
-    const __m512 hi0 = has1 ? _mm512_maskz_loadu_ps(m0, r1) : _mm512_setzero_ps();
-    _mm512_mask_storeu_epi32(d, m0, pack_pair(lo0, hi0));
-    if (m1) {
-      const __m512 lo1 = has0 ? _mm512_maskz_loadu_ps(m1, r0 + 16) : _mm512_setzero_ps();
-      const __m512 hi1 = has1 ? _mm512_maskz_loadu_ps(m1, r1 + 16) : _mm512_setzero_ps();
-      _mm512_mask_storeu_epi32(d + 16, m1, pack_pair(lo1, hi1));
+    const __m512 lo0 = has0 ? _mm512_maskz_loadu_ps(l0, r0) : _mm512_setzero_ps();
+    const __m512 hi0 = has1 ? _mm512_maskz_loadu_ps(l0, r1) : _mm512_setzero_ps();
+    _mm512_mask_storeu_epi32(d, s0, pack_pair(lo0, hi0));
+    if (s1) {
+      const __m512 lo1 = has0 ? _mm512_maskz_loadu_ps(l1, r0 + 16) : _mm512_setzero_ps();
+      const __m512 hi1 = has1 ? _mm512_maskz_loadu_ps(l1, r1 + 16) : _mm512_setzero_ps();
+      _mm512_mask_storeu_epi32(d + 16, s1, pack_pair(lo1, hi1));
     }
   }
 }
@@ -60,11 +66,16 @@ NT_BF16_TARGET inline void to_pairs(const float* panel, int64_t kc, int64_t kd, 
 }  // namespace
 
 NT_BF16_TARGET void gemm_bf16_pairs_a_avx512(const float* panel, int64_t kc, int64_t kd, float* dst) {
-  to_pairs(panel, kc, kd, kGemmMR512, dst);
+  to_pairs(panel, kGemmMR512, kc, kd, kGemmMR512, kGemmMR512, dst);
 }
 
 NT_BF16_TARGET void gemm_bf16_pairs_b_avx512(const float* panel, int64_t kc, int64_t kd, float* dst) {
-  to_pairs(panel, kc, kd, kGemmNR512, dst);
+  to_pairs(panel, kGemmNR512, kc, kd, kGemmNR512, kGemmNR512, dst);
+}
+
+NT_BF16_TARGET void gemm_bf16_pairs_b_rows_avx512(const float* src, int64_t ld, int64_t kc, int64_t kd, int64_t cols,
+                                                  float* dst) {
+  to_pairs(src, ld, kc, kd, static_cast<int>(cols), kGemmNR512, dst);
 }
 
 NT_BF16_TARGET void gemm_bf16_avx512_14x32(int64_t kd, const float* a_f, const float* b_f, float* c, int64_t ldc,
