@@ -204,6 +204,7 @@ struct Kernels {
   int64_t kd_align = 1;  // kBf16Pairs: the pair count per block is padded (with zeros) to a multiple of this
   gemm_detail::SmallFn small = nullptr;  // kF32: the direct kernel for small products (gemm_small.h)
   gemm_detail::PairsBRowsFn pairs_b_rows = nullptr;  // kBf16Pairs: B stored as is -> pairs, no panel
+  gemm_detail::PairsARowsFn pairs_a_rows = nullptr;  // kBf16Pairs: full slivers of A stored as is -> pairs
 };
 constexpr Kernels with_small(Kernels k, gemm_detail::SmallFn f) {
   k.small = f;
@@ -249,7 +250,8 @@ constexpr Kernels kAvx512Bf16Kernels = {gemm_detail::kGemmMR512, gemm_detail::kG
                                         gemm_detail::gemm_pack_a14_avx512, gemm_detail::gemm_pack_bt32_avx512,
                                         {168, 512, 4064}, Operands::kBf16Pairs,
                                         gemm_detail::gemm_bf16_pairs_a_avx512, gemm_detail::gemm_bf16_pairs_b_avx512, 1,
-                                        nullptr, gemm_detail::gemm_bf16_pairs_b_rows_avx512};
+                                        nullptr, gemm_detail::gemm_bf16_pairs_b_rows_avx512,
+                                        gemm_detail::gemm_bf16_pairs_a_rows_avx512};
 // AMX-BF16 32x32 (four 16x16 fp32 accumulator tiles); k in steps of 32 (one tile row of A). Its B
 // layout is the vdpbf16ps kernel's, 32 columns wide, so it shares that kernel's B converters.
 static_assert(gemm_detail::kGemmNRAmx == gemm_detail::kGemmNR512, "the AMX kernel shares the 32-wide B pair layout");
@@ -445,7 +447,18 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
       for (int64_t ic = m0; ic < m1; ic += bl.mc) {
         const int64_t mc = std::min(bl.mc, m1 - ic);
         const int64_t mc_pad = (mc + kMR - 1) / kMR * kMR;
-        if (pairs) {
+        if (pairs && !g.trans_a && kern.pairs_a_rows) {
+          // A as is: full slivers straight from their rows; a last partial one through the panel.
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int64_t rows = std::min(kMR, mc - ir);
+            if (rows == kMR) {
+              kern.pairs_a_rows(g.a + (ic + ir) * g.lda + pc, g.lda, kc, kd, pb.a + ir * kd);
+            } else {
+              pack_a(g, kern, ic + ir, rows, pc, kc, pb.sa);
+              kern.pairs_a(pb.sa, kc, kd, pb.a + ir * kd);
+            }
+          }
+        } else if (pairs) {
           pack_a(g, kern, ic, mc, pc, kc, pb.sa);
           for (int64_t ir = 0; ir < mc_pad; ir += kMR) kern.pairs_a(pb.sa + ir * kc, kc, kd, pb.a + ir * kd);
         } else {

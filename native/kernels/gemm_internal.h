@@ -46,6 +46,9 @@ using PairsBFn = void (*)(const float* panel, int64_t kc, int64_t kd, float* dst
 // src + p * ld, its first `cols` floats (<= the tile width) valid; writes the same kd steps of the
 // tile width as PairsBFn over the panel the packer would have made (zero beyond cols and kc).
 using PairsBRowsFn = void (*)(const float* src, int64_t ld, int64_t kc, int64_t kd, int64_t cols, float* dst);
+// The A converter without the float32 panel, for a full sliver (the tile height's rows, row r at
+// a + r * lda) of an A stored as is: the same kd steps as PairsAFn over the packer's panel.
+using PairsARowsFn = void (*)(const float* a, int64_t lda, int64_t kc, int64_t kd, float* dst);
 
 // The direct GEMM for small products (native/kernels/gemm_small.h): the whole validated product
 // (m, n, k >= 1, bias + activation included) without packing; bt is scratch of k*n floats for a
@@ -81,6 +84,7 @@ void gemm_bf16_avx512_14x32(int64_t kd, const float* a, const float* b, float* c
 void gemm_bf16_pairs_a_avx512(const float* panel, int64_t kc, int64_t kd, float* dst);
 void gemm_bf16_pairs_b_avx512(const float* panel, int64_t kc, int64_t kd, float* dst);
 void gemm_bf16_pairs_b_rows_avx512(const float* src, int64_t ld, int64_t kc, int64_t kd, int64_t cols, float* dst);
+void gemm_bf16_pairs_a_rows_avx512(const float* a, int64_t lda, int64_t kc, int64_t kd, float* dst);
 
 // AMX-BF16 (native/cpu/avx512/gemm_bf16_amx.cc; call only after amx_ready() returned true):
 // C[32x32] = alpha * A~ B~ + beta * C, kd a multiple of 16 pair steps. A~ holds, per block of 16

@@ -10,8 +10,9 @@
 //
 // gemm_bf16_pairs_{a,b}_avx512: the float32 panel ([kc][w], from the f32 packers) to pair words
 // with vcvtne2ps2bf16 (nearest even; subnormals flushed) and a 16-bit interleave.
-// gemm_bf16_pairs_b_rows_avx512: the same for a B stored as is, read straight from its rows,
-// without the float32 panel (one pass over B~ instead of a copy and a conversion).
+// gemm_bf16_pairs_{a,b}_rows_avx512: the same for an A (full 14-row slivers) or a B stored as is,
+// read straight from its rows, without the float32 panel (one pass instead of a copy and a
+// conversion).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -63,6 +64,43 @@ NT_BF16_TARGET inline void to_pairs(const float* src, int64_t ld, int64_t kc, in
   }
 }
 
+// GCC 12 reports the intrinsics' own undefined pass-through operand (_mm512_undefined_epi32 under
+// an all-ones mask) as "may be used uninitialized" once these unpacks and shuffles are inlined;
+// every lane of every result is defined. Silenced for the transpose and its caller only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Transposes 16 x 16 32-bit words in place: lane j of r[i] goes to lane i of r[j]. 32-bit then
+// 64-bit unpacks transpose the 4 x 4 blocks inside each 128-bit lane; two rounds of 128-bit lane
+// shuffles put the blocks in place.
+NT_BF16_TARGET inline void transpose16x16(__m512i r[16]) {
+  __m512i t[16], u[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {  // u[4i + c], 128-bit lane l: column 4l + c of rows 4i..4i+3
+    u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m512i a = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), b = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xEE);
+    const __m512i d = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44), e = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_i32x4(a, d, 0x88);
+    r[4 + c] = _mm512_shuffle_i32x4(a, d, 0xDD);
+    r[8 + c] = _mm512_shuffle_i32x4(b, e, 0x88);
+    r[12 + c] = _mm512_shuffle_i32x4(b, e, 0xDD);
+  }
+}
+
+NT_BF16_TARGET inline __mmask16 first_n(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n > 0 ? static_cast<__mmask16>((1u << n) - 1u) : static_cast<__mmask16>(0);
+}
+
 }  // namespace
 
 NT_BF16_TARGET void gemm_bf16_pairs_a_avx512(const float* panel, int64_t kc, int64_t kd, float* dst) {
@@ -72,6 +110,30 @@ NT_BF16_TARGET void gemm_bf16_pairs_a_avx512(const float* panel, int64_t kc, int
 NT_BF16_TARGET void gemm_bf16_pairs_b_avx512(const float* panel, int64_t kc, int64_t kd, float* dst) {
   to_pairs(panel, kGemmNR512, kc, kd, kGemmNR512, kGemmNR512, dst);
 }
+
+// Per block of 16 steps, each of the 14 rows' 32 floats converts to 16 pair words (two consecutive
+// bf16 values are a pair word as they lie: the lower k in the low half), and a 16 x 16 word
+// transpose (rows 14 and 15 zero) turns rows into steps: the same words as pack_a14 + pairs_a.
+NT_BF16_TARGET void gemm_bf16_pairs_a_rows_avx512(const float* a, int64_t lda, int64_t kc, int64_t kd, float* dst_f) {
+  uint32_t* dst = reinterpret_cast<uint32_t*>(dst_f);
+  for (int64_t q0 = 0; q0 < kd; q0 += 16) {
+    const int64_t k0 = 2 * q0, left = kc - k0;  // the floats of each row in this block (may be <= 0)
+    const __mmask16 mlo = first_n(left), mhi = first_n(left - 16);
+    __m512i r[16];
+#pragma GCC unroll 14
+    for (int i = 0; i < kGemmMR512; ++i) {
+      const float* row = a + i * lda + k0;
+      r[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(mhi, row + 16), _mm512_maskz_loadu_ps(mlo, row));
+    }
+    for (int i = kGemmMR512; i < 16; ++i) r[i] = _mm512_setzero_si512();
+    transpose16x16(r);
+    const int64_t steps = kd - q0 < 16 ? kd - q0 : 16;
+    for (int64_t j = 0; j < steps; ++j)
+      _mm512_mask_storeu_epi32(dst + (q0 + j) * kGemmMR512, static_cast<__mmask16>((1u << kGemmMR512) - 1u), r[j]);
+  }
+}
+
+#pragma GCC diagnostic pop
 
 NT_BF16_TARGET void gemm_bf16_pairs_b_rows_avx512(const float* src, int64_t ld, int64_t kc, int64_t kd, int64_t cols,
                                                   float* dst) {
