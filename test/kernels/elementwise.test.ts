@@ -250,7 +250,17 @@ describe('elementwise', () => {
         const sc = scale(tx, -2.5);
         expect(relErr(sc.data(), Array.from(x, (v) => -2.5 * v))).toBeLessThan(1e-6);
         expect(axpy(0.75, tx, ty)).toBe(ty);
-        expect(relErr(ty.data(), Array.from(x, (v, i) => y[i] + 0.75 * v))).toBeLessThan(1e-5);
+        // Elementwise bound: float32 rounds a*x (when not fused) and the sum, each by at most 2^-24
+        // of its magnitude, so |out - ref| <= 2^-24 (|a x| + |ref|) (+ the same again of slack). A
+        // norm-wise relative bound fails on rare draws where y + a x cancels (n = 1: no other
+        // element to carry the norm).
+        const out = ty.data();
+        let worst = 0;
+        for (let i = 0; i < n; i++) {
+          const ref = y[i] + 0.75 * x[i];
+          worst = Math.max(worst, Math.abs(out[i] - ref) / (2 ** -23 * (Math.abs(0.75 * x[i]) + Math.abs(ref)) + 1e-30));
+        }
+        expect(worst).toBeLessThanOrEqual(1);
       }
     });
 
