@@ -205,6 +205,8 @@ struct Kernels {
   gemm_detail::SmallFn small = nullptr;  // kF32: the direct kernel for small products (gemm_small.h)
   gemm_detail::PairsBRowsFn pairs_b_rows = nullptr;  // kBf16Pairs: B stored as is -> pairs, no panel
   gemm_detail::PairsARowsFn pairs_a_rows = nullptr;  // kBf16Pairs: full slivers of A stored as is -> pairs
+  gemm_detail::PairsBRowsFn pairs_at_rows = nullptr;  // kBf16Pairs: slivers of a transposed A -> pairs
+  gemm_detail::PairsBRowsFn pairs_bt_rows = nullptr;  // kBf16Pairs: tiles of a transposed B -> pairs
 };
 constexpr Kernels with_small(Kernels k, gemm_detail::SmallFn f) {
   k.small = f;
@@ -251,7 +253,8 @@ constexpr Kernels kAvx512Bf16Kernels = {gemm_detail::kGemmMR512, gemm_detail::kG
                                         {168, 512, 4064}, Operands::kBf16Pairs,
                                         gemm_detail::gemm_bf16_pairs_a_avx512, gemm_detail::gemm_bf16_pairs_b_avx512, 1,
                                         nullptr, gemm_detail::gemm_bf16_pairs_b_rows_avx512,
-                                        gemm_detail::gemm_bf16_pairs_a_rows_avx512};
+                                        gemm_detail::gemm_bf16_pairs_a_rows_avx512, gemm_detail::gemm_bf16_pairs_at_rows_avx512,
+                                        gemm_detail::gemm_bf16_pairs_bt_rows_avx512};
 // AMX-BF16 32x32 (four 16x16 fp32 accumulator tiles); k in steps of 32 (one tile row of A). Its B
 // layout is the vdpbf16ps kernel's, 32 columns wide, so it shares that kernel's B converters.
 static_assert(gemm_detail::kGemmNRAmx == gemm_detail::kGemmNR512, "the AMX kernel shares the 32-wide B pair layout");
@@ -260,7 +263,8 @@ constexpr Kernels kAmxBf16Kernels = {gemm_detail::kGemmMRAmx, gemm_detail::kGemm
                                      gemm_detail::gemm_pack_a32_amx_f32, gemm_detail::gemm_pack_bt32_avx512,
                                      {160, 512, 4064}, Operands::kBf16Pairs,
                                      gemm_detail::gemm_bf16_pairs_a_amx, gemm_detail::gemm_bf16_pairs_b_avx512, 16,
-                                     nullptr, gemm_detail::gemm_bf16_pairs_b_rows_avx512};
+                                     nullptr, gemm_detail::gemm_bf16_pairs_b_rows_avx512, nullptr, nullptr,
+                                     gemm_detail::gemm_bf16_pairs_bt_rows_avx512};
 // The same set with the microkernel run on the software tile unit (tests on CPUs without AMX).
 constexpr Kernels with_microkernel(Kernels k, MicroKernelFn uk) {
   k.uk = uk;
@@ -433,10 +437,15 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
       const int64_t kd = depth(kc);
       const bool last_k = pc + kc == g.k;
       const float beta = pc == 0 ? g.beta : 1.0f;
-      if (pairs && !g.trans_b && kern.pairs_b_rows) {
-        // B as is: each tile's pairs straight from its rows, without the float32 panel.
-        for (int64_t jr = 0; jr < nc; jr += kNR)
-          kern.pairs_b_rows(g.b + pc * g.ldb + jc + jr, g.ldb, kc, kd, std::min(kNR, nc - jr), pb.b + jr * kd);
+      if (pairs && (g.trans_b ? kern.pairs_bt_rows : kern.pairs_b_rows)) {
+        // Each tile's pairs straight from B's storage, without the float32 panel.
+        for (int64_t jr = 0; jr < nc; jr += kNR) {
+          const int64_t cols = std::min(kNR, nc - jr);
+          if (g.trans_b)
+            kern.pairs_bt_rows(g.b + (jc + jr) * g.ldb + pc, g.ldb, kc, kd, cols, pb.b + jr * kd);
+          else
+            kern.pairs_b_rows(g.b + pc * g.ldb + jc + jr, g.ldb, kc, kd, cols, pb.b + jr * kd);
+        }
       } else if (pairs) {
         pack_b(g, kern, pc, kc, jc, nc, pb.sb);
         for (int64_t jr = 0; jr < nc_pad; jr += kNR) kern.pairs_b(pb.sb + jr * kc, kc, kd, pb.b + jr * kd);
@@ -447,7 +456,11 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
       for (int64_t ic = m0; ic < m1; ic += bl.mc) {
         const int64_t mc = std::min(bl.mc, m1 - ic);
         const int64_t mc_pad = (mc + kMR - 1) / kMR * kMR;
-        if (pairs && !g.trans_a && kern.pairs_a_rows) {
+        if (pairs && g.trans_a && kern.pairs_at_rows) {
+          // A transposed: every sliver (a partial one too) straight from storage.
+          for (int64_t ir = 0; ir < mc; ir += kMR)
+            kern.pairs_at_rows(g.a + pc * g.lda + ic + ir, g.lda, kc, kd, std::min(kMR, mc - ir), pb.a + ir * kd);
+        } else if (pairs && !g.trans_a && kern.pairs_a_rows) {
           // A as is: full slivers straight from their rows; a last partial one through the panel.
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int64_t rows = std::min(kMR, mc - ir);

@@ -85,6 +85,11 @@ void gemm_bf16_pairs_a_avx512(const float* panel, int64_t kc, int64_t kd, float*
 void gemm_bf16_pairs_b_avx512(const float* panel, int64_t kc, int64_t kd, float* dst);
 void gemm_bf16_pairs_b_rows_avx512(const float* src, int64_t ld, int64_t kc, int64_t kd, int64_t cols, float* dst);
 void gemm_bf16_pairs_a_rows_avx512(const float* a, int64_t lda, int64_t kc, int64_t kd, float* dst);
+// The same two layouts from transposed operands (row p of a transposed A holds k value p of the
+// sliver's rows; row j of a transposed B holds column j's k run): PairsBRowsFn's signature, the
+// count being the sliver's valid rows (A) or the tile's valid columns (B).
+void gemm_bf16_pairs_at_rows_avx512(const float* at, int64_t lda, int64_t kc, int64_t kd, int64_t rows, float* dst);
+void gemm_bf16_pairs_bt_rows_avx512(const float* bt, int64_t ldb, int64_t kc, int64_t kd, int64_t cols, float* dst);
 
 // AMX-BF16 (native/cpu/avx512/gemm_bf16_amx.cc; call only after amx_ready() returned true):
 // C[32x32] = alpha * A~ B~ + beta * C, kd a multiple of 16 pair steps. A~ holds, per block of 16

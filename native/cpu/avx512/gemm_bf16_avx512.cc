@@ -10,9 +10,9 @@
 //
 // gemm_bf16_pairs_{a,b}_avx512: the float32 panel ([kc][w], from the f32 packers) to pair words
 // with vcvtne2ps2bf16 (nearest even; subnormals flushed) and a 16-bit interleave.
-// gemm_bf16_pairs_{a,b}_rows_avx512: the same for an A (full 14-row slivers) or a B stored as is,
-// read straight from its rows, without the float32 panel (one pass instead of a copy and a
-// conversion).
+// gemm_bf16_pairs_{a,b,at,bt}_rows_avx512: the same for an A (full 14-row slivers) or a B stored
+// as is, or either transposed, read straight from storage without the float32 panel (one pass
+// instead of a copy and a conversion).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -111,26 +111,49 @@ NT_BF16_TARGET void gemm_bf16_pairs_b_avx512(const float* panel, int64_t kc, int
   to_pairs(panel, kGemmNR512, kc, kd, kGemmNR512, kGemmNR512, dst);
 }
 
-// Per block of 16 steps, each of the 14 rows' 32 floats converts to 16 pair words (two consecutive
-// bf16 values are a pair word as they lie: the lower k in the low half), and a 16 x 16 word
-// transpose (rows 14 and 15 zero) turns rows into steps: the same words as pack_a14 + pairs_a.
-NT_BF16_TARGET void gemm_bf16_pairs_a_rows_avx512(const float* a, int64_t lda, int64_t kc, int64_t kd, float* dst_f) {
+// Rows of storage that hold k contiguously (row i at src + i * ld, the first `nrows` of w valid)
+// to kd steps of w pair words, word (q, i) = the pair of row i at k = 2q, 2q + 1. Per block of 16
+// steps, each row's 32 floats convert to 16 pair words (two consecutive bf16 values are a pair word
+// as they lie: the lower k in the low half), and a 16 x 16 word transpose per 16 rows (missing rows
+// zero) turns rows into steps: the same words as the packer's panel + pairs_{a,b}.
+template <int W>
+NT_BF16_TARGET inline void rows_to_pairs_t(const float* src, int64_t ld, int64_t nrows, int64_t kc, int64_t kd,
+                                           float* dst_f) {
   uint32_t* dst = reinterpret_cast<uint32_t*>(dst_f);
   for (int64_t q0 = 0; q0 < kd; q0 += 16) {
     const int64_t k0 = 2 * q0, left = kc - k0;  // the floats of each row in this block (may be <= 0)
     const __mmask16 mlo = first_n(left), mhi = first_n(left - 16);
-    __m512i r[16];
-#pragma GCC unroll 14
-    for (int i = 0; i < kGemmMR512; ++i) {
-      const float* row = a + i * lda + k0;
-      r[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(mhi, row + 16), _mm512_maskz_loadu_ps(mlo, row));
-    }
-    for (int i = kGemmMR512; i < 16; ++i) r[i] = _mm512_setzero_si512();
-    transpose16x16(r);
     const int64_t steps = kd - q0 < 16 ? kd - q0 : 16;
-    for (int64_t j = 0; j < steps; ++j)
-      _mm512_mask_storeu_epi32(dst + (q0 + j) * kGemmMR512, static_cast<__mmask16>((1u << kGemmMR512) - 1u), r[j]);
+#pragma GCC unroll 2
+    for (int h = 0; h < (W + 15) / 16; ++h) {
+      __m512i r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i) {
+        const int64_t row_i = h * 16 + i;
+        if (row_i < nrows && row_i < W) {
+          const float* row = src + row_i * ld + k0;
+          r[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(mhi, row + 16), _mm512_maskz_loadu_ps(mlo, row));
+        } else {
+          r[i] = _mm512_setzero_si512();
+        }
+      }
+      transpose16x16(r);
+      const int lanes = W - h * 16 < 16 ? W - h * 16 : 16;
+      const __mmask16 keep = first_n(lanes);
+      for (int64_t j = 0; j < steps; ++j) _mm512_mask_storeu_epi32(dst + (q0 + j) * W + h * 16, keep, r[j]);
+    }
   }
+}
+
+// A stored as is: a full 14-row sliver (rows hold k).
+NT_BF16_TARGET void gemm_bf16_pairs_a_rows_avx512(const float* a, int64_t lda, int64_t kc, int64_t kd, float* dst) {
+  rows_to_pairs_t<kGemmMR512>(a, lda, kGemmMR512, kc, kd, dst);
+}
+
+// A transposed B (row j of storage = column j of op(B), holding k): a tile of up to 32 columns.
+NT_BF16_TARGET void gemm_bf16_pairs_bt_rows_avx512(const float* bt, int64_t ldb, int64_t kc, int64_t kd, int64_t cols,
+                                                   float* dst) {
+  rows_to_pairs_t<kGemmNR512>(bt, ldb, cols, kc, kd, dst);
 }
 
 #pragma GCC diagnostic pop
@@ -138,6 +161,13 @@ NT_BF16_TARGET void gemm_bf16_pairs_a_rows_avx512(const float* a, int64_t lda, i
 NT_BF16_TARGET void gemm_bf16_pairs_b_rows_avx512(const float* src, int64_t ld, int64_t kc, int64_t kd, int64_t cols,
                                                   float* dst) {
   to_pairs(src, ld, kc, kd, static_cast<int>(cols), kGemmNR512, dst);
+}
+
+// A transposed A (row p of storage = k value p, holding the sliver's rows of op(A) side by side):
+// the B pattern with the sliver's height, `rows` of 14 valid.
+NT_BF16_TARGET void gemm_bf16_pairs_at_rows_avx512(const float* at, int64_t lda, int64_t kc, int64_t kd, int64_t rows,
+                                                   float* dst) {
+  to_pairs(at, lda, kc, kd, static_cast<int>(rows), kGemmMR512, dst);
 }
 
 NT_BF16_TARGET void gemm_bf16_avx512_14x32(int64_t kd, const float* a_f, const float* b_f, float* c, int64_t ldc,
