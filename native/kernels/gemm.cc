@@ -424,8 +424,11 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
   if (!PackBuffers::ensure(&pb.a, &pb.a_cap, static_cast<size_t>(mc_max * kd_max)) ||
       !PackBuffers::ensure(&pb.b, &pb.b_cap, static_cast<size_t>(nc_max * kd_max)))
     return false;
-  if (pairs && (!PackBuffers::ensure(&pb.sa, &pb.sa_cap, static_cast<size_t>(mc_max * kc_max)) ||
-                !PackBuffers::ensure(&pb.sb, &pb.sb_cap, static_cast<size_t>(nc_max * kc_max))))
+  // The float32 staging panels, for the operands no direct converter reads from storage.
+  const bool b_direct = pairs && (g.trans_b ? kern.pairs_bt_rows : kern.pairs_b_rows) != nullptr;
+  const bool a_direct = pairs && g.trans_a && kern.pairs_at_rows != nullptr;
+  if (pairs && ((!a_direct && !PackBuffers::ensure(&pb.sa, &pb.sa_cap, static_cast<size_t>(mc_max * kc_max))) ||
+                (!b_direct && !PackBuffers::ensure(&pb.sb, &pb.sb_cap, static_cast<size_t>(nc_max * kc_max)))))
     return false;
   alignas(64) float tile[kMaxMR * kMaxNR];
 
@@ -437,7 +440,7 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
       const int64_t kd = depth(kc);
       const bool last_k = pc + kc == g.k;
       const float beta = pc == 0 ? g.beta : 1.0f;
-      if (pairs && (g.trans_b ? kern.pairs_bt_rows : kern.pairs_b_rows)) {
+      if (b_direct) {
         // Each tile's pairs straight from B's storage, without the float32 panel.
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int64_t cols = std::min(kNR, nc - jr);
@@ -456,7 +459,7 @@ bool gemm_block(const GemmArgs& g, const Kernels& kern, int64_t m0, int64_t m1, 
       for (int64_t ic = m0; ic < m1; ic += bl.mc) {
         const int64_t mc = std::min(bl.mc, m1 - ic);
         const int64_t mc_pad = (mc + kMR - 1) / kMR * kMR;
-        if (pairs && g.trans_a && kern.pairs_at_rows) {
+        if (a_direct) {
           // A transposed: every sliver (a partial one too) straight from storage.
           for (int64_t ir = 0; ir < mc; ir += kMR)
             kern.pairs_at_rows(g.a + pc * g.lda + ic + ir, g.lda, kc, kd, std::min(kMR, mc - ir), pb.a + ir * kd);
